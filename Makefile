@@ -1,0 +1,84 @@
+# slotflip: top-level build. Everything generated goes to build/.
+#
+#   make            static programs in build/
+#   make check      install missing packages, run every test (ASan+UBSan)
+#   make demo       install missing packages, build, show what slotflip does
+#   make bench      benchmarks (print figures, assert nothing)
+#   make fuzz       libFuzzer targets (clang), each run for FUZZ_SECONDS
+
+B := build
+S := $(B)/san
+CC := gcc
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 \
+	-Wmissing-prototypes -Wstrict-prototypes -fno-common
+BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) -Ilib -pthread
+REL_CFLAGS := $(BASE_CFLAGS) -O2 -g
+SAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=all
+LIBS := -lsodium -lz -pthread
+
+LIB_SRCS := $(wildcard lib/*.c)
+LIB_HDRS := $(wildcard lib/*.h)
+IMAGE_SRCS := $(wildcard keys/*.c)
+UNIT_SRCS := $(wildcard tests/unit/test-*.c)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz-*.c)
+CLI_TESTS := $(wildcard tests/cli/test-*.sh)
+
+rel_obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+san_obj = $(patsubst %.c,$(S)/obj/%.o,$(1))
+
+PROGRAMS := $(B)/slotflip-image
+UNIT_BINS := $(patsubst tests/unit/%.c,$(S)/%,$(UNIT_SRCS))
+FUZZ_REPLAYS := $(patsubst tests/fuzz/fuzz-%.c,$(S)/replay-%,$(FUZZ_SRCS))
+
+all: $(PROGRAMS)
+
+-include mk/*.mk
+
+$(B)/obj/%.o: %.c $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -c -o $@ $<
+
+$(S)/obj/%.o: %.c $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -Itests/unit -c -o $@ $<
+
+# Shipped programs are static (the initramfs has no libraries).
+$(B)/slotflip-image: $(call rel_obj,$(IMAGE_SRCS) $(LIB_SRCS))
+	$(CC) $(REL_CFLAGS) -static -o $@ $^ $(LIBS)
+
+# The same sources, dynamic, with sanitizers, for the tests.
+$(S)/slotflip-image: $(call san_obj,$(IMAGE_SRCS) $(LIB_SRCS))
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
+
+$(S)/test-%: $(call san_obj,tests/unit/test-%.c tests/unit/testlib.c $(LIB_SRCS))
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
+
+$(S)/replay-%: $(call san_obj,tests/fuzz/fuzz-%.c tests/fuzz/replay.c $(LIB_SRCS))
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
+
+deps:
+	scripts/install-deps.sh
+
+SAN_PROGRAMS := $(S)/slotflip-image
+
+check-build: $(PROGRAMS) $(SAN_PROGRAMS) $(UNIT_BINS) $(FUZZ_REPLAYS) $(CHECK_EXTRA)
+
+check: deps
+	$(MAKE) check-build
+	SF_BIN=$(CURDIR)/$(S) SF_SRCDIR=$(CURDIR) SF_STATIC_BIN=$(CURDIR)/$(B) \
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	tests/run.sh $(B)/test-logs tests/format-check.sh $(UNIT_BINS) $(FUZZ_REPLAYS) \
+		$(CLI_TESTS) $(CHECK_EXTRA_TESTS)
+
+format-check:
+	@tests/format-check.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all check check-build deps clean format-check

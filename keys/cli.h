@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Shared pieces of the slotflip-image commands. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "image.h"
+#include "log.h"
+#include "minisign.h"
+
+/* Exit codes, as documented by --help. */
+enum {
+	EXIT_OK = 0,
+	EXIT_REFUSED = 1, /* the image is invalid, corrupt or untrusted */
+	EXIT_USAGE = 2,
+	EXIT_IO = 3, /* a file could not be read or written */
+	EXIT_KEY = 4, /* a key file is unusable, or a password is wrong */
+};
+
+#define MAX_KEYS 16
+
+extern struct sf_ctx cli_ctx;
+
+int cmd_keygen(int argc, char **argv);
+int cmd_create(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_extract(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_manifest(int argc, char **argv);
+
+/* Print "slotflip-image CMD: error: ..." and return EXIT_USAGE. */
+int usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Exit code for a failed image step: refused for bad data, else I/O. */
+int exit_for_image_error(int r);
+
+/* Read a password from the first line of @path into a malloc'd string. */
+int read_password_file(const char *path, char **ret);
+
+/* Load secret keys (with an optional password file). EXIT_* on failure. */
+int load_seckeys(char **paths, unsigned n, const char *password_file,
+		 struct ms_seckey *ret);
+
+/* Load trusted public keys. EXIT_* on failure. */
+int load_pubkeys(char **paths, unsigned n, struct ms_pubkey *ret);
+
+/*
+ * Open @path and check its signatures against @keys; EXIT_* on failure.
+ * On success *@ret is the image with its manifest loaded.
+ */
+int open_verified(const char *path, const struct ms_pubkey *keys,
+		  unsigned n_keys, unsigned threshold, struct sf_image **ret);
+
+/* A progress callback: a line rewritten on a terminal, nothing otherwise. */
+void progress_tty(void *label, uint64_t done, uint64_t total);
+void progress_end(void);
+
+/* Parse a positive integer option; false if malformed. */
+bool parse_uint(const char *s, unsigned long max, unsigned long *ret);

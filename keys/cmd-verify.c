@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* verify and extract. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "fileio.h"
+#include "util.h"
+
+struct verify_args {
+	char *pubkeys[MAX_KEYS];
+	unsigned n_pubkeys;
+	unsigned long threshold;
+	const char *out[SF_MAX_PAYLOADS + 1]; /* by payload kind */
+	const char *base[SF_MAX_PAYLOADS + 1]; /* by payload kind */
+};
+
+static const char verify_help[] =
+	"Usage: slotflip-image verify IMAGE --pubkey PUB [--pubkey PUB2 ...]\n"
+	"         [--threshold K]\n"
+	"Check that K (default 1) distinct trusted keys signed the manifest,\n"
+	"then the hash of every chunk. Exit 0 only if all holds.\n";
+
+static const char extract_help[] =
+	"Usage: slotflip-image extract IMAGE --pubkey PUB [--threshold K]\n"
+	"         --rootfs OUT [--efi OUT]\n"
+	"         [--base-rootfs FILE] [--base-efi FILE]\n"
+	"Verify IMAGE, then write its payloads. A delta image needs the\n"
+	"payloads of the version it was made against (--base-*).\n";
+
+static int parse_verify(const char *cmd, int argc, char **argv,
+			struct verify_args *a)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "pubkey", required_argument, NULL, 'p' },
+		{ "threshold", required_argument, NULL, 't' },
+		{ "rootfs", required_argument, NULL, 'r' },
+		{ "efi", required_argument, NULL, 'e' },
+		{ "base-rootfs", required_argument, NULL, 'R' },
+		{ "base-efi", required_argument, NULL, 'E' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool extract = !strcmp(cmd, "extract");
+	int c;
+
+	a->threshold = 1;
+	while ((c = getopt_long(argc, argv, "p:", opts, NULL)) != -1) {
+		if (!extract && strchr("reRE", c))
+			c = '?';
+		switch (c) {
+		case 'p':
+			if (a->n_pubkeys == MAX_KEYS)
+				return usage_error(cmd, "too many --pubkey");
+			a->pubkeys[a->n_pubkeys++] = optarg;
+			break;
+		case 't':
+			if (!parse_uint(optarg, MAX_KEYS, &a->threshold))
+				return usage_error(cmd, "bad threshold \"%s\"",
+						   optarg);
+			break;
+		case 'r':
+			a->out[SF_PAYLOAD_ROOTFS] = optarg;
+			break;
+		case 'e':
+			a->out[SF_PAYLOAD_EFI] = optarg;
+			break;
+		case 'R':
+			a->base[SF_PAYLOAD_ROOTFS] = optarg;
+			break;
+		case 'E':
+			a->base[SF_PAYLOAD_EFI] = optarg;
+			break;
+		case 'h':
+			fputs(extract ? extract_help : verify_help, stdout);
+			return -1;
+		default:
+			return usage_error(cmd, "bad option");
+		}
+	}
+	if (optind + 1 != argc || !a->n_pubkeys)
+		return usage_error(cmd, "give IMAGE and --pubkey PUB");
+	if (a->threshold > a->n_pubkeys)
+		return usage_error(cmd,
+				   "threshold %lu is above the %u keys given",
+				   a->threshold, a->n_pubkeys);
+	return EXIT_OK;
+}
+
+static int open_checked(const char *cmd, int argc, char **argv,
+			struct verify_args *a, struct sf_image **ret)
+{
+	struct ms_pubkey keys[MAX_KEYS];
+	int r = parse_verify(cmd, argc, argv, a);
+
+	if (r != EXIT_OK)
+		return r;
+	r = load_pubkeys(a->pubkeys, a->n_pubkeys, keys);
+	if (r != EXIT_OK)
+		return r;
+	return open_verified(argv[optind], keys, a->n_pubkeys,
+			     (unsigned)a->threshold, ret);
+}
+
+int cmd_verify(int argc, char **argv)
+{
+	struct verify_args a = { .n_pubkeys = 0 };
+	struct sf_image *img = NULL;
+	int r;
+
+	r = open_checked("verify", argc, argv, &a, &img);
+	if (r != EXIT_OK)
+		return r < 0 ? EXIT_OK : r;
+	r = sf_image_verify_data(&cli_ctx, img, 0, progress_tty, "verify");
+	progress_end();
+	if (r == 0)
+		printf("%s: good: %s image %s for %s, signatures and %u chunks "
+		       "check\n",
+		       argv[optind],
+		       img->m.flags & SF_MANIFEST_FLAG_DELTA ? "delta" : "full",
+		       img->m.version, img->m.compatible, img->m.n_chunks);
+	sf_image_close(img);
+	return r < 0 ? exit_for_image_error(r) : EXIT_OK;
+}
+
+static int pread_base(void *data, uint64_t offset, void *buf, size_t len)
+{
+	return pread_full(*(int *)data, buf, len, offset);
+}
+
+/* Decode payload @p of @img into @fd. */
+static int write_payload(struct sf_image *img, const struct sf_payload *p,
+			 int fd, const struct sf_base *base)
+{
+	_cleanup_free_ uint8_t *stored = malloc(img->m.chunk_size);
+	_cleanup_free_ uint8_t *out = malloc(img->m.chunk_size);
+	struct sf_codec codec;
+	int r = 0;
+
+	if (!stored || !out)
+		return -ENOMEM;
+	sf_codec_init(&codec, 9);
+	for (uint32_t i = p->first_chunk;
+	     r >= 0 && i < p->first_chunk + p->n_chunks; i++) {
+		const struct sf_chunk *c = &img->m.chunks[i];
+
+		r = sf_image_read_stored(&cli_ctx, img, i, stored);
+		if (r >= 0)
+			r = sf_chunk_decode(&cli_ctx, &codec, c, i, stored,
+					    base, true, out);
+		if (r >= 0)
+			r = pwrite_full(fd, out, c->length, c->offset);
+		progress_tty("extract", c->offset + c->length, p->size);
+	}
+	sf_codec_done(&codec);
+	progress_end();
+	return r < 0 ? r : ftruncate(fd, (off_t)p->size) < 0 ? -errno : 0;
+}
+
+static int extract_one(struct sf_image *img, const struct sf_payload *p,
+		       const char *out, const char *base_path)
+{
+	_cleanup_close_ int base_fd = -1;
+	_cleanup_free_ char *tmp = NULL;
+	struct sf_base base = { pread_base, &base_fd };
+	int fd, r;
+
+	if (base_path && (base_fd = open(base_path, O_RDONLY | O_CLOEXEC)) < 0)
+		return sf_err(&cli_ctx, -errno, "cannot open base %s: %m",
+			      base_path);
+	if ((img->m.flags & SF_MANIFEST_FLAG_DELTA) && !base_path)
+		return sf_err(&cli_ctx, -EXDEV,
+			      "this is a delta image from version %s: give the "
+			      "%s payload of that version with --base-%s FILE",
+			      img->m.base_version,
+			      sf_payload_kind_name(p->kind),
+			      sf_payload_kind_name(p->kind));
+	fd = tmpfile_create(out, 0644, &tmp);
+	if (fd < 0)
+		return sf_err(&cli_ctx, fd, "cannot create %s: %s", out,
+			      strerror(-fd));
+	r = write_payload(img, p, fd, base_path ? &base : NULL);
+	if (r >= 0)
+		r = tmpfile_commit(fd, tmp, out);
+	else
+		unlink(tmp);
+	close(fd);
+	return r;
+}
+
+int cmd_extract(int argc, char **argv)
+{
+	struct verify_args a = { .n_pubkeys = 0 };
+	struct sf_image *img = NULL;
+	int r = EXIT_OK;
+
+	r = open_checked("extract", argc, argv, &a, &img);
+	if (r != EXIT_OK)
+		return r < 0 ? EXIT_OK : r;
+	if (!a.out[SF_PAYLOAD_ROOTFS] && !a.out[SF_PAYLOAD_EFI]) {
+		sf_image_close(img);
+		return usage_error("extract", "give --rootfs OUT or --efi OUT");
+	}
+	for (unsigned k = 1; r == EXIT_OK && k <= SF_MAX_PAYLOADS; k++) {
+		const struct sf_payload *p = sf_manifest_payload(&img->m, k);
+		int e;
+
+		if (!a.out[k])
+			continue;
+		if (!p) {
+			sf_err(&cli_ctx, 0, "the image has no %s payload",
+			       sf_payload_kind_name(k));
+			r = EXIT_REFUSED;
+			break;
+		}
+		e = extract_one(img, p, a.out[k], a.base[k]);
+		r = e < 0 ? exit_for_image_error(e) : EXIT_OK;
+	}
+	sf_image_close(img);
+	return r;
+}

@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "chunk.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <string.h>
+
+#include "util.h"
+
+void sf_hash(const void *buf, size_t len, uint8_t out[SF_HASH_BYTES])
+{
+	crypto_generichash(out, SF_HASH_BYTES, buf, len, NULL, 0);
+}
+
+void sf_codec_init(struct sf_codec *c, int level)
+{
+	memset(c, 0, sizeof(*c));
+	c->level = level;
+}
+
+void sf_codec_done(struct sf_codec *c)
+{
+	if (c->def_ready)
+		deflateEnd(&c->def);
+	if (c->inf_ready)
+		inflateEnd(&c->inf);
+	c->def_ready = c->inf_ready = 0;
+}
+
+static int deflate_start(struct sf_codec *c)
+{
+	if (c->def_ready)
+		return deflateReset(&c->def) == Z_OK ? 0 : -ENOMEM;
+	if (deflateInit2(&c->def, c->level, Z_DEFLATED, -15, 9,
+			 Z_DEFAULT_STRATEGY) != Z_OK)
+		return -ENOMEM;
+	c->def_ready = 1;
+	return 0;
+}
+
+int sf_deflate(struct sf_codec *c, const uint8_t *in, uint32_t len,
+	       const uint8_t *dict, uint8_t *out, uint32_t cap)
+{
+	int r = deflate_start(c);
+
+	if (r < 0)
+		return r;
+	if (dict && deflateSetDictionary(&c->def, dict, SF_DICT_SIZE) != Z_OK)
+		return -ENOMEM;
+	c->def.next_in = (uint8_t *)in;
+	c->def.avail_in = len;
+	c->def.next_out = out;
+	c->def.avail_out = cap;
+	r = deflate(&c->def, Z_FINISH);
+	if (r != Z_STREAM_END || c->def.avail_out == 0)
+		return -ENOSPC;
+	return (int)(cap - c->def.avail_out);
+}
+
+static int inflate_start(struct sf_codec *c)
+{
+	if (c->inf_ready)
+		return inflateReset(&c->inf) == Z_OK ? 0 : -ENOMEM;
+	if (inflateInit2(&c->inf, -15) != Z_OK)
+		return -ENOMEM;
+	c->inf_ready = 1;
+	return 0;
+}
+
+int sf_inflate_exact(struct sf_codec *c, const uint8_t *in, uint32_t in_len,
+		     const uint8_t *dict, uint8_t *out, uint32_t out_len)
+{
+	int r = inflate_start(c);
+
+	if (r < 0)
+		return r;
+	if (dict && inflateSetDictionary(&c->inf, dict, SF_DICT_SIZE) != Z_OK)
+		return -EBADMSG;
+	c->inf.next_in = (uint8_t *)in;
+	c->inf.avail_in = in_len;
+	c->inf.next_out = out;
+	c->inf.avail_out = out_len;
+	r = inflate(&c->inf, Z_FINISH);
+	/* Anything but the exact end of the stream with the buffer full. */
+	if (r != Z_STREAM_END || c->inf.avail_out != 0 || c->inf.avail_in != 0)
+		return -EBADMSG;
+	return 0;
+}
+
+static int check_content(const struct sf_ctx *ctx, const struct sf_chunk *c,
+			 uint32_t idx, const uint8_t *out, int err)
+{
+	uint8_t h[SF_HASH_BYTES];
+
+	sf_hash(out, c->length, h);
+	if (sodium_memcmp(h, c->content_hash, SF_HASH_BYTES) == 0)
+		return 0;
+	if (err == -EXDEV)
+		return sf_err(ctx, err,
+			      "chunk %u: the base does not hold the data this "
+			      "delta was made against (wrong base version?)",
+			      idx);
+	return sf_err(ctx, err, "chunk %u: content does not match its hash",
+		      idx);
+}
+
+static int read_base(const struct sf_ctx *ctx, const struct sf_base *base,
+		     uint32_t idx, uint64_t off, void *buf, size_t len)
+{
+	int r;
+
+	if (!base || !base->read)
+		return sf_err(ctx, -ENOENT,
+			      "chunk %u: this is a delta image and no base was "
+			      "given",
+			      idx);
+	r = base->read(base->data, off, buf, len);
+	if (r < 0)
+		return sf_err(ctx, r,
+			      "chunk %u: cannot read %zu base bytes at offset "
+			      "%llu: %s",
+			      idx, len, (unsigned long long)off, strerror(-r));
+	return 0;
+}
+
+/* Copy the map's base blocks into @out; count the carried ones. */
+static int patch_copy_blocks(const struct sf_ctx *ctx, const struct sf_chunk *c,
+			     uint32_t idx, const uint8_t *map,
+			     const struct sf_base *base, uint8_t *out)
+{
+	uint32_t nb = sf_patch_blocks(c->length);
+
+	for (uint32_t b = 0; b < nb; b++) {
+		uint32_t k = le32_load(map + 4 * b);
+		uint32_t blen = b + 1 < nb ? SF_BLOCK_SIZE
+					   : c->length - b * SF_BLOCK_SIZE;
+		int r;
+
+		if (k == 0)
+			continue;
+		r = read_base(ctx, base, idx, (uint64_t)(k - 1) * SF_BLOCK_SIZE,
+			      out + (size_t)b * SF_BLOCK_SIZE, blen);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Inflate window @w's stream into the window's carried blocks. */
+static int patch_window(const struct sf_ctx *ctx, struct sf_codec *codec,
+			const struct sf_chunk *c, uint32_t idx,
+			const uint8_t *map, uint32_t w, const uint8_t *in,
+			uint32_t in_len, uint32_t dict_block,
+			const struct sf_base *base, uint8_t *out)
+{
+	uint32_t nb = sf_patch_blocks(c->length);
+	uint32_t first = w * SF_WINDOW_BLOCKS, end = first + SF_WINDOW_BLOCKS;
+	uint8_t tmp[SF_DICT_SIZE], dict[SF_DICT_SIZE];
+	uint32_t n = 0;
+	int r;
+
+	if (dict_block) {
+		r = read_base(ctx, base, idx,
+			      (uint64_t)(dict_block - 1) * SF_BLOCK_SIZE, dict,
+			      SF_DICT_SIZE);
+		if (r < 0)
+			return r;
+	}
+	for (uint32_t b = first; b < end && b < nb; b++)
+		if (le32_load(map + 4 * b) == 0)
+			n += b + 1 < nb ? SF_BLOCK_SIZE
+					: c->length - b * SF_BLOCK_SIZE;
+	if (sf_inflate_exact(codec, in, in_len, dict_block ? dict : NULL, tmp,
+			     n) < 0)
+		return sf_err(ctx, -EBADMSG,
+			      "chunk %u: patch window %u does not inflate to "
+			      "its %u bytes",
+			      idx, w, n);
+	n = 0;
+	for (uint32_t b = first; b < end && b < nb; b++) {
+		uint32_t blen = b + 1 < nb ? SF_BLOCK_SIZE
+					   : c->length - b * SF_BLOCK_SIZE;
+
+		if (le32_load(map + 4 * b) != 0)
+			continue;
+		memcpy(out + (size_t)b * SF_BLOCK_SIZE, tmp + n, blen);
+		n += blen;
+	}
+	return 0;
+}
+
+static bool window_carries(const uint8_t *map, uint32_t nb, uint32_t w)
+{
+	for (uint32_t b = w * SF_WINDOW_BLOCKS;
+	     b < (w + 1) * SF_WINDOW_BLOCKS && b < nb; b++)
+		if (le32_load(map + 4 * b) == 0)
+			return true;
+	return false;
+}
+
+static int decode_patch(const struct sf_ctx *ctx, struct sf_codec *codec,
+			const struct sf_chunk *c, uint32_t idx,
+			const uint8_t *stored, const struct sf_base *base,
+			uint8_t *out)
+{
+	uint32_t nb = sf_patch_blocks(c->length), pos = nb * 4;
+	int r;
+
+	if (c->stored_len < pos)
+		return sf_err(ctx, -EBADMSG, "chunk %u: truncated patch", idx);
+	r = patch_copy_blocks(ctx, c, idx, stored, base, out);
+	for (uint32_t w = 0; r >= 0 && w * SF_WINDOW_BLOCKS < nb; w++) {
+		uint32_t dict, n;
+
+		if (!window_carries(stored, nb, w))
+			continue;
+		if (c->stored_len - pos < 8)
+			return sf_err(ctx, -EBADMSG,
+				      "chunk %u: truncated patch", idx);
+		dict = le32_load(stored + pos);
+		n = le32_load(stored + pos + 4);
+		pos += 8;
+		if (n == 0 || n > c->stored_len - pos)
+			return sf_err(ctx, -EBADMSG,
+				      "chunk %u: patch stream length %u out of "
+				      "bounds",
+				      idx, n);
+		r = patch_window(ctx, codec, c, idx, stored, w, stored + pos, n,
+				 dict, base, out);
+		pos += n;
+	}
+	if (r >= 0 && pos != c->stored_len)
+		r = sf_err(ctx, -EBADMSG, "chunk %u: %u trailing patch bytes",
+			   idx, c->stored_len - pos);
+	return r < 0 ? r : check_content(ctx, c, idx, out, -EXDEV);
+}
+
+int sf_chunk_decode(const struct sf_ctx *ctx, struct sf_codec *codec,
+		    const struct sf_chunk *c, uint32_t idx,
+		    const uint8_t *stored, const struct sf_base *base,
+		    bool check, uint8_t *out)
+{
+	int r;
+
+	switch (c->form) {
+	case SF_FORM_ZERO:
+		memset(out, 0, c->length);
+		return 0;
+	case SF_FORM_STORED:
+		memcpy(out, stored, c->length);
+		return check ? check_content(ctx, c, idx, out, -EBADMSG) : 0;
+	case SF_FORM_DEFLATE:
+		if (sf_inflate_exact(codec, stored, c->stored_len, NULL, out,
+				     c->length) < 0)
+			return sf_err(ctx, -EBADMSG,
+				      "chunk %u: does not inflate to its %u "
+				      "bytes",
+				      idx, c->length);
+		return check ? check_content(ctx, c, idx, out, -EBADMSG) : 0;
+	case SF_FORM_BASE:
+		r = read_base(ctx, base, idx, c->base_offset, out, c->length);
+		return r < 0 ? r : check_content(ctx, c, idx, out, -EXDEV);
+	case SF_FORM_PATCH:
+		return decode_patch(ctx, codec, c, idx, stored, base, out);
+	}
+	return sf_err(ctx, -EBADMSG, "chunk %u: unknown form %u", idx, c->form);
+}
+
+/* Gather window @w's carried blocks into @tmp; returns their byte count. */
+static uint32_t gather_carried(const uint8_t *content, uint32_t len,
+			       const uint32_t *map, uint32_t w, uint8_t *tmp)
+{
+	uint32_t nb = sf_patch_blocks(len), n = 0;
+
+	for (uint32_t b = w * SF_WINDOW_BLOCKS;
+	     b < (w + 1) * SF_WINDOW_BLOCKS && b < nb; b++) {
+		uint32_t blen = b + 1 < nb ? SF_BLOCK_SIZE
+					   : len - b * SF_BLOCK_SIZE;
+
+		if (map[b] != 0)
+			continue;
+		memcpy(tmp + n, content + (size_t)b * SF_BLOCK_SIZE, blen);
+		n += blen;
+	}
+	return n;
+}
+
+int sf_patch_encode(struct sf_codec *codec, const uint8_t *content,
+		    uint32_t len, const uint32_t *map, const uint32_t *dicts,
+		    const uint8_t *base_mem, uint8_t *out, uint32_t cap)
+{
+	uint32_t nb = sf_patch_blocks(len), pos = nb * 4;
+	uint8_t tmp[SF_DICT_SIZE];
+
+	if (cap <= pos)
+		return -ENOSPC;
+	for (uint32_t b = 0; b < nb; b++)
+		le32_store(out + 4 * b, map[b]);
+	for (uint32_t w = 0; w * SF_WINDOW_BLOCKS < nb; w++) {
+		uint32_t n = gather_carried(content, len, map, w, tmp);
+		const uint8_t *dict = NULL;
+		int r;
+
+		if (n == 0)
+			continue;
+		if (cap - pos <= 8)
+			return -ENOSPC;
+		if (dicts[w])
+			dict = base_mem +
+			       (size_t)(dicts[w] - 1) * SF_BLOCK_SIZE;
+		r = sf_deflate(codec, tmp, n, dict, out + pos + 8,
+			       cap - pos - 8);
+		if (r < 0)
+			return r;
+		le32_store(out + pos, dicts[w]);
+		le32_store(out + pos + 4, (uint32_t)r);
+		pos += 8 + (uint32_t)r;
+	}
+	return pos < cap ? (int)pos : -ENOSPC;
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Chunk codec: deflate and patch encoding, and decoding of every chunk form
+ * (docs/FORMAT.md, "Chunk table entry" and "Patch chunks").
+ */
+#pragma once
+
+#include <stdint.h>
+#include <zlib.h>
+
+#include "log.h"
+#include "manifest.h"
+
+/* Reads base payload bytes for delta chunks (a slot, or a file in tests). */
+struct sf_base {
+	/* Returns 0 or -errno; reads exactly @len bytes at @offset. */
+	int (*read)(void *data, uint64_t offset, void *buf, size_t len);
+	void *data;
+};
+
+/* zlib streams kept across chunks by one thread (init is not cheap). */
+struct sf_codec {
+	z_stream def;
+	z_stream inf;
+	int level;
+	uint8_t def_ready;
+	uint8_t inf_ready;
+};
+
+/* Level: zlib's 1..9. */
+void sf_codec_init(struct sf_codec *c, int level);
+void sf_codec_done(struct sf_codec *c);
+
+/*
+ * sf_deflate - raw-deflate @len bytes of @in into @out (room for @cap bytes),
+ * with an optional 32 KiB preset dictionary @dict.
+ * Returns the stored length, -ENOSPC if the result needs @cap bytes or more,
+ * -ENOMEM.
+ */
+int sf_deflate(struct sf_codec *c, const uint8_t *in, uint32_t len,
+	       const uint8_t *dict, uint8_t *out, uint32_t cap);
+
+/*
+ * sf_inflate_exact - inflate a raw deflate stream that must produce exactly
+ * @out_len bytes and consume exactly @in_len bytes.
+ * Returns 0, -EBADMSG if the stream is corrupt, longer or shorter.
+ */
+int sf_inflate_exact(struct sf_codec *c, const uint8_t *in, uint32_t in_len,
+		     const uint8_t *dict, uint8_t *out, uint32_t out_len);
+
+/*
+ * sf_chunk_decode - rebuild chunk @c (index @idx, for messages) into @out
+ * (c->length bytes) from its @stored bytes, whose stored hash the caller has
+ * checked. Base and patch chunks read @base and are always checked against
+ * the content hash; other forms only if @check_content.
+ * Returns 0; -EBADMSG for a corrupt chunk; -EXDEV when the base does not
+ * hold what the delta was made against; -ENOENT if a delta chunk has no
+ * @base; -errno from @base.
+ */
+int sf_chunk_decode(const struct sf_ctx *ctx, struct sf_codec *codec,
+		    const struct sf_chunk *c, uint32_t idx,
+		    const uint8_t *stored, const struct sf_base *base,
+		    bool check_content, uint8_t *out);
+
+/*
+ * sf_patch_encode - encode a patch chunk of @len bytes of @content.
+ * @map has one entry per 4 KiB block (0 = carried, k = base block k-1),
+ * @dicts one per 32 KiB window (0 = no dictionary, d = base block d-1);
+ * @base_mem holds the whole base payload. Writes into @out (room for @cap).
+ * Returns the stored length, -ENOSPC if it would need @cap bytes or more.
+ */
+int sf_patch_encode(struct sf_codec *codec, const uint8_t *content,
+		    uint32_t len, const uint32_t *map, const uint32_t *dicts,
+		    const uint8_t *base_mem, uint8_t *out, uint32_t cap);
+
+/* BLAKE2b-256 of @len bytes. */
+void sf_hash(const void *buf, size_t len, uint8_t out[SF_HASH_BYTES]);

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+int pread_full(int fd, void *buf, size_t len, uint64_t offset)
+{
+	uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = pread(fd, p, len, (off_t)offset);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		p += n;
+		len -= (size_t)n;
+		offset += (uint64_t)n;
+	}
+	return 0;
+}
+
+int pwrite_full(int fd, const void *buf, size_t len, uint64_t offset)
+{
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = pwrite(fd, p, len, (off_t)offset);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		p += n;
+		len -= (size_t)n;
+		offset += (uint64_t)n;
+	}
+	return 0;
+}
+
+int tmpfile_create(const char *path, int mode, char **ret_tmp)
+{
+	_cleanup_free_ char *tmp = NULL;
+	int fd;
+
+	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
+		return -ENOMEM;
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fchmod(fd, (mode_t)mode) < 0) {
+		int r = -errno;
+
+		close(fd);
+		unlink(tmp);
+		return r;
+	}
+	*ret_tmp = TAKE_PTR(tmp);
+	return fd;
+}
+
+static int fsync_parent(const char *path)
+{
+	_cleanup_free_ char *copy = strdup(path);
+	_cleanup_close_ int dfd = -1;
+
+	if (!copy)
+		return -ENOMEM;
+	dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	return fsync(dfd) < 0 ? -errno : 0;
+}
+
+int tmpfile_commit(int fd, const char *tmp, const char *path)
+{
+	if (fsync(fd) < 0 || rename(tmp, path) < 0) {
+		int r = -errno;
+
+		unlink(tmp);
+		return r;
+	}
+	return fsync_parent(path);
+}
+
+int write_file_atomic(const char *path, const void *buf, size_t len, int mode)
+{
+	_cleanup_free_ char *tmp = NULL;
+	int fd = tmpfile_create(path, mode, &tmp);
+	int r;
+
+	if (fd < 0)
+		return fd;
+	r = pwrite_full(fd, buf, len, 0);
+	if (r >= 0)
+		r = tmpfile_commit(fd, tmp, path);
+	else
+		unlink(tmp);
+	close(fd);
+	return r;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Whole reads and writes, and files replaced atomically. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * pread_full / pwrite_full - transfer exactly @len bytes at @offset,
+ * retrying short transfers and EINTR.
+ * Return 0, -EIO if the file ends first (pread), or -errno.
+ */
+int pread_full(int fd, void *buf, size_t len, uint64_t offset);
+int pwrite_full(int fd, const void *buf, size_t len, uint64_t offset);
+
+/*
+ * tmpfile_create - create a new file next to @path (same directory, name
+ * "<path>.tmp.XXXXXX"), mode @mode. Returns the fd and the name in
+ * *@ret_tmp (malloc'd), or -errno.
+ */
+int tmpfile_create(const char *path, int mode, char **ret_tmp);
+
+/*
+ * tmpfile_commit - fsync @fd, rename @tmp over @path and fsync the
+ * directory, so that a power cut leaves either the old or the new file.
+ * Returns 0 or -errno; @tmp is unlinked on failure.
+ */
+int tmpfile_commit(int fd, const char *tmp, const char *path);
+
+/*
+ * write_file_atomic - replace @path with @len bytes of @buf, mode @mode,
+ * through tmpfile_create() and tmpfile_commit(). Returns 0 or -errno.
+ */
+int write_file_atomic(const char *path, const void *buf, size_t len, int mode);

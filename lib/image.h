@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Reading an image file (docs/FORMAT.md): header, manifest, signature block,
+ * k-of-n signature check, chunk data verification. The verifying path is
+ * ordered so that nothing unsigned is parsed beyond the header: signatures
+ * are checked over the raw manifest bytes before the manifest is decoded.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "chunk.h"
+#include "log.h"
+#include "manifest.h"
+#include "minisign.h"
+
+#define SF_HEADER_SIZE 4096u
+#define SF_SIGBLOCK_SIZE 16384u
+#define SF_MAX_SIGS 16u
+#define SF_SIG_MAX_LEN 2048u
+
+struct sf_sigblock {
+	unsigned n;
+	char *text[SF_MAX_SIGS]; /* NUL-terminated minisig texts */
+	uint32_t len[SF_MAX_SIGS];
+};
+
+struct sf_image {
+	int fd;
+	uint64_t file_size;
+	uint64_t manifest_size;
+	uint64_t sig_offset;
+	uint64_t data_offset;
+	uint8_t *manifest_raw;
+	uint8_t manifest_hash[SF_HASH_BYTES];
+	struct sf_sigblock sigs;
+	/* Valid after sf_image_load_manifest(): */
+	struct sf_manifest m;
+	bool loaded;
+};
+
+/* Offsets of the areas for a manifest of @manifest_size bytes. */
+uint64_t sf_image_sig_offset(uint64_t manifest_size);
+uint64_t sf_image_data_offset(uint64_t manifest_size);
+/* Fill the 4096-byte header block. */
+void sf_image_header_encode(uint8_t *buf, uint64_t manifest_size);
+
+/*
+ * sf_image_open - open @path (a regular file, no symlink) and read its
+ * header, raw manifest and signature block. Nothing in the manifest is
+ * trusted or decoded yet.
+ * Returns 0 and a new image in *@ret; -ENOENT, -EACCES, ... when the file
+ * cannot be read; -EBADMSG if it is not a slotflip image or is truncated;
+ * -EPROTONOSUPPORT for an unknown format version.
+ */
+int sf_image_open(const struct sf_ctx *ctx, const char *path,
+		  struct sf_image **ret);
+void sf_image_close(struct sf_image *img);
+
+/*
+ * sf_sigblock_parse - decode a signature block (SF_SIGBLOCK_SIZE bytes).
+ * Returns 0, -EBADMSG if malformed, -ENOMEM.
+ */
+int sf_sigblock_parse(const struct sf_ctx *ctx, const uint8_t *buf,
+		      struct sf_sigblock *ret);
+/* Encode @sb into @buf (SF_SIGBLOCK_SIZE bytes). Returns 0 or -ENOSPC. */
+int sf_sigblock_encode(const struct sf_sigblock *sb, uint8_t *buf);
+/* Append a copy of @text. Returns 0, -ENOSPC (block full), -ENOMEM. */
+int sf_sigblock_add(struct sf_sigblock *sb, const char *text);
+void sf_sigblock_free(struct sf_sigblock *sb);
+
+/*
+ * sf_image_check_signatures - count the distinct keys among @keys (@n_keys
+ * of them) that made a valid signature of the manifest, and require
+ * @threshold of them. Also checks that each such signature's trusted
+ * comment names the manifest's compatible string and version.
+ * Returns the count (>= @threshold), -EKEYREJECTED if too few, -EBADMSG if
+ * the manifest does not parse.
+ */
+int sf_image_check_signatures(const struct sf_ctx *ctx, struct sf_image *img,
+			      const struct ms_pubkey *keys, unsigned n_keys,
+			      unsigned threshold);
+
+/*
+ * sf_image_load_manifest - decode the manifest (once) and check that the
+ * file size matches the data size. Returns 0, -EBADMSG, -EPROTONOSUPPORT.
+ */
+int sf_image_load_manifest(const struct sf_ctx *ctx, struct sf_image *img);
+
+/* The trusted comment slotflip-image writes for @m. */
+void sf_image_trusted_comment(const struct sf_manifest *m, char *buf,
+			      size_t size);
+
+typedef void (*sf_progress_fn)(void *data, uint64_t done, uint64_t total);
+
+/*
+ * sf_image_verify_data - check the stored hash of every chunk, on @threads
+ * threads. Returns 0, -EBADMSG naming the first bad chunk, -errno on I/O.
+ */
+int sf_image_verify_data(const struct sf_ctx *ctx, struct sf_image *img,
+			 unsigned threads, sf_progress_fn progress,
+			 void *progress_data);
+
+/*
+ * sf_image_read_stored - read chunk @idx's stored bytes into @buf (room for
+ * the chunk's stored length) and check their hash.
+ * Returns 0, -EBADMSG if the hash differs, -errno on I/O.
+ */
+int sf_image_read_stored(const struct sf_ctx *ctx, struct sf_image *img,
+			 uint32_t idx, uint8_t *buf);

@@ -1,0 +1,736 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "imgwrite.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "fileio.h"
+#include "util.h"
+#include "version.h"
+
+#define BATCH_PER_THREAD 4
+#define NO_BLOCK 0u
+
+struct pfor {
+	int (*fn)(void *arg, uint32_t i);
+	void *arg;
+	uint32_t n;
+	atomic_uint next;
+	atomic_int err;
+};
+
+static void *pfor_worker(void *p)
+{
+	struct pfor *job = p;
+	uint32_t i;
+
+	while (atomic_load(&job->err) == 0 &&
+	       (i = atomic_fetch_add(&job->next, 1)) < job->n) {
+		int r = job->fn(job->arg, i);
+
+		if (r < 0) {
+			int zero = 0;
+
+			atomic_compare_exchange_strong(&job->err, &zero, r);
+		}
+	}
+	return NULL;
+}
+
+int sf_parallel_for(unsigned threads, uint32_t n,
+		    int (*fn)(void *arg, uint32_t i), void *arg)
+{
+	struct pfor job = { .fn = fn, .arg = arg, .n = n };
+	pthread_t tid[64];
+	unsigned started = 0;
+
+	if (threads > ARRAY_SIZE(tid))
+		threads = ARRAY_SIZE(tid);
+	while (started + 1 < threads &&
+	       pthread_create(&tid[started], NULL, pfor_worker, &job) == 0)
+		started++;
+	pfor_worker(&job);
+	for (unsigned t = 0; t < started; t++)
+		pthread_join(tid[t], NULL);
+	return atomic_load(&job.err);
+}
+
+/* A payload's bytes: an input file, or a delta base rebuilt in memory. */
+struct region {
+	uint8_t *mem;
+	uint64_t size;
+	bool anon;
+};
+
+/* Where each 4 KiB block of a base payload is, by an 8-byte hash. */
+struct block_index {
+	uint64_t *keys;
+	uint32_t *blocks; /* block number + 1; 0 = empty slot */
+	uint64_t mask;
+};
+
+struct writer {
+	const struct sf_ctx *ctx;
+	const struct sf_create_opts *o;
+	struct sf_manifest m;
+	struct region in[SF_MAX_PAYLOADS];
+	struct region base[SF_MAX_PAYLOADS]; /* by payload index */
+	struct block_index idx[SF_MAX_PAYLOADS];
+	uint32_t blocks_per_chunk;
+	uint32_t *maps; /* delta: blocks_per_chunk entries per chunk */
+	uint32_t *dicts; /* delta: one per window */
+	uint8_t **out; /* phase C: stored bytes of the current batch */
+	uint32_t batch_start;
+	int fd;
+	unsigned threads;
+};
+
+static void region_free(struct region *r)
+{
+	if (r->mem)
+		munmap(r->mem, r->size);
+	r->mem = NULL;
+}
+
+static int map_input(const struct sf_ctx *ctx, const char *path,
+		     struct region *ret)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	void *p;
+
+	if (fd < 0)
+		return sf_err(ctx, -errno, "cannot open %s: %m", path);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return sf_err(ctx, -EINVAL, "%s: not a regular file", path);
+	if (st.st_size == 0 || (uint64_t)st.st_size > SF_PAYLOAD_MAX)
+		return sf_err(ctx, -EINVAL, "%s: size %lld out of bounds", path,
+			      (long long)st.st_size);
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		return sf_err(ctx, -errno, "cannot map %s: %m", path);
+	madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
+	*ret = (struct region){ p, (uint64_t)st.st_size, false };
+	return 0;
+}
+
+static bool is_zero(const uint8_t *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
+static uint64_t block_key(const uint8_t *p)
+{
+	uint8_t h[8];
+
+	crypto_generichash(h, sizeof(h), p, SF_BLOCK_SIZE, NULL, 0);
+	return le64_load(h);
+}
+
+static int index_build(const struct region *base, struct block_index *ix)
+{
+	uint64_t nb = base->size / SF_BLOCK_SIZE, cap = 16;
+
+	while (cap < nb * 2)
+		cap <<= 1;
+	ix->keys = calloc(cap, sizeof(*ix->keys));
+	ix->blocks = calloc(cap, sizeof(*ix->blocks));
+	if (!ix->keys || !ix->blocks)
+		return -ENOMEM;
+	ix->mask = cap - 1;
+	for (uint64_t b = 0; b < nb; b++) {
+		const uint8_t *p = base->mem + b * SF_BLOCK_SIZE;
+		uint64_t k, s;
+
+		if (is_zero(p, SF_BLOCK_SIZE))
+			continue;
+		k = block_key(p);
+		for (s = k & ix->mask; ix->blocks[s]; s = (s + 1) & ix->mask)
+			if (ix->keys[s] == k)
+				break;
+		if (!ix->blocks[s]) {
+			ix->keys[s] = k;
+			ix->blocks[s] = (uint32_t)b + 1;
+		}
+	}
+	return 0;
+}
+
+/* Base block number + 1 holding exactly the 4 KiB at @p, or NO_BLOCK. */
+static uint32_t index_find(const struct block_index *ix,
+			   const struct region *base, const uint8_t *p)
+{
+	uint64_t k = block_key(p);
+
+	for (uint64_t s = k & ix->mask; ix->blocks[s]; s = (s + 1) & ix->mask)
+		if (ix->keys[s] == k &&
+		    memcmp(base->mem + (uint64_t)(ix->blocks[s] - 1) *
+					       SF_BLOCK_SIZE,
+			   p, SF_BLOCK_SIZE) == 0)
+			return ix->blocks[s];
+	return NO_BLOCK;
+}
+
+static void index_free(struct block_index *ix)
+{
+	free(ix->keys);
+	free(ix->blocks);
+	ix->keys = NULL;
+	ix->blocks = NULL;
+}
+
+/* Rebuild payload @p of the (full) base image into anonymous memory. */
+static int base_rebuild(const struct sf_ctx *ctx, struct sf_image *img,
+			const struct sf_payload *p, struct region *ret)
+{
+	_cleanup_free_ uint8_t *buf = malloc(img->m.chunk_size);
+	struct sf_codec codec;
+	uint8_t *mem;
+	int r = 0;
+
+	mem = mmap(NULL, p->size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED || !buf)
+		return -ENOMEM;
+	sf_codec_init(&codec, 9);
+	for (uint32_t i = p->first_chunk;
+	     r >= 0 && i < p->first_chunk + p->n_chunks; i++) {
+		const struct sf_chunk *c = &img->m.chunks[i];
+
+		r = sf_image_read_stored(ctx, img, i, buf);
+		if (r >= 0)
+			r = sf_chunk_decode(ctx, &codec, c, i, buf, NULL, true,
+					    mem + c->offset);
+	}
+	sf_codec_done(&codec);
+	if (r < 0) {
+		munmap(mem, p->size);
+		return r;
+	}
+	*ret = (struct region){ mem, p->size, true };
+	return 0;
+}
+
+static int base_check(const struct sf_ctx *ctx, const struct sf_image *img,
+		      const struct sf_create_opts *o)
+{
+	int cmp = 0;
+
+	if (img->m.flags & SF_MANIFEST_FLAG_DELTA)
+		return sf_err(ctx, -EBADMSG,
+			      "%s is itself a delta image: make deltas against "
+			      "full images",
+			      o->delta_from);
+	if (strcmp(img->m.compatible, o->compatible) != 0)
+		return sf_err(ctx, -EBADMSG, "%s is for \"%s\", not \"%s\"",
+			      o->delta_from, img->m.compatible, o->compatible);
+	if (sf_version_cmp_str(o->version, img->m.version, &cmp) < 0 ||
+	    cmp <= 0)
+		return sf_err(ctx, -EBADMSG,
+			      "delta base %s has version %s, not below %s",
+			      o->delta_from, img->m.version, o->version);
+	return 0;
+}
+
+/* Load the delta base: each payload of ours gets the base's same kind. */
+static int base_load(struct writer *w)
+{
+	struct sf_image *img = NULL;
+	int r;
+
+	r = sf_image_open(w->ctx, w->o->delta_from, &img);
+	if (r >= 0)
+		r = sf_image_load_manifest(w->ctx, img);
+	if (r >= 0)
+		r = base_check(w->ctx, img, w->o);
+	for (unsigned i = 0; r >= 0 && i < w->m.n_payloads; i++) {
+		const struct sf_payload *bp =
+			sf_manifest_payload(&img->m, w->m.payloads[i].kind);
+
+		if (!bp)
+			continue;
+		r = base_rebuild(w->ctx, img, bp, &w->base[i]);
+		if (r >= 0)
+			r = index_build(&w->base[i], &w->idx[i]);
+	}
+	if (r >= 0) {
+		w->m.flags |= SF_MANIFEST_FLAG_DELTA;
+		memcpy(w->m.base_version, img->m.version, SF_STRING_FIELD);
+		memcpy(w->m.base_manifest_hash, img->manifest_hash,
+		       SF_HASH_BYTES);
+	}
+	sf_image_close(img);
+	return r;
+}
+
+static uint32_t windows_per_chunk(const struct writer *w)
+{
+	return (w->blocks_per_chunk + SF_WINDOW_BLOCKS - 1) / SF_WINDOW_BLOCKS;
+}
+
+/* Phase A, delta: find each block of chunk @c in the base. */
+static void map_blocks(struct writer *w, struct sf_chunk *c, uint32_t *map,
+		       const uint8_t *content)
+{
+	const struct region *base = &w->base[c->payload];
+	uint32_t nb = sf_patch_blocks(c->length);
+	bool contiguous = true;
+
+	for (uint32_t b = 0; b < nb; b++) {
+		uint64_t off = c->offset + (uint64_t)b * SF_BLOCK_SIZE;
+		uint32_t blen = b + 1 < nb ? SF_BLOCK_SIZE
+					   : c->length - b * SF_BLOCK_SIZE;
+
+		if (blen == SF_BLOCK_SIZE)
+			map[b] = index_find(&w->idx[c->payload], base,
+					    content + b * SF_BLOCK_SIZE);
+		else if (off + blen <= base->size &&
+			 memcmp(base->mem + off, content + b * SF_BLOCK_SIZE,
+				blen) == 0)
+			map[b] = (uint32_t)(off / SF_BLOCK_SIZE) + 1;
+		else
+			map[b] = NO_BLOCK;
+		contiguous &= map[b] != NO_BLOCK && map[b] == map[0] + b;
+	}
+	if (contiguous) {
+		c->form = SF_FORM_BASE;
+		c->base_offset = (uint64_t)(map[0] - 1) * SF_BLOCK_SIZE;
+	}
+}
+
+static int scan_chunk(void *arg, uint32_t i)
+{
+	struct writer *w = arg;
+	struct sf_chunk *c = &w->m.chunks[i];
+	const uint8_t *content = w->in[c->payload].mem + c->offset;
+
+	if (is_zero(content, c->length)) {
+		c->form = SF_FORM_ZERO;
+		return 0;
+	}
+	sf_hash(content, c->length, c->content_hash);
+	c->form = SF_FORM_DEFLATE;
+	if (w->base[c->payload].mem)
+		map_blocks(w, c, w->maps + (size_t)i * w->blocks_per_chunk,
+			   content);
+	return 0;
+}
+
+/*
+ * Phase B, delta: a dictionary for every window, from the shift between
+ * new and base positions seen last (data moves in runs, so the old version
+ * of a changed block is usually where its unchanged neighbours went).
+ */
+static void choose_dicts(struct writer *w)
+{
+	int64_t shift = 0;
+	unsigned payload = ~0u;
+
+	for (uint32_t i = 0; i < w->m.n_chunks; i++) {
+		const struct sf_chunk *c = &w->m.chunks[i];
+		const uint32_t *map = w->maps + (size_t)i * w->blocks_per_chunk;
+		uint32_t nb = sf_patch_blocks(c->length);
+		int64_t base_blocks =
+			(int64_t)(w->base[c->payload].size / SF_BLOCK_SIZE);
+
+		if (c->payload != payload) {
+			shift = 0;
+			payload = c->payload;
+		}
+		for (uint32_t b = 0; b < nb; b++) {
+			int64_t at = (int64_t)(c->offset / SF_BLOCK_SIZE) + b;
+			int64_t d;
+
+			if (map[b] != NO_BLOCK)
+				shift = (int64_t)map[b] - 1 - at;
+			if (b % SF_WINDOW_BLOCKS != 0)
+				continue;
+			d = at + shift;
+			if (d + SF_WINDOW_BLOCKS > base_blocks)
+				d = base_blocks - SF_WINDOW_BLOCKS;
+			w->dicts[(size_t)i * windows_per_chunk(w) +
+				 b / SF_WINDOW_BLOCKS] =
+				d < 0 ? 0 : (uint32_t)d + 1;
+		}
+	}
+}
+
+/* Phase C: the smallest stored form of a chunk (not zero, not base). */
+static int encode_chunk(struct writer *w, struct sf_codec *codec, uint32_t i,
+			uint8_t *out, uint8_t *tmp)
+{
+	struct sf_chunk *c = &w->m.chunks[i];
+	const uint8_t *content = w->in[c->payload].mem + c->offset;
+	int r;
+
+	r = sf_deflate(codec, content, c->length, NULL, out, c->length);
+	if (r == -ENOSPC) {
+		memcpy(out, content, c->length);
+		c->form = SF_FORM_STORED;
+		c->stored_len = c->length;
+	} else if (r < 0) {
+		return r;
+	} else {
+		c->form = SF_FORM_DEFLATE;
+		c->stored_len = (uint32_t)r;
+	}
+	if (w->base[c->payload].mem) {
+		r = sf_patch_encode(codec, content, c->length,
+				    w->maps + (size_t)i * w->blocks_per_chunk,
+				    w->dicts + (size_t)i * windows_per_chunk(w),
+				    w->base[c->payload].mem, tmp,
+				    c->stored_len);
+		if (r >= 0) {
+			memcpy(out, tmp, (size_t)r);
+			c->form = SF_FORM_PATCH;
+			c->stored_len = (uint32_t)r;
+		} else if (r != -ENOSPC) {
+			return r;
+		}
+	}
+	sf_hash(out, c->stored_len, c->stored_hash);
+	return 0;
+}
+
+static int encode_one(void *arg, uint32_t j)
+{
+	struct writer *w = arg;
+	uint32_t i = w->batch_start + j;
+	struct sf_chunk *c = &w->m.chunks[i];
+	_cleanup_free_ uint8_t *tmp = NULL;
+	struct sf_codec codec;
+	int r;
+
+	if (c->form == SF_FORM_ZERO || c->form == SF_FORM_BASE)
+		return 0;
+	if (w->base[c->payload].mem && !(tmp = malloc(w->m.chunk_size)))
+		return -ENOMEM;
+	sf_codec_init(&codec, w->o->level ? w->o->level : 9);
+	r = encode_chunk(w, &codec, i, w->out[j], tmp);
+	sf_codec_done(&codec);
+	return r;
+}
+
+static int encode_all(struct writer *w, uint64_t data_start)
+{
+	uint32_t batch = w->threads * BATCH_PER_THREAD;
+	uint64_t pos = data_start, done = 0, total = 0;
+	int r = 0;
+
+	for (unsigned p = 0; p < w->m.n_payloads; p++)
+		total += w->m.payloads[p].size;
+	for (w->batch_start = 0; r >= 0 && w->batch_start < w->m.n_chunks;
+	     w->batch_start += batch) {
+		uint32_t n = w->m.n_chunks - w->batch_start;
+
+		n = n < batch ? n : batch;
+		r = sf_parallel_for(w->threads, n, encode_one, w);
+		for (uint32_t j = 0; r >= 0 && j < n; j++) {
+			const struct sf_chunk *c =
+				&w->m.chunks[w->batch_start + j];
+
+			r = pwrite_full(w->fd, w->out[j], c->stored_len, pos);
+			pos += c->stored_len;
+			done += c->length;
+		}
+		if (w->o->progress)
+			w->o->progress(w->o->progress_data, done, total);
+	}
+	return r < 0 ? sf_err(w->ctx, r, "cannot write the image: %s",
+			      strerror(-r))
+		     : 0;
+}
+
+static int check_opts(const struct sf_ctx *ctx, const struct sf_create_opts *o)
+{
+	struct sf_version v;
+	uint32_t cs = o->chunk_size;
+
+	if (!o->version || sf_version_parse(o->version, &v) < 0)
+		return sf_err(ctx, -EINVAL,
+			      "version \"%s\" is not 1 to 8 dot-separated "
+			      "numbers (e.g. 1.10.0)",
+			      o->version ? o->version : "");
+	if (!o->compatible || !sf_compatible_valid(o->compatible))
+		return sf_err(ctx, -EINVAL,
+			      "compatible string must be 1 to 63 characters "
+			      "from [A-Za-z0-9._+-]");
+	if (cs && (cs < SF_CHUNK_MIN || cs > SF_CHUNK_MAX || (cs & (cs - 1))))
+		return sf_err(ctx, -EINVAL,
+			      "chunk size must be a power of two from 4 KiB to "
+			      "4 MiB");
+	if (o->level < 0 || o->level > 9)
+		return sf_err(ctx, -EINVAL, "compression level must be 1 to 9");
+	if (o->n_keys == 0)
+		return sf_err(ctx, -EINVAL,
+			      "at least one secret key is needed");
+	return 0;
+}
+
+static int setup(struct writer *w)
+{
+	const struct sf_create_opts *o = w->o;
+	const char *paths[2] = { o->rootfs, o->efi };
+	uint32_t kinds[2] = { SF_PAYLOAD_ROOTFS, SF_PAYLOAD_EFI };
+	int r;
+
+	w->m.chunk_size = o->chunk_size ? o->chunk_size : SF_DEFAULT_CHUNK;
+	w->m.build_time = o->build_time ? o->build_time : (uint64_t)time(NULL);
+	/* check_opts() bounded both; the rest of each field stays zero. */
+	memcpy(w->m.compatible, o->compatible, strlen(o->compatible));
+	memcpy(w->m.version, o->version, strlen(o->version));
+	for (unsigned i = 0; i < 2; i++) {
+		unsigned n = w->m.n_payloads;
+
+		if (!paths[i])
+			continue;
+		r = map_input(w->ctx, paths[i], &w->in[n]);
+		if (r < 0)
+			return r;
+		w->m.payloads[n].kind = kinds[i];
+		w->m.payloads[n].size = w->in[n].size;
+		w->m.n_payloads = n + 1;
+	}
+	r = sf_manifest_layout(&w->m);
+	if (r < 0)
+		return sf_err(w->ctx, r, "payloads too large for a manifest");
+	w->blocks_per_chunk = w->m.chunk_size / SF_BLOCK_SIZE;
+	if (!o->delta_from)
+		return 0;
+	w->maps = calloc((size_t)w->m.n_chunks * w->blocks_per_chunk, 4);
+	w->dicts = calloc((size_t)w->m.n_chunks * windows_per_chunk(w), 4);
+	if (!w->maps || !w->dicts)
+		return -ENOMEM;
+	return base_load(w);
+}
+
+static int sign_all(struct writer *w, const uint8_t *manifest, size_t len,
+		    uint8_t *sigblock)
+{
+	struct sf_sigblock sb = { .n = 0 };
+	char comment[256];
+	int r = 0;
+
+	sf_image_trusted_comment(&w->m, comment, sizeof(comment));
+	for (unsigned k = 0; r >= 0 && k < w->o->n_keys; k++) {
+		_cleanup_free_ char *text = NULL;
+
+		r = ms_sign(w->ctx, &w->o->keys[k], manifest, len, comment,
+			    &text);
+		if (r >= 0)
+			r = sf_sigblock_add(&sb, text);
+	}
+	if (r >= 0)
+		r = sf_sigblock_encode(&sb, sigblock);
+	if (r == -ENOSPC)
+		r = sf_err(w->ctx, r, "too many signatures (at most %u)",
+			   SF_MAX_SIGS);
+	sf_sigblock_free(&sb);
+	return r;
+}
+
+/* Header, manifest and signatures, once the data area is written. */
+static int write_front(struct writer *w)
+{
+	size_t len = sf_manifest_encoded_size(&w->m);
+	_cleanup_free_ uint8_t *manifest = malloc(len);
+	uint8_t header[SF_HEADER_SIZE], sigblock[SF_SIGBLOCK_SIZE];
+	int r;
+
+	if (!manifest)
+		return -ENOMEM;
+	sf_manifest_set_data_offsets(&w->m);
+	sf_manifest_encode(&w->m, manifest);
+	r = sign_all(w, manifest, len, sigblock);
+	if (r < 0)
+		return r;
+	sf_image_header_encode(header, len);
+	r = pwrite_full(w->fd, header, sizeof(header), 0);
+	if (r >= 0)
+		r = pwrite_full(w->fd, manifest, len, SF_HEADER_SIZE);
+	if (r >= 0)
+		r = pwrite_full(w->fd, sigblock, sizeof(sigblock),
+				sf_image_sig_offset(len));
+	if (r >= 0 && ftruncate(w->fd, (off_t)(sf_image_data_offset(len) +
+					       w->m.data_size)) < 0)
+		r = -errno;
+	return r < 0 ? sf_err(w->ctx, r, "cannot write the image: %s",
+			      strerror(-r))
+		     : 0;
+}
+
+static int run(struct writer *w)
+{
+	uint32_t batch = w->threads * BATCH_PER_THREAD;
+	uint64_t data_start;
+	int r;
+
+	r = sf_parallel_for(w->threads, w->m.n_chunks, scan_chunk, w);
+	if (r < 0)
+		return r;
+	if (w->maps)
+		choose_dicts(w);
+	w->out = calloc(batch, sizeof(*w->out));
+	if (!w->out)
+		return -ENOMEM;
+	for (uint32_t j = 0; j < batch; j++)
+		if (!(w->out[j] = malloc(w->m.chunk_size)))
+			return -ENOMEM;
+	data_start = sf_image_data_offset(sf_manifest_encoded_size(&w->m));
+	r = encode_all(w, data_start);
+	return r < 0 ? r : write_front(w);
+}
+
+static void writer_free(struct writer *w)
+{
+	for (unsigned i = 0; i < SF_MAX_PAYLOADS; i++) {
+		region_free(&w->in[i]);
+		region_free(&w->base[i]);
+		index_free(&w->idx[i]);
+	}
+	for (uint32_t j = 0; w->out && j < w->threads * BATCH_PER_THREAD; j++)
+		free(w->out[j]);
+	free(w->out);
+	free(w->maps);
+	free(w->dicts);
+	sf_manifest_free(&w->m);
+}
+
+int sf_image_create(const struct sf_ctx *ctx, const struct sf_create_opts *o,
+		    const char *out_path)
+{
+	struct writer w = { .ctx = ctx, .o = o, .fd = -1 };
+	_cleanup_free_ char *tmp = NULL;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int r;
+
+	r = check_opts(ctx, o);
+	if (r < 0)
+		return r;
+	w.threads = o->threads ? o->threads : ncpu > 0 ? (unsigned)ncpu : 1;
+	r = setup(&w);
+	if (r >= 0) {
+		w.fd = tmpfile_create(out_path, 0644, &tmp);
+		if (w.fd < 0)
+			r = sf_err(ctx, w.fd, "cannot create %s: %s", out_path,
+				   strerror(-w.fd));
+	}
+	if (r >= 0)
+		r = run(&w);
+	if (r >= 0) {
+		r = tmpfile_commit(w.fd, tmp, out_path);
+		if (r < 0)
+			sf_err(ctx, r, "cannot write %s: %s", out_path,
+			       strerror(-r));
+	} else if (tmp) {
+		unlink(tmp);
+	}
+	if (w.fd >= 0)
+		close(w.fd);
+	writer_free(&w);
+	return r;
+}
+
+/* Copy @src (open) into a new temporary file next to @path. */
+static int copy_to_tmp(const struct sf_ctx *ctx, int src, uint64_t size,
+		       const char *path, char **ret_tmp)
+{
+	int fd = tmpfile_create(path, 0644, ret_tmp);
+	loff_t in = 0, out = 0;
+
+	if (fd < 0)
+		return sf_err(ctx, fd, "cannot create a file next to %s: %s",
+			      path, strerror(-fd));
+	while ((uint64_t)in < size) {
+		ssize_t n = copy_file_range(src, &in, fd, &out,
+					    (size_t)(size - (uint64_t)in), 0);
+
+		if (n <= 0) {
+			int r = n < 0 ? -errno : -EIO;
+
+			close(fd);
+			unlink(*ret_tmp);
+			return sf_err(ctx, r, "cannot copy %s: %s", path,
+				      strerror(-r));
+		}
+	}
+	return fd;
+}
+
+static bool already_signed(struct sf_image *img, const struct ms_pubkey *pk)
+{
+	struct sf_ctx quiet = { .log_fn = NULL };
+	struct ms_sig sig;
+
+	for (unsigned s = 0; s < img->sigs.n; s++)
+		if (ms_sig_parse(&quiet, img->sigs.text[s], img->sigs.len[s],
+				 &sig) == 0 &&
+		    ms_sig_verify(&quiet, &sig, pk, img->manifest_raw,
+				  img->manifest_size) == 0)
+			return true;
+	return false;
+}
+
+static int add_sig_text(const struct sf_ctx *ctx, struct sf_image *img,
+			const struct ms_seckey *key, uint8_t *block)
+{
+	_cleanup_free_ char *text = NULL;
+	char comment[256];
+	int r;
+
+	sf_image_trusted_comment(&img->m, comment, sizeof(comment));
+	r = ms_sign(ctx, key, img->manifest_raw, img->manifest_size, comment,
+		    &text);
+	if (r >= 0)
+		r = sf_sigblock_add(&img->sigs, text);
+	if (r >= 0)
+		r = sf_sigblock_encode(&img->sigs, block);
+	if (r == -ENOSPC)
+		return sf_err(ctx, r,
+			      "no room for another signature (at most %u)",
+			      SF_MAX_SIGS);
+	return r;
+}
+
+int sf_image_add_signature(const struct sf_ctx *ctx, const char *path,
+			   const struct ms_seckey *key)
+{
+	uint8_t block[SF_SIGBLOCK_SIZE];
+	struct sf_image *img = NULL;
+	_cleanup_free_ char *tmp = NULL;
+	struct ms_pubkey pk;
+	char id[17];
+	int fd, r;
+
+	ms_pubkey_from_seckey(key, &pk);
+	ms_keyid_hex(pk.keyid, id);
+	r = sf_image_open(ctx, path, &img);
+	if (r >= 0)
+		r = sf_image_load_manifest(ctx, img);
+	if (r >= 0 && already_signed(img, &pk))
+		r = sf_log(ctx, SF_LOG_NOTICE, -EEXIST,
+			   "%s is already signed by key %s", path, id);
+	if (r >= 0)
+		r = add_sig_text(ctx, img, key, block);
+	if (r < 0) {
+		sf_image_close(img);
+		return r;
+	}
+	fd = copy_to_tmp(ctx, img->fd, img->file_size, path, &tmp);
+	if (fd >= 0) {
+		r = pwrite_full(fd, block, sizeof(block), img->sig_offset);
+		r = r < 0 ? r : tmpfile_commit(fd, tmp, path);
+		if (r < 0)
+			unlink(tmp);
+		close(fd);
+	}
+	sf_image_close(img);
+	return fd < 0 ? fd : r;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Creating and signing images (the build server's side). */
+#pragma once
+
+#include <stdint.h>
+
+#include "image.h"
+#include "minisign.h"
+
+struct sf_create_opts {
+	/* Payload files by kind; rootfs is required. */
+	const char *rootfs;
+	const char *efi;
+	const char *version;
+	const char *compatible;
+	uint32_t chunk_size; /* 0: SF_DEFAULT_CHUNK */
+	int level; /* zlib level 1..9; 0: 9 */
+	unsigned threads; /* 0: one per online CPU */
+	uint64_t build_time;
+	/* A full image of an earlier version: make a delta against it. */
+	const char *delta_from;
+	const struct ms_seckey *keys;
+	unsigned n_keys;
+	sf_progress_fn progress;
+	void *progress_data;
+};
+
+#define SF_DEFAULT_CHUNK (1u << 20)
+
+/*
+ * sf_image_create - write a signed image to @out_path (through a temporary
+ * file renamed into place: on failure nothing is left behind).
+ * Returns 0; -EINVAL for bad options (version, compatible string, sizes);
+ * -EBADMSG if the delta base is not a full image of this device with a
+ * lower version; -errno for I/O.
+ */
+int sf_image_create(const struct sf_ctx *ctx, const struct sf_create_opts *o,
+		    const char *out_path);
+
+/*
+ * sf_image_add_signature - sign @path's manifest with @key and add the
+ * signature (the file is replaced atomically).
+ * Returns 0, -EEXIST if @key already signed it, -ENOSPC if the block is
+ * full, -errno.
+ */
+int sf_image_add_signature(const struct sf_ctx *ctx, const char *path,
+			   const struct ms_seckey *key);
+
+/*
+ * sf_parallel_for - call @fn(@arg, i) for every i in [0, @n) on @threads
+ * threads. Stops early and returns the first negative result of @fn.
+ */
+int sf_parallel_for(unsigned threads, uint32_t n,
+		    int (*fn)(void *arg, uint32_t i), void *arg);

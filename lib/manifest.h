@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The signed manifest of an image (docs/FORMAT.md, "Manifest"): decoding
+ * with every field checked, and encoding.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+#define SF_FORMAT_VERSION 1
+#define SF_HASH_BYTES 32
+#define SF_BLOCK_SIZE 4096u
+#define SF_WINDOW_BLOCKS 8u
+#define SF_DICT_SIZE (SF_WINDOW_BLOCKS * SF_BLOCK_SIZE)
+#define SF_MANIFEST_FIXED 264u
+#define SF_PAYLOAD_ENTRY 16u
+#define SF_CHUNK_ENTRY 80u
+#define SF_MANIFEST_MAX (64u << 20)
+#define SF_MAX_PAYLOADS 4u
+#define SF_PAYLOAD_MAX (1ull << 40)
+#define SF_CHUNK_MIN 4096u
+#define SF_CHUNK_MAX (4u << 20)
+#define SF_STRING_FIELD 64u
+#define SF_MANIFEST_FLAG_DELTA 1u
+
+enum sf_form {
+	SF_FORM_ZERO = 0,
+	SF_FORM_STORED = 1,
+	SF_FORM_DEFLATE = 2,
+	SF_FORM_BASE = 3,
+	SF_FORM_PATCH = 4,
+};
+
+enum sf_payload_kind {
+	SF_PAYLOAD_ROOTFS = 1,
+	SF_PAYLOAD_EFI = 2,
+};
+
+struct sf_chunk {
+	uint8_t form;
+	uint32_t stored_len;
+	uint64_t base_offset;
+	uint8_t content_hash[SF_HASH_BYTES];
+	uint8_t stored_hash[SF_HASH_BYTES];
+	/* Derived, not encoded: */
+	uint32_t length; /* bytes of content */
+	uint64_t offset; /* offset of the content in its payload */
+	uint64_t data_offset; /* offset of the stored bytes in the data area */
+	unsigned payload; /* index into sf_manifest.payloads */
+};
+
+struct sf_payload {
+	uint32_t kind;
+	uint64_t size;
+	/* Derived: */
+	uint32_t first_chunk;
+	uint32_t n_chunks;
+};
+
+struct sf_manifest {
+	uint32_t flags;
+	uint64_t build_time;
+	uint64_t data_size;
+	uint32_t chunk_size;
+	char compatible[SF_STRING_FIELD];
+	char version[SF_STRING_FIELD];
+	char base_version[SF_STRING_FIELD];
+	uint8_t base_manifest_hash[SF_HASH_BYTES];
+	unsigned n_payloads;
+	struct sf_payload payloads[SF_MAX_PAYLOADS];
+	uint32_t n_chunks;
+	struct sf_chunk *chunks;
+};
+
+/*
+ * sf_manifest_parse - decode and check @len bytes at @buf.
+ * Every field is checked against docs/FORMAT.md; on success @ret owns a
+ * chunk array (free with sf_manifest_free()).
+ * Returns 0, -EPROTONOSUPPORT for an unknown format version, -EBADMSG for
+ * anything malformed (with a message naming the field), -ENOMEM.
+ */
+int sf_manifest_parse(const struct sf_ctx *ctx, const uint8_t *buf, size_t len,
+		      struct sf_manifest *ret);
+
+/*
+ * sf_manifest_layout - fill the derived fields of @m (payload chunk ranges,
+ * chunk lengths and offsets) from chunk_size and the payload table, and
+ * allocate m->chunks (zeroed) if it is NULL. Used by writers.
+ * Returns 0, -EINVAL if sizes are out of bounds, -ENOMEM.
+ */
+int sf_manifest_layout(struct sf_manifest *m);
+
+/* Derive data offsets from stored lengths; sets m->data_size. */
+void sf_manifest_set_data_offsets(struct sf_manifest *m);
+
+/* Size in bytes of the encoded manifest. */
+size_t sf_manifest_encoded_size(const struct sf_manifest *m);
+
+/*
+ * sf_manifest_encode - write @m to @buf, which has room for
+ * sf_manifest_encoded_size(@m) bytes. Returns that size.
+ */
+size_t sf_manifest_encode(const struct sf_manifest *m, uint8_t *buf);
+
+void sf_manifest_free(struct sf_manifest *m);
+
+/* The payload of kind @kind, or NULL. */
+const struct sf_payload *sf_manifest_payload(const struct sf_manifest *m,
+					     uint32_t kind);
+
+/* "rootfs", "efi" or "unknown". */
+const char *sf_payload_kind_name(uint32_t kind);
+/* "zero", "stored", "deflate", "base", "patch" or "unknown". */
+const char *sf_form_name(uint8_t form);
+
+/* True if @s is a valid compatible string (docs/FORMAT.md). */
+bool sf_compatible_valid(const char *s);
+
+/* Number of bytes in a patch chunk's block map for a chunk of @length. */
+static inline uint32_t sf_patch_blocks(uint32_t length)
+{
+	return (length + SF_BLOCK_SIZE - 1) / SF_BLOCK_SIZE;
+}
