@@ -19,7 +19,7 @@ SAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
 LIBS := -lsodium -lz -pthread
 
 LIB_SRCS := $(wildcard lib/*.c)
-LIB_HDRS := $(wildcard lib/*.h)
+LIB_HDRS := $(wildcard lib/*.h keys/*.h tests/unit/*.h)
 IMAGE_SRCS := $(wildcard keys/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz-*.c)
@@ -36,32 +36,64 @@ all: $(PROGRAMS)
 
 -include mk/*.mk
 
+# `make V=1` shows the commands.
+Q := $(if $(V),,@)
+
 $(B)/obj/%.o: %.c $(LIB_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(REL_CFLAGS) -c -o $@ $<
 
 $(S)/obj/%.o: %.c $(LIB_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -Itests/unit -c -o $@ $<
+	@$(if $(Q),echo "  CC/san  $<")
+	$(Q)$(CC) $(SAN_CFLAGS) -Itests/unit -c -o $@ $<
 
 # Shipped programs are static (the initramfs has no libraries).
 $(B)/slotflip-image: $(call rel_obj,$(IMAGE_SRCS) $(LIB_SRCS))
-	$(CC) $(REL_CFLAGS) -static -o $@ $^ $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(REL_CFLAGS) -static -o $@ $^ $(LIBS)
 
 # The same sources, dynamic, with sanitizers, for the tests.
 $(S)/slotflip-image: $(call san_obj,$(IMAGE_SRCS) $(LIB_SRCS))
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
+	@$(if $(Q),echo "  LD/san  $@")
+	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
 
 $(S)/test-%: $(call san_obj,tests/unit/test-%.c tests/unit/testlib.c $(LIB_SRCS))
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
+	@$(if $(Q),echo "  LD/san  $@")
+	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
 
 $(S)/replay-%: $(call san_obj,tests/fuzz/fuzz-%.c tests/fuzz/replay.c $(LIB_SRCS))
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
+	@$(if $(Q),echo "  LD/san  $@")
+	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
 
 deps:
 	scripts/install-deps.sh
 
+# libFuzzer builds (clang) of every fuzz target; each runs FUZZ_SECONDS on
+# a copy of its corpus (new findings stay in build/fuzz/corpus-NAME).
+FUZZ_SECONDS ?= 60
+FUZZ_BINS := $(patsubst tests/fuzz/fuzz-%.c,$(B)/fuzz/fuzz-%,$(FUZZ_SRCS))
+
+$(B)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -D_GNU_SOURCE -Ilib -g -O1 -pthread \
+		-fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRCS) $(LIBS)
+
+fuzz: deps
+	$(MAKE) $(FUZZ_BINS)
+	set -e; for f in $(FUZZ_BINS); do \
+		n=$${f##*/fuzz-}; mkdir -p $(B)/fuzz/corpus-$$n; \
+		cp -n tests/fuzz/corpus/$$n/* $(B)/fuzz/corpus-$$n/ 2>/dev/null || true; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+			$(B)/fuzz/corpus-$$n; \
+	done
+
 SAN_PROGRAMS := $(S)/slotflip-image
+
+demo: deps
+	$(MAKE) all
+	scripts/demo.sh
 
 check-build: $(PROGRAMS) $(SAN_PROGRAMS) $(UNIT_BINS) $(FUZZ_REPLAYS) $(CHECK_EXTRA)
 
@@ -81,4 +113,4 @@ format:
 clean:
 	rm -rf $(B)
 
-.PHONY: all check check-build deps clean format-check
+.PHONY: demo all check check-build deps clean format-check format fuzz

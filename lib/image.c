@@ -93,6 +93,14 @@ static int open_regular(const struct sf_ctx *ctx, const char *path,
 	return fd;
 }
 
+/* The bytes between the manifest and the signature block, into @buf. */
+static int read_padding(const struct sf_image *img, uint8_t *buf)
+{
+	uint64_t start = SF_HEADER_SIZE + img->manifest_size;
+
+	return pread_full(img->fd, buf, img->sig_offset - start, start);
+}
+
 static int read_areas(const struct sf_ctx *ctx, const char *path,
 		      struct sf_image *img)
 {
@@ -116,10 +124,16 @@ static int read_areas(const struct sf_ctx *ctx, const char *path,
 	r = pread_full(img->fd, img->manifest_raw, img->manifest_size,
 		       SF_HEADER_SIZE);
 	if (r >= 0)
+		r = read_padding(img, h);
+	if (r >= 0)
 		r = pread_full(img->fd, sb, sizeof(sb), img->sig_offset);
 	if (r < 0)
 		return sf_err(ctx, r, "%s: cannot read: %s", path,
 			      strerror(-r));
+	if (!all_zero(h, img->sig_offset - SF_HEADER_SIZE - img->manifest_size))
+		return sf_err(ctx, -EBADMSG,
+			      "%s: padding after the manifest is not zero",
+			      path);
 	sf_hash(img->manifest_raw, img->manifest_size, img->manifest_hash);
 	return sf_sigblock_parse(ctx, sb, &img->sigs);
 }

@@ -29,8 +29,10 @@
 /* minisign reads comment lines into 1024-byte buffers. */
 #define UNTRUSTED_COMMENT_MAX 1024
 #define SIG_COMMENT "signature from slotflip secret key"
+#define SECKEY_COMMENT "slotflip secret key (unencrypted)"
 #define CHK_BYTES 32
-#define B64_LEN(n) (sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL))
+#define B64_LEN(n)                                                             \
+	(sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL))
 
 /* Public key: algorithm, key id, public key. */
 enum {
@@ -100,9 +102,12 @@ static int lines_init(const struct sf_ctx *ctx, struct lines *l,
 		      const char *name, const char *text, size_t len)
 {
 	if (len > MS_TEXT_MAX)
-		return sf_err(ctx, -EFBIG, "%s: too large (%zu bytes, at most %d)",
-			      name, len, MS_TEXT_MAX);
-	if (len > 0 && memchr(text, '\0', len))
+		return sf_err(ctx, -EFBIG,
+			      "%s: too large (%zu bytes, at most %d)", name,
+			      len, MS_TEXT_MAX);
+	if (!text)
+		text = "";
+	if (memchr(text, '\0', len))
 		return sf_err(ctx, -EINVAL, "%s: contains a NUL byte", name);
 	*l = (struct lines){ .name = name, .p = text, .end = text + len };
 	return 0;
@@ -156,9 +161,10 @@ static int read_comment(const struct sf_ctx *ctx, struct lines *l,
 			      "%s: line %u does not start with \"%s\"", l->name,
 			      l->n, prefix);
 	if (s.len - plen > max)
-		return sf_err(ctx, -EINVAL,
-			      "%s: line %u: comment too long (%zu bytes, at most %zu)",
-			      l->name, l->n, s.len - plen, max);
+		return sf_err(
+			ctx, -EINVAL,
+			"%s: line %u: comment too long (%zu bytes, at most %zu)",
+			l->name, l->n, s.len - plen, max);
 	if (ret)
 		*ret = (struct span){ s.s + plen, s.len - plen };
 	return 0;
@@ -176,17 +182,19 @@ static int read_base64(const struct sf_ctx *ctx, struct lines *l,
 	if (r < 0)
 		return r;
 	if (s.len != want)
-		return sf_err(ctx, -EINVAL,
-			      "%s: line %u (%s): wrong length (%zu base64 characters, want %zu)",
-			      l->name, l->n, what, s.len, want);
+		return sf_err(
+			ctx, -EINVAL,
+			"%s: line %u (%s): wrong length (%zu base64 characters, want %zu)",
+			l->name, l->n, what, s.len, want);
 	if (sodium_base642bin(out, size, s.s, s.len, NULL, &bin_len, NULL,
 			      sodium_base64_VARIANT_ORIGINAL) != 0)
 		return sf_err(ctx, -EINVAL, "%s: line %u (%s): invalid base64",
 			      l->name, l->n, what);
 	if (bin_len != size)
-		return sf_err(ctx, -EINVAL,
-			      "%s: line %u (%s): wrong length (%zu bytes, want %zu)",
-			      l->name, l->n, what, bin_len, size);
+		return sf_err(
+			ctx, -EINVAL,
+			"%s: line %u (%s): wrong length (%zu bytes, want %zu)",
+			l->name, l->n, what, bin_len, size);
 	return 0;
 }
 
@@ -197,8 +205,8 @@ static int check_alg(const struct sf_ctx *ctx, const char *name,
 
 	if (memcmp(alg, want, ALG_BYTES) == 0)
 		return 0;
-	return sf_err(ctx, -EINVAL, "%s: unsupported %s %s (want \"%s\")",
-		      name, what, alg_str(alg, buf), want);
+	return sf_err(ctx, -EINVAL, "%s: unsupported %s %s (want \"%s\")", name,
+		      what, alg_str(alg, buf), want);
 }
 
 /*
@@ -213,8 +221,8 @@ static int open_small_file(const struct sf_ctx *ctx, const char *name,
 	struct stat st;
 	int r;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
-				O_NONBLOCK);
+	fd = open(path,
+		  O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		r = -errno;
 		if (r == -ELOOP)
@@ -229,8 +237,9 @@ static int open_small_file(const struct sf_ctx *ctx, const char *name,
 	if (!S_ISREG(st.st_mode))
 		return sf_err(ctx, -EINVAL, "%s is not a regular file", name);
 	if (st.st_size > MS_TEXT_MAX)
-		return sf_err(ctx, -EFBIG, "%s is too large (%lld bytes, at most %d)",
-			      name, (long long)st.st_size, MS_TEXT_MAX);
+		return sf_err(ctx, -EFBIG,
+			      "%s is too large (%lld bytes, at most %d)", name,
+			      (long long)st.st_size, MS_TEXT_MAX);
 	return TAKE_FD(fd);
 }
 
@@ -258,8 +267,9 @@ static int read_small_file(const struct sf_ctx *ctx, const char *name,
 		len += (size_t)n;
 	}
 	if (len > MS_TEXT_MAX)
-		return sf_err(ctx, -EFBIG, "%s is too large (more than %d bytes)",
-			      name, MS_TEXT_MAX);
+		return sf_err(ctx, -EFBIG,
+			      "%s is too large (more than %d bytes)", name,
+			      MS_TEXT_MAX);
 	*ret_len = len;
 	return 0;
 }
@@ -280,8 +290,7 @@ static int pubkey_parse(const struct sf_ctx *ctx, const char *name,
 	r = lines_init(ctx, &l, name, text, len);
 	if (r < 0)
 		return r;
-	r = read_comment(ctx, &l, UNTRUSTED, UNTRUSTED_COMMENT_MAX,
-			 NULL);
+	r = read_comment(ctx, &l, UNTRUSTED, UNTRUSTED_COMMENT_MAX, NULL);
 	if (r < 0)
 		return r;
 	r = read_base64(ctx, &l, "public key", blob, sizeof(blob));
@@ -360,8 +369,7 @@ static int seckey_decode(const struct sf_ctx *ctx, const char *name,
 	r = lines_init(ctx, &l, name, text, len);
 	if (r < 0)
 		return r;
-	r = read_comment(ctx, &l, UNTRUSTED, UNTRUSTED_COMMENT_MAX,
-			 NULL);
+	r = read_comment(ctx, &l, UNTRUSTED, UNTRUSTED_COMMENT_MAX, NULL);
 	if (r < 0)
 		return r;
 	r = read_base64(ctx, &l, "secret key", blob, SK_BYTES);
@@ -394,9 +402,10 @@ static int seckey_decrypt(const struct sf_ctx *ctx, const char *name,
 	int r = 0;
 
 	if (!password)
-		return sf_err(ctx, -EKEYREJECTED,
-			      "%s is password-protected: give its password with --password-file",
-			      name);
+		return sf_err(
+			ctx, -EKEYREJECTED,
+			"%s is password-protected: give its password with --password-file",
+			name);
 	if (ops > opslimit_max || mem > memlimit_max || mem > SIZE_MAX)
 		return sf_err(ctx, -EINVAL,
 			      "%s: scrypt limits too high (opslimit %" PRIu64
@@ -407,9 +416,8 @@ static int seckey_decrypt(const struct sf_ctx *ctx, const char *name,
 					       strlen(password), blob + SK_SALT,
 					       ops, (size_t)mem) != 0)
 		r = sf_err(ctx, -ENOMEM,
-			   "%s: cannot derive a key from the password (scrypt memlimit %" PRIu64
-			   ")",
-			   name, mem);
+			   "%s: scrypt failed (memlimit %" PRIu64 ")", name,
+			   mem);
 	for (size_t i = 0; r == 0 && i < sizeof(stream); i++)
 		blob[SK_KEYNUM + i] ^= stream[i];
 	sodium_memzero(stream, sizeof(stream));
@@ -437,11 +445,13 @@ static int seckey_check(const struct sf_ctx *ctx, const char *name,
 			      "%s: wrong password or corrupt secret key", name);
 	if (!chk_ok)
 		return sf_err(ctx, -EBADMSG,
-			      "%s: corrupt secret key (checksum mismatch)", name);
-	if (!pk_ok)
-		return sf_err(ctx, -EBADMSG,
-			      "%s: corrupt secret key (public half does not match)",
+			      "%s: corrupt secret key (checksum mismatch)",
 			      name);
+	if (!pk_ok)
+		return sf_err(
+			ctx, -EBADMSG,
+			"%s: corrupt secret key (public half does not match)",
+			name);
 	return 0;
 }
 
@@ -519,9 +529,8 @@ int ms_seckey_format(const struct ms_seckey *sk, char *buf, size_t size)
 	sodium_bin2base64(b64, sizeof(b64), blob, sizeof(blob),
 			  sodium_base64_VARIANT_ORIGINAL);
 	ms_keyid_hex(sk->keyid, id);
-	n = snprintf(buf, size,
-		     UNTRUSTED_PREFIX "slotflip unencrypted secret key %s\n%s\n",
-		     id, b64);
+	n = snprintf(buf, size, UNTRUSTED_PREFIX SECKEY_COMMENT " %s\n%s\n", id,
+		     b64);
 	sodium_memzero(blob, sizeof(blob));
 	sodium_memzero(b64, sizeof(b64));
 	if (n < 0 || (size_t)n >= size) {
@@ -580,9 +589,11 @@ static int check_trusted_comment(const struct sf_ctx *ctx, const char *tc)
 	return 0;
 }
 
-/* The message of the global signature: signature || trusted comment. */
-static size_t global_msg(const uint8_t *sig, const char *tc,
-			 uint8_t out[MS_SIGNATURE_BYTES + MS_TRUSTED_COMMENT_MAX])
+/*
+ * The message of the global signature: signature || trusted comment, into
+ * @out of MS_SIGNATURE_BYTES + MS_TRUSTED_COMMENT_MAX bytes.
+ */
+static size_t global_msg(const uint8_t *sig, const char *tc, uint8_t *out)
 {
 	size_t len = strlen(tc);
 
@@ -591,21 +602,27 @@ static size_t global_msg(const uint8_t *sig, const char *tc,
 	return MS_SIGNATURE_BYTES + len;
 }
 
+#define SIG_TEXT_FMT                                                           \
+	UNTRUSTED_PREFIX SIG_COMMENT "\n%s\n" TRUSTED_PREFIX "%s\n%s\n"
+
 static int sig_format(const uint8_t *blob, const char *tc,
 		      const uint8_t *global, char **ret_text)
 {
 	char b64[B64_LEN(SIG_BYTES)], gb64[B64_LEN(MS_SIGNATURE_BYTES)];
 	char *text;
+	int n;
 
 	sodium_bin2base64(b64, sizeof(b64), blob, SIG_BYTES,
 			  sodium_base64_VARIANT_ORIGINAL);
 	sodium_bin2base64(gb64, sizeof(gb64), global, MS_SIGNATURE_BYTES,
 			  sodium_base64_VARIANT_ORIGINAL);
-	if (asprintf(&text,
-		     UNTRUSTED_PREFIX SIG_COMMENT "\n%s\n" TRUSTED_PREFIX
-						  "%s\n%s\n",
-		     b64, tc, gb64) < 0)
+	n = snprintf(NULL, 0, SIG_TEXT_FMT, b64, tc, gb64);
+	if (n < 0)
+		return -EINVAL;
+	text = malloc((size_t)n + 1);
+	if (!text)
 		return -ENOMEM;
+	snprintf(text, (size_t)n + 1, SIG_TEXT_FMT, b64, tc, gb64);
 	*ret_text = text;
 	return 0;
 }
@@ -633,7 +650,8 @@ int ms_sign_prehashed(const struct sf_ctx *ctx, const struct ms_seckey *sk,
 	crypto_sign_detached(global, NULL, gmsg, glen, sk->sk);
 	r = sig_format(blob, tc, global, ret_text);
 	if (r < 0)
-		return sf_err(ctx, r, "out of memory formatting a signature");
+		return sf_err(ctx, r, "cannot format a signature: %s",
+			      strerror(-r));
 	return 0;
 }
 
@@ -655,11 +673,11 @@ static int sig_check_alg(const struct sf_ctx *ctx, const char *name,
 			 const uint8_t *alg)
 {
 	if (memcmp(alg, SIG_ALG, ALG_BYTES) == 0)
-		return sf_err(ctx, -EINVAL,
-			      "%s: legacy signature (algorithm \"Ed\", not prehashed) is not supported: sign without minisign -l",
-			      name);
-	return check_alg(ctx, name, "signature algorithm", alg,
-			 SIG_ALG_HASHED);
+		return sf_err(
+			ctx, -EINVAL,
+			"%s: legacy signature (algorithm \"Ed\", not prehashed) refused: sign without minisign -l",
+			name);
+	return check_alg(ctx, name, "signature algorithm", alg, SIG_ALG_HASHED);
 }
 
 /* The four lines of a signature, into @sig. */
@@ -717,8 +735,7 @@ int ms_sig_parse(const struct sf_ctx *ctx, const char *text, size_t len,
 	return sig_parse(ctx, "signature", text, len, ret);
 }
 
-int ms_sig_load(const struct sf_ctx *ctx, const char *path,
-		struct ms_sig *ret)
+int ms_sig_load(const struct sf_ctx *ctx, const char *path, struct ms_sig *ret)
 {
 	char name[PATH_MAX + 32], text[MS_TEXT_MAX + 1];
 	size_t len;
@@ -752,20 +769,23 @@ int ms_sig_verify_prehashed(const struct sf_ctx *ctx, const struct ms_sig *sig,
 	ms_keyid_hex(sig->keyid, sig_id);
 	ms_keyid_hex(pk->keyid, pk_id);
 	if (memcmp(sig->keyid, pk->keyid, MS_KEYID_BYTES) != 0)
-		return sf_err(ctx, -ENOKEY,
-			      "signature was made with key %s, but the public key is %s",
-			      sig_id, pk_id);
-	if (crypto_sign_verify_detached(sig->sig, hash, MS_HASH_BYTES,
-					pk->pk) != 0)
-		return sf_err(ctx, -EBADMSG,
-			      "signature verification failed with key %s: data or signature modified",
-			      pk_id);
+		return sf_err(
+			ctx, -ENOKEY,
+			"signature was made with key %s, but the public key is %s",
+			sig_id, pk_id);
+	r = crypto_sign_verify_detached(sig->sig, hash, MS_HASH_BYTES, pk->pk);
+	if (r != 0)
+		return sf_err(
+			ctx, -EBADMSG,
+			"signature verification failed with key %s: data or signature modified",
+			pk_id);
 	glen = global_msg(sig->sig, sig->trusted_comment, gmsg);
-	if (crypto_sign_verify_detached(sig->global_sig, gmsg, glen,
-					pk->pk) != 0)
-		return sf_err(ctx, -EBADMSG,
-			      "trusted comment signature verification failed with key %s: trusted comment or global signature modified",
-			      pk_id);
+	r = crypto_sign_verify_detached(sig->global_sig, gmsg, glen, pk->pk);
+	if (r != 0)
+		return sf_err(
+			ctx, -EBADMSG,
+			"trusted comment signature verification failed with key %s",
+			pk_id);
 	return 0;
 }
 

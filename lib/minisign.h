@@ -185,8 +185,7 @@ int ms_sig_parse(const struct sf_ctx *ctx, const char *text, size_t len,
 		 struct ms_sig *ret);
 
 /* ms_sig_load - read and parse a .minisig file, as ms_pubkey_load() does. */
-int ms_sig_load(const struct sf_ctx *ctx, const char *path,
-		struct ms_sig *ret);
+int ms_sig_load(const struct sf_ctx *ctx, const char *path, struct ms_sig *ret);
 
 /*
  * ms_sig_verify - check that @sig signs @msg (@len bytes) with @pk, and that

@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+
+#include "chunk.h"
+#include "testlib.h"
+#include "util.h"
+
+#define LEN (64 * 1024)
+
+struct mem_base {
+	const uint8_t *mem;
+	size_t size;
+};
+
+static int mem_read(void *data, uint64_t off, void *buf, size_t len)
+{
+	const struct mem_base *b = data;
+
+	if (off > b->size || len > b->size - off)
+		return -EIO;
+	memcpy(buf, b->mem + off, len);
+	return 0;
+}
+
+/* Text-like data: compressible, but not trivially. */
+static void fill_text(uint8_t *p, size_t n, uint32_t seed)
+{
+	test_fill_random(p, n, seed);
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)('a' + p[i] % 6);
+}
+
+TEST(deflate_round_trip)
+{
+	static uint8_t in[LEN], out[LEN], back[LEN];
+	struct sf_codec c;
+	int n;
+
+	fill_text(in, LEN, 1);
+	sf_codec_init(&c, 9);
+	n = sf_deflate(&c, in, LEN, NULL, out, LEN);
+	CHECK(n > 0 && n < LEN);
+	CHECK_EQ(sf_inflate_exact(&c, out, (uint32_t)n, NULL, back, LEN), 0);
+	CHECK(!memcmp(in, back, LEN));
+	/* Reused streams give the same bytes. */
+	CHECK_EQ(sf_deflate(&c, in, LEN, NULL, back, LEN), n);
+	CHECK(!memcmp(out, back, (size_t)n));
+	sf_codec_done(&c);
+}
+
+TEST(deflate_refuses_to_grow)
+{
+	static uint8_t in[LEN], out[LEN];
+	struct sf_codec c;
+
+	test_fill_random(in, LEN, 2);
+	sf_codec_init(&c, 9);
+	CHECK_EQ(sf_deflate(&c, in, LEN, NULL, out, LEN), -ENOSPC);
+	sf_codec_done(&c);
+}
+
+/* A stream that inflates to more than declared is refused (a bomb). */
+TEST(inflate_refuses_longer_shorter_or_trailing)
+{
+	static uint8_t zeros[4 * LEN], z[LEN], out[4 * LEN];
+	struct sf_codec c;
+	int n;
+
+	sf_codec_init(&c, 9);
+	n = sf_deflate(&c, zeros, sizeof(zeros), NULL, z, sizeof(z));
+	CHECK(n > 0 && n < 1024);
+	CHECK_EQ(sf_inflate_exact(&c, z, (uint32_t)n, NULL, out, LEN),
+		 -EBADMSG);
+	CHECK_EQ(sf_inflate_exact(&c, z, (uint32_t)n, NULL, out, 5 * LEN - 1),
+		 -EBADMSG);
+	CHECK_EQ(sf_inflate_exact(&c, z, (uint32_t)n, NULL, out, 4 * LEN), 0);
+	z[n] = 0x42;
+	CHECK_EQ(sf_inflate_exact(&c, z, (uint32_t)n + 1, NULL, out, 4 * LEN),
+		 -EBADMSG);
+	CHECK_EQ(sf_inflate_exact(&c, z, (uint32_t)n - 1, NULL, out, 4 * LEN),
+		 -EBADMSG);
+	memset(z, 0xff, 16);
+	CHECK_EQ(sf_inflate_exact(&c, z, 16, NULL, out, 4 * LEN), -EBADMSG);
+	sf_codec_done(&c);
+}
+
+/* A chunk with every block copied from elsewhere or carried. */
+struct patch_case {
+	uint8_t base[4 * LEN];
+	uint8_t content[LEN];
+	uint32_t map[LEN / SF_BLOCK_SIZE];
+	uint32_t dicts[LEN / SF_DICT_SIZE];
+	uint8_t stored[LEN];
+	struct sf_chunk chunk;
+	struct mem_base mb;
+	struct sf_base base_rd;
+	struct sf_codec codec;
+};
+
+static struct patch_case *patch_setup(void)
+{
+	struct patch_case *p = calloc(1, sizeof(*p));
+	int n;
+
+	fill_text(p->base, sizeof(p->base), 3);
+	/* New content: base shifted by 3 blocks, with block 5 changed in
+	 * one byte (its old version sits at base block 8). */
+	memcpy(p->content, p->base + 3 * SF_BLOCK_SIZE, LEN);
+	p->content[5 * SF_BLOCK_SIZE + 100] ^= 0x5a;
+	for (uint32_t b = 0; b < LEN / SF_BLOCK_SIZE; b++)
+		p->map[b] = b == 5 ? 0 : b + 3 + 1;
+	p->dicts[0] = 3 + 1;
+	sf_codec_init(&p->codec, 9);
+	n = sf_patch_encode(&p->codec, p->content, LEN, p->map, p->dicts,
+			    p->base, p->stored, LEN);
+	CHECK(n > 0);
+	p->chunk = (struct sf_chunk){ .form = SF_FORM_PATCH,
+				      .stored_len = (uint32_t)n,
+				      .length = LEN };
+	sf_hash(p->content, LEN, p->chunk.content_hash);
+	p->mb = (struct mem_base){ p->base, sizeof(p->base) };
+	p->base_rd = (struct sf_base){ mem_read, &p->mb };
+	return p;
+}
+
+TEST(patch_round_trip_small_with_dictionary)
+{
+	struct patch_case *p = patch_setup();
+	static uint8_t out[LEN];
+
+	/* The changed block costs a few bytes against its old version. */
+	CHECK(p->chunk.stored_len < 16 * 4 + 8 + 64);
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, &p->chunk, 0, p->stored,
+				 &p->base_rd, false, out),
+		 0);
+	CHECK(!memcmp(out, p->content, LEN));
+	sf_codec_done(&p->codec);
+	free(p);
+}
+
+TEST(patch_without_dictionary_is_larger)
+{
+	struct patch_case *p = patch_setup();
+	int n;
+
+	p->dicts[0] = 0;
+	n = sf_patch_encode(&p->codec, p->content, LEN, p->map, p->dicts,
+			    p->base, p->stored, LEN);
+	CHECK(n > (int)p->chunk.stored_len * 4);
+	sf_codec_done(&p->codec);
+	free(p);
+}
+
+TEST(patch_against_wrong_base_is_exdev)
+{
+	struct patch_case *p = patch_setup();
+	static uint8_t out[LEN];
+
+	p->base[9 * SF_BLOCK_SIZE] ^= 1; /* block 6 of the chunk copies it */
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, &p->chunk, 7, p->stored,
+				 &p->base_rd, false, out),
+		 -EXDEV);
+	CHECK_LOG("chunk 7: the base does not hold the data this delta");
+	sf_codec_done(&p->codec);
+	free(p);
+}
+
+TEST(patch_without_base_is_enoent)
+{
+	struct patch_case *p = patch_setup();
+	static uint8_t out[LEN];
+
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, &p->chunk, 0, p->stored,
+				 NULL, false, out),
+		 -ENOENT);
+	CHECK_LOG("no base was given");
+	sf_codec_done(&p->codec);
+	free(p);
+}
+
+TEST(patch_refuses_malformed)
+{
+	struct patch_case *p = patch_setup();
+	static uint8_t out[LEN], bad[LEN + 16];
+	struct sf_chunk c = p->chunk;
+	uint32_t win = 16 * 4; /* window 0's header follows the map */
+
+	memcpy(bad, p->stored, c.stored_len);
+	c.stored_len = win + 4;
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, &c, 0, bad, &p->base_rd,
+				 false, out),
+		 -EBADMSG);
+	CHECK_LOG("truncated patch");
+	c = p->chunk;
+	le32_store(bad + win + 4, 1u << 30);
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, &c, 0, bad, &p->base_rd,
+				 false, out),
+		 -EBADMSG);
+	CHECK_LOG("stream length 1073741824 out of bounds");
+	memcpy(bad, p->stored, c.stored_len);
+	c.stored_len++;
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, &c, 0, bad, &p->base_rd,
+				 false, out),
+		 -EBADMSG);
+	CHECK_LOG("1 trailing patch bytes");
+	/* A map entry pointing past the base's end. */
+	c = p->chunk;
+	memcpy(bad, p->stored, c.stored_len);
+	le32_store(bad, 1u << 20);
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, &c, 0, bad, &p->base_rd,
+				 false, out),
+		 -EIO);
+	CHECK_LOG("cannot read 4096 base bytes");
+	/* Window 0 claiming more carried blocks than its stream holds. */
+	memcpy(bad, p->stored, c.stored_len);
+	le32_store(bad + 4 * 6, 0);
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, &c, 0, bad, &p->base_rd,
+				 false, out),
+		 -EBADMSG);
+	CHECK_LOG("patch window 0 does not inflate to its 8192 bytes");
+	sf_codec_done(&p->codec);
+	free(p);
+}
+
+TEST(base_chunk_checked_before_use)
+{
+	static uint8_t base[2 * LEN], out[LEN];
+	struct mem_base mb = { base, sizeof(base) };
+	struct sf_base rd = { mem_read, &mb };
+	struct sf_chunk c = { .form = SF_FORM_BASE,
+			      .length = LEN,
+			      .base_offset = 8192 };
+	struct sf_codec codec;
+
+	fill_text(base, sizeof(base), 9);
+	sf_hash(base + 8192, LEN, c.content_hash);
+	sf_codec_init(&codec, 9);
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, &c, 3, NULL, &rd, false,
+				 out),
+		 0);
+	CHECK(!memcmp(out, base + 8192, LEN));
+	base[8192 + LEN - 1] ^= 1;
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, &c, 3, NULL, &rd, false,
+				 out),
+		 -EXDEV);
+	CHECK_LOG("chunk 3: the base does not hold");
+	sf_codec_done(&codec);
+}
+
+TEST(full_forms_decode_and_check)
+{
+	static uint8_t in[LEN], z[LEN], out[LEN];
+	struct sf_chunk c = { .form = SF_FORM_DEFLATE, .length = LEN };
+	struct sf_codec codec;
+	int n;
+
+	fill_text(in, LEN, 11);
+	sf_codec_init(&codec, 6);
+	n = sf_deflate(&codec, in, LEN, NULL, z, LEN);
+	c.stored_len = (uint32_t)n;
+	sf_hash(in, LEN, c.content_hash);
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, &c, 0, z, NULL, true, out),
+		 0);
+	CHECK(!memcmp(in, out, LEN));
+	c.content_hash[0] ^= 1;
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, &c, 0, z, NULL, true, out),
+		 -EBADMSG);
+	CHECK_LOG("content does not match its hash");
+	c.form = SF_FORM_ZERO;
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, &c, 0, z, NULL, true, out),
+		 0);
+	CHECK(out[0] == 0 && !memcmp(out, out + 1, LEN - 1));
+	c.form = 9;
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, &c, 0, z, NULL, true, out),
+		 -EBADMSG);
+	sf_codec_done(&codec);
+}
