@@ -318,6 +318,24 @@ static int find_valid_sig(const struct sf_ctx *ctx, const struct sf_image *img,
 	return -1;
 }
 
+/*
+ * Parse signature @s, and accept it only if its text is exactly what
+ * slotflip-image writes: the untrusted comment is not signed, so without
+ * this a changed byte there would go unnoticed.
+ */
+static bool sig_canonical(const struct sf_ctx *quiet,
+			  const struct sf_sigblock *sb, unsigned s,
+			  struct ms_sig *sig)
+{
+	_cleanup_free_ char *text = NULL;
+
+	if (ms_sig_parse(quiet, sb->text[s], sb->len[s], sig) < 0 ||
+	    ms_sig_format(sig, &text) < 0)
+		return false;
+	return strlen(text) == sb->len[s] &&
+	       memcmp(text, sb->text[s], sb->len[s]) == 0;
+}
+
 static bool key_seen(const struct ms_pubkey *keys, unsigned k)
 {
 	for (unsigned j = 0; j < k; j++)
@@ -352,8 +370,7 @@ int sf_image_check_signatures(const struct sf_ctx *ctx, struct sf_image *img,
 	quiet.log_fn = NULL;
 	ms_hash(img->manifest_raw, img->manifest_size, hash);
 	for (unsigned s = 0; s < img->sigs.n; s++)
-		parsed[s] = ms_sig_parse(&quiet, img->sigs.text[s],
-					 img->sigs.len[s], &sigs[s]) == 0;
+		parsed[s] = sig_canonical(&quiet, &img->sigs, s, &sigs[s]);
 	for (unsigned k = 0; k < n_keys; k++)
 		if (!key_seen(keys, k) &&
 		    (valid[good] = find_valid_sig(ctx, img, sigs, parsed, hash,

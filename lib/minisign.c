@@ -801,3 +801,14 @@ int ms_sig_verify(const struct sf_ctx *ctx, const struct ms_sig *sig,
 	ms_hash(msg, len, hash);
 	return ms_sig_verify_prehashed(ctx, sig, pk, hash);
 }
+
+int ms_sig_format(const struct ms_sig *sig, char **ret_text)
+{
+	uint8_t blob[SIG_BYTES];
+
+	memcpy(blob, sig->alg, ALG_BYTES);
+	memcpy(blob + SIG_KEYID, sig->keyid, MS_KEYID_BYTES);
+	memcpy(blob + SIG_SIG, sig->sig, MS_SIGNATURE_BYTES);
+	return sig_format(blob, sig->trusted_comment, sig->global_sig,
+			  ret_text);
+}

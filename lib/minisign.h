@@ -184,6 +184,13 @@ int ms_sign_prehashed(const struct sf_ctx *ctx, const struct ms_seckey *sk,
 int ms_sig_parse(const struct sf_ctx *ctx, const char *text, size_t len,
 		 struct ms_sig *ret);
 
+/*
+ * ms_sig_format - the .minisig text of @sig exactly as ms_sign() writes it
+ * (untrusted comment "signature from slotflip secret key"), malloc'd.
+ * Returns 0 or -ENOMEM.
+ */
+int ms_sig_format(const struct ms_sig *sig, char **ret_text);
+
 /* ms_sig_load - read and parse a .minisig file, as ms_pubkey_load() does. */
 int ms_sig_load(const struct sf_ctx *ctx, const char *path, struct ms_sig *ret);
 

@@ -350,3 +350,61 @@ TEST(verify_names_the_bad_chunk)
 	CHECK_EQ(open_check("a.img", k.pk, 1, 1), -EBADMSG);
 	CHECK_LOG("chunk 4 (deflate, bytes 262144-307199 of rootfs)");
 }
+
+/* Flip every byte of a small image in turn: each flip is refused. */
+TEST(every_byte_flip_is_refused)
+{
+	static uint8_t r[20000], e[1000];
+	struct keys k;
+	struct sf_create_opts o = {
+		.rootfs = "rootfs",
+		.efi = "efi",
+		.version = "1.0",
+		.compatible = "acme-gw",
+		.chunk_size = 4096,
+		.keys = NULL,
+		.n_keys = 1,
+		.build_time = 1,
+	};
+	struct sf_ctx quiet = test_ctx;
+	struct stat st;
+	unsigned long n = 0;
+	int fd;
+
+	make_keys(&k);
+	o.keys = k.sk;
+	test_fill_random(r, sizeof(r), 5);
+	memset(r + 8192, 0, 4096);
+	test_fill_random(e, sizeof(e), 6);
+	test_write_file("rootfs", r, sizeof(r));
+	test_write_file("efi", e, sizeof(e));
+	CHECK_EQ(sf_image_create(&test_ctx, &o, "a.img"), 0);
+	CHECK_EQ(open_check("a.img", k.pk, 1, 1), 1);
+	CHECK_EQ(stat("a.img", &st), 0);
+	fd = open("a.img", O_RDWR);
+	quiet.log_fn = NULL;
+	for (off_t off = 0; off < st.st_size; off++) {
+		uint8_t b;
+		struct sf_image *img = NULL;
+		int rc;
+
+		CHECK_EQ(pread(fd, &b, 1, off), 1);
+		b ^= 0x01;
+		CHECK_EQ(pwrite(fd, &b, 1, off), 1);
+		rc = sf_image_open(&quiet, "a.img", &img);
+		if (rc >= 0)
+			rc = sf_image_check_signatures(&quiet, img, k.pk, 1, 1);
+		if (rc >= 0)
+			rc = sf_image_verify_data(&quiet, img, 1, NULL, NULL);
+		sf_image_close(img);
+		if (rc >= 0)
+			test_fail(__FILE__, __LINE__, "flip at %lld accepted",
+				  (long long)off);
+		b ^= 0x01;
+		CHECK_EQ(pwrite(fd, &b, 1, off), 1);
+		n++;
+	}
+	close(fd);
+	CHECK_EQ(open_check("a.img", k.pk, 1, 1), 1);
+	printf("  %lu single-byte flips, all refused\n", n);
+}
