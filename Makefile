@@ -16,11 +16,12 @@ BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) -Ilib -pthread
 REL_CFLAGS := $(BASE_CFLAGS) -O2 -g
 SAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=all
-LIBS := -lsodium -lz -pthread
+LIBS := -lsodium -lz -lblkid -pthread
 
 LIB_SRCS := $(wildcard lib/*.c)
-LIB_HDRS := $(wildcard lib/*.h keys/*.h tests/unit/*.h)
+LIB_HDRS := $(wildcard lib/*.h keys/*.h applier/*.h tests/unit/*.h)
 IMAGE_SRCS := $(wildcard keys/*.c)
+INIT_SRCS := $(wildcard applier/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz-*.c)
 CLI_TESTS := $(wildcard tests/cli/test-*.sh)
@@ -28,7 +29,7 @@ CLI_TESTS := $(wildcard tests/cli/test-*.sh)
 rel_obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 san_obj = $(patsubst %.c,$(S)/obj/%.o,$(1))
 
-PROGRAMS := $(B)/slotflip-image
+PROGRAMS := $(B)/slotflip-image $(B)/slotflip-init
 UNIT_BINS := $(patsubst tests/unit/%.c,$(S)/%,$(UNIT_SRCS))
 FUZZ_REPLAYS := $(patsubst tests/fuzz/fuzz-%.c,$(S)/replay-%,$(FUZZ_SRCS))
 
@@ -54,12 +55,25 @@ $(B)/slotflip-image: $(call rel_obj,$(IMAGE_SRCS) $(LIB_SRCS))
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(REL_CFLAGS) -static -o $@ $^ $(LIBS)
 
+$(B)/slotflip-init: $(call rel_obj,$(INIT_SRCS) $(LIB_SRCS))
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(REL_CFLAGS) -static -o $@ $^ $(LIBS)
+
 # The same sources, dynamic, with sanitizers, for the tests.
 $(S)/slotflip-image: $(call san_obj,$(IMAGE_SRCS) $(LIB_SRCS))
 	@$(if $(Q),echo "  LD/san  $@")
 	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
 
+$(S)/slotflip-init: $(call san_obj,$(INIT_SRCS) $(LIB_SRCS))
+	@$(if $(Q),echo "  LD/san  $@")
+	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
+
 $(S)/test-%: $(call san_obj,tests/unit/test-%.c tests/unit/testlib.c $(LIB_SRCS))
+	@$(if $(Q),echo "  LD/san  $@")
+	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
+
+# Tools the shell tests use.
+$(S)/tool-%: $(call san_obj,tests/tools/%.c $(LIB_SRCS))
 	@$(if $(Q),echo "  LD/san  $@")
 	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
 
@@ -89,7 +103,8 @@ fuzz: deps
 			$(B)/fuzz/corpus-$$n; \
 	done
 
-SAN_PROGRAMS := $(S)/slotflip-image
+SAN_PROGRAMS := $(S)/slotflip-image $(S)/slotflip-init \
+	$(patsubst tests/tools/%.c,$(S)/tool-%,$(wildcard tests/tools/*.c))
 
 demo: deps
 	$(MAKE) all

@@ -8,6 +8,8 @@
 
 #include <stdarg.h>
 
+struct sf_fault;
+
 enum sf_log_level {
 	SF_LOG_ERR = 3,
 	SF_LOG_WARNING = 4,
@@ -25,6 +27,8 @@ struct sf_ctx {
 	void *log_data;
 	/* Messages above this level are dropped. */
 	int log_level;
+	/* Tests only: the fault seam (lib/fault.h); NULL otherwise. */
+	struct sf_fault *fault;
 };
 
 /*

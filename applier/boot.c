@@ -1,0 +1,512 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "boot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "apply.h"
+#include "efivar.h"
+#include "fault.h"
+#include "fileio.h"
+#include "util.h"
+
+#define say(b, ...) sf_log((b)->ctx, SF_LOG_NOTICE, 0, __VA_ARGS__)
+
+int boot_staged_path(const struct boot *b, const char *suffix, char *buf,
+		     size_t size)
+{
+	char rel[SF_CONFIG_VALUE_MAX + 64];
+
+	snprintf(rel, sizeof(rel), "%s/slotflip/staged.img%s", b->cfg.data_dir,
+		 suffix);
+	return sf_root_path(b->ctx, rel, buf, size);
+}
+
+/* slotflip.slot= from the kernel command line: 0, 1, or -ENOENT. */
+static int cmdline_slot(const struct sf_ctx *ctx)
+{
+	char path[4096], line[4096], *p;
+	FILE *f;
+	size_t n;
+
+	if (sf_root_path(ctx, "/proc/cmdline", path, sizeof(path)) < 0 ||
+	    !(f = fopen(path, "re")))
+		return -ENOENT;
+	n = fread(line, 1, sizeof(line) - 1, f);
+	fclose(f);
+	line[n] = '\0';
+	for (p = strtok(line, " \t\n"); p; p = strtok(NULL, " \t\n")) {
+		if (!strcmp(p, "slotflip.slot=a"))
+			return 0;
+		if (!strcmp(p, "slotflip.slot=b"))
+			return 1;
+	}
+	return -ENOENT;
+}
+
+/* The slot whose boot entry BootCurrent names: 0, 1, or -ENOENT. */
+static int bootcurrent_slot(const struct boot *b)
+{
+	uint16_t cur;
+
+	if (efivar_get_u16(b->ctx, "BootCurrent", &cur) < 0)
+		return -ENOENT;
+	for (int s = 0; s < 2; s++)
+		if (b->cfg.slot[s].boot_entry == cur)
+			return s;
+	return -ENOENT;
+}
+
+static int detect_booted(struct boot *b)
+{
+	int cmd = cmdline_slot(b->ctx), cur = bootcurrent_slot(b);
+
+	if (cmd >= 0 && cur >= 0 && cmd != cur)
+		sf_log(b->ctx, SF_LOG_WARNING, 0,
+		       "the kernel command line says slot %s, BootCurrent says "
+		       "slot %s: trusting the command line",
+		       sf_slot_name((uint8_t)cmd), sf_slot_name((uint8_t)cur));
+	if (cmd < 0 && cur < 0)
+		return sf_err(
+			b->ctx, -ENOENT,
+			"cannot tell which slot booted: no slotflip.slot= "
+			"on the kernel command line and BootCurrent names "
+			"neither slot's boot entry");
+	b->booted = (uint8_t)(cmd >= 0 ? cmd : cur);
+	return 0;
+}
+
+static void load_state(struct boot *b)
+{
+	int r = sf_bootstate_load(b->ctx, &b->st);
+
+	if (r >= 0)
+		return;
+	if (r == -ENOENT)
+		say(b, "no slotflip state yet: slot %s is the good slot",
+		    sf_slot_name(b->booted));
+	else
+		sf_log(b->ctx, SF_LOG_WARNING, 0,
+		       "slotflip state unreadable (%s): rebuilt with the "
+		       "booted slot %s as good",
+		       strerror(-r), sf_slot_name(b->booted));
+	sf_bootstate_rebuild(&b->st, b->booted);
+	r = sf_bootstate_store(b->ctx, &b->st);
+	if (r < 0)
+		sf_log(b->ctx, SF_LOG_WARNING, 0,
+		       "cannot store the rebuilt state: %s", strerror(-r));
+}
+
+/* Is an image staged? Its id is the start of its manifest hash. */
+static bool staged_id(struct boot *b, uint8_t id[SF_IMAGE_ID_BYTES])
+{
+	struct sf_ctx quiet = *b->ctx;
+	struct sf_image *img = NULL;
+	char path[4096];
+
+	quiet.log_fn = NULL;
+	if (boot_staged_path(b, "", path, sizeof(path)) < 0 ||
+	    access(path, F_OK) < 0)
+		return false;
+	memset(id, 0, SF_IMAGE_ID_BYTES);
+	if (sf_image_open(&quiet, path, &img) == 0) {
+		memcpy(id, img->manifest_hash, SF_IMAGE_ID_BYTES);
+		sf_image_close(img);
+	}
+	return true;
+}
+
+/* The last result, for `slotflip status`, on the data partition. */
+static void write_result(struct boot *b, const char *version)
+{
+	char path[4096], text[1024];
+	int n, r;
+
+	if (boot_staged_path(b, "", path, sizeof(path)) < 0)
+		return;
+	strcpy(strrchr(path, '/') + 1, "last-result");
+	n = snprintf(text, sizeof(text),
+		     "result=%s\ntime=%llu\nslot=%s\nversion=%s\nreason=%s\n",
+		     sf_result_name(b->st.last_result),
+		     (unsigned long long)b->st.last_time,
+		     sf_slot_name(1 - b->booted), version ? version : "",
+		     b->st.last_reason);
+	sf_fault_point(b->ctx, "result write");
+	r = write_file_atomic(path, text, (size_t)n, 0644);
+	if (r < 0)
+		sf_log(b->ctx, SF_LOG_WARNING, 0,
+		       "cannot write %s: %s (the result stays in the EFI "
+		       "state)",
+		       path, strerror(-r));
+}
+
+/* Move the staged image to staged.img.@suffix, so it is not retried. */
+static void move_aside(struct boot *b, const char *suffix)
+{
+	char from[4096], to[4096];
+
+	if (boot_staged_path(b, "", from, sizeof(from)) < 0 ||
+	    boot_staged_path(b, suffix, to, sizeof(to)) < 0)
+		return;
+	sf_fault_point(b->ctx, "staged rename");
+	if (rename(from, to) < 0 && errno != ENOENT)
+		sf_log(b->ctx, SF_LOG_WARNING, 0,
+		       "cannot move %s aside: %m; the state remembers it",
+		       from);
+	else
+		say(b, "staged image moved to %s", to);
+}
+
+static int store(struct boot *b)
+{
+	int r = sf_bootstate_store(b->ctx, &b->st);
+
+	return r < 0 ? r : 0;
+}
+
+static void reboot_into(struct boot *b, uint8_t slot)
+{
+	int r = efivar_set_boot_next(b->ctx, b->cfg.slot[slot].boot_entry);
+
+	if (r < 0) {
+		/* The good slot stays first in BootOrder: nothing is lost. */
+		sf_log(b->ctx, SF_LOG_WARNING, 0,
+		       "cannot set BootNext: booting slot %s instead",
+		       sf_slot_name(b->booted));
+		b->next = BOOT_NEXT_SLOT;
+		b->next_slot = b->booted;
+		return;
+	}
+	b->next = BOOT_NEXT_REBOOT;
+	b->next_slot = slot;
+}
+
+static void act_retry(struct boot *b)
+{
+	uint8_t t = b->st.trial;
+
+	b->st.tries_left--;
+	if (store(b) < 0) {
+		say(b, "cannot count the try: not retrying slot %s",
+		    sf_slot_name(t));
+		return;
+	}
+	say(b, "retrying the trial of slot %s (%u tries left after this one)",
+	    sf_slot_name(t), b->st.tries_left);
+	reboot_into(b, t);
+}
+
+static void act_fail_trial(struct boot *b)
+{
+	uint8_t t = b->st.trial;
+	char reason[SF_REASON_FIELD];
+
+	snprintf(reason, sizeof(reason),
+		 "slot %s (version %s) did not confirm its trial after %u "
+		 "tries",
+		 sf_slot_name(t), b->st.slot[t].version, b->cfg.tries);
+	b->st.slot[t].status = SF_SLOT_FAILED;
+	b->st.trial = SF_NO_SLOT;
+	b->st.tries_left = 0;
+	sf_bootstate_set_result(&b->st, SF_RESULT_TRIAL_FAILED, b->now, reason);
+	sf_log(b->ctx, SF_LOG_ERR, 0, "update failed: %s", reason);
+	if (store(b) < 0)
+		say(b, "cannot record the failure in the EFI state");
+	move_aside(b, ".failed");
+	write_result(b, b->st.slot[t].version);
+}
+
+static void refuse_staged(struct boot *b, const uint8_t *id, const char *reason,
+			  const char *version)
+{
+	memcpy(b->st.image_id, id, SF_IMAGE_ID_BYTES);
+	sf_bootstate_set_result(&b->st, SF_RESULT_REFUSED, b->now, reason);
+	sf_log(b->ctx, SF_LOG_ERR, 0, "staged image refused: %s", reason);
+	if (store(b) < 0)
+		say(b, "cannot record the refusal in the EFI state");
+	move_aside(b, ".refused");
+	write_result(b, version);
+}
+
+static int load_keys(struct boot *b, struct ms_pubkey *keys)
+{
+	char path[4096];
+	int r;
+
+	for (unsigned i = 0; i < b->cfg.n_pubkeys; i++) {
+		r = sf_root_path(b->ctx, b->cfg.pubkeys[i], path, sizeof(path));
+		if (r >= 0)
+			r = ms_pubkey_load(b->ctx, path, &keys[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Signatures, then the device's policy. Returns 0 or -EPERM + reason. */
+static int check_image(struct boot *b, struct sf_image *img, uint64_t slot_size,
+		       char *reason, size_t size)
+{
+	struct ms_pubkey keys[SF_CONFIG_MAX_KEYS];
+	struct sf_apply_policy p = {
+		.compatible = b->cfg.compatible,
+		.floor = b->st.floor,
+		.running_version = b->st.slot[b->booted].version,
+		.slot_size = slot_size,
+	};
+	int r = load_keys(b, keys);
+
+	if (r < 0) {
+		snprintf(reason, size,
+			 "cannot load the trusted public keys: %s",
+			 b->last_error);
+		return -EPERM;
+	}
+	r = sf_image_check_signatures(b->ctx, img, keys, b->cfg.n_pubkeys,
+				      b->cfg.threshold);
+	if (r < 0) {
+		snprintf(reason, size, "%s", b->last_error);
+		return -EPERM;
+	}
+	return sf_apply_precheck(b->ctx, img, &p, reason, size);
+}
+
+struct slot_files {
+	int spare_fd, active_fd;
+	uint64_t spare_size;
+	char efi[4096], active_efi[4096];
+};
+
+static int slot_size(int fd, uint64_t *ret)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISBLK(st.st_mode))
+		return ioctl(fd, BLKGETSIZE64, ret) < 0 ? -errno : 0;
+	*ret = (uint64_t)st.st_size;
+	return 0;
+}
+
+static int efi_path(const struct boot *b, uint8_t slot, char *buf, size_t size)
+{
+	char rel[2 * SF_CONFIG_VALUE_MAX];
+
+	snprintf(rel, sizeof(rel), "%s/%s", b->cfg.esp_dir,
+		 b->cfg.slot[slot].efi);
+	return sf_root_path(b->ctx, rel, buf, size);
+}
+
+static int open_slots(struct boot *b, struct slot_files *f)
+{
+	uint8_t spare = 1 - b->booted;
+	char dev[4096];
+	int r;
+
+	r = sf_config_resolve_device(b->ctx, b->cfg.slot[spare].device, dev,
+				     sizeof(dev));
+	if (r >= 0 && (f->spare_fd = open(dev, O_RDWR | O_CLOEXEC)) < 0)
+		r = sf_err(b->ctx, -errno, "cannot open slot %s (%s): %m",
+			   sf_slot_name(spare), dev);
+	if (r >= 0 && (r = slot_size(f->spare_fd, &f->spare_size)) < 0)
+		sf_err(b->ctx, r, "cannot size slot %s", sf_slot_name(spare));
+	if (r >= 0)
+		r = sf_config_resolve_device(b->ctx,
+					     b->cfg.slot[b->booted].device, dev,
+					     sizeof(dev));
+	if (r >= 0 && (f->active_fd = open(dev, O_RDONLY | O_CLOEXEC)) < 0)
+		r = sf_err(b->ctx, -errno, "cannot open slot %s (%s): %m",
+			   sf_slot_name(b->booted), dev);
+	if (r >= 0)
+		r = efi_path(b, spare, f->efi, sizeof(f->efi));
+	if (r >= 0)
+		r = efi_path(b, b->booted, f->active_efi,
+			     sizeof(f->active_efi));
+	return r;
+}
+
+/* Progress on the console: a line every 10%, from any apply thread. */
+static void console_progress(void *data, uint64_t done, uint64_t total)
+{
+	struct boot *b = data;
+	unsigned tenth = total ? (unsigned)(done * 10 / total) : 10;
+	unsigned last = atomic_load(&b->progress_tenth);
+
+	if (tenth > last &&
+	    atomic_compare_exchange_strong(&b->progress_tenth, &last, tenth)) {
+		bool mib = total >= (16u << 20);
+
+		say(b, "apply: %u%% (%llu of %llu %s)", tenth * 10,
+		    (unsigned long long)(done >> (mib ? 20 : 10)),
+		    (unsigned long long)(total >> (mib ? 20 : 10)),
+		    mib ? "MiB" : "KiB");
+	}
+}
+
+static void apply_failed(struct boot *b, int r, const char *version)
+{
+	if (r == -EBADMSG || r == -EXDEV) {
+		/* The staged file is not what was signed, or not for us. */
+		uint8_t id[SF_IMAGE_ID_BYTES];
+
+		memcpy(id, b->st.image_id, sizeof(id));
+		refuse_staged(b, id, b->last_error, version);
+		return;
+	}
+	sf_bootstate_set_result(&b->st, SF_RESULT_APPLY_ERROR, b->now,
+				b->last_error);
+	sf_log(b->ctx, SF_LOG_ERR, 0,
+	       "apply failed, will retry at next boot: %s", b->last_error);
+	store(b);
+	write_result(b, version);
+}
+
+static void arm_trial(struct boot *b, uint8_t spare, const char *version)
+{
+	char reason[SF_REASON_FIELD];
+
+	b->st.slot[spare].status = SF_SLOT_TRIAL;
+	snprintf(b->st.slot[spare].version, SF_VERSION_FIELD, "%s", version);
+	b->st.trial = spare;
+	b->st.tries_left = (uint8_t)(b->cfg.tries - 1);
+	snprintf(reason, sizeof(reason),
+		 "version %s written to slot %s; trial armed with %u tries",
+		 version, sf_slot_name(spare), b->cfg.tries);
+	sf_bootstate_set_result(&b->st, SF_RESULT_APPLIED, b->now, reason);
+	if (store(b) < 0) {
+		say(b, "cannot arm the trial in the EFI state: booting on");
+		return;
+	}
+	say(b, "%s", reason);
+	write_result(b, version);
+	reboot_into(b, spare);
+}
+
+/* Mark the spare slot invalid before its first byte changes. */
+static int invalidate_spare(struct boot *b, uint8_t spare, const uint8_t *id)
+{
+	b->st.slot[spare].status = SF_SLOT_INVALID;
+	b->st.slot[spare].version[0] = '\0';
+	memcpy(b->st.image_id, id, SF_IMAGE_ID_BYTES);
+	if (store(b) < 0)
+		return sf_err(b->ctx, -EIO,
+			      "cannot mark slot %s invalid in the EFI state: "
+			      "not applying",
+			      sf_slot_name(spare));
+	return 0;
+}
+
+static void apply_checked(struct boot *b, struct sf_image *img,
+			  struct slot_files *f)
+{
+	uint8_t spare = 1 - b->booted;
+	struct sf_apply_target t = {
+		.slot_fd = f->spare_fd,
+		.active_fd = f->active_fd,
+		.efi_path = f->efi,
+		.active_efi_path = f->active_efi,
+		.progress = console_progress,
+		.progress_data = b,
+	};
+	struct sf_apply_stats stats;
+	char version[SF_VERSION_FIELD];
+	int r;
+
+	snprintf(version, sizeof(version), "%s", img->m.version);
+	if (invalidate_spare(b, spare, img->manifest_hash) < 0)
+		return;
+	say(b, "writing version %s to slot %s", version, sf_slot_name(spare));
+	r = sf_apply_write(b->ctx, img, &t, &stats);
+	if (r < 0) {
+		apply_failed(b, r, version);
+		return;
+	}
+	say(b,
+	    "slot %s written and read back: %u chunks written, %u already "
+	    "right",
+	    sf_slot_name(spare), stats.chunks_written, stats.chunks_skipped);
+	arm_trial(b, spare, version);
+}
+
+static void act_apply(struct boot *b, const uint8_t *id)
+{
+	struct slot_files f = { .spare_fd = -1, .active_fd = -1 };
+	struct sf_image *img = NULL;
+	char path[4096], reason[SF_REASON_FIELD];
+	int r;
+
+	r = boot_staged_path(b, "", path, sizeof(path));
+	if (r >= 0)
+		r = open_slots(b, &f);
+	if (r < 0) {
+		apply_failed(b, -EIO, NULL);
+	} else if (sf_image_open(b->ctx, path, &img) < 0) {
+		refuse_staged(b, id, b->last_error, NULL);
+	} else if (check_image(b, img, f.spare_size, reason, sizeof(reason)) <
+		   0) {
+		refuse_staged(b, id, reason,
+			      img->loaded ? img->m.version : NULL);
+	} else {
+		apply_checked(b, img, &f);
+	}
+	sf_image_close(img);
+	if (f.spare_fd >= 0)
+		close(f.spare_fd);
+	if (f.active_fd >= 0)
+		close(f.active_fd);
+}
+
+static void act(struct boot *b, const uint8_t *id)
+{
+	switch (b->decision.action) {
+	case SF_ACT_BOOT_ON:
+		break;
+	case SF_ACT_APPLY:
+		act_apply(b, id);
+		break;
+	case SF_ACT_RETRY:
+		act_retry(b);
+		break;
+	case SF_ACT_FAIL_TRIAL:
+		act_fail_trial(b);
+		break;
+	case SF_ACT_DISCARD:
+		move_aside(b, b->st.last_result == SF_RESULT_REFUSED
+				      ? ".refused"
+				      : ".failed");
+		break;
+	case SF_ACT_BOOT_GOOD:
+		reboot_into(b, b->st.good);
+		break;
+	}
+}
+
+int boot_run(struct boot *b, const char *config_path)
+{
+	uint8_t id[SF_IMAGE_ID_BYTES] = { 0 };
+	struct sf_decide_in in = { .state = &b->st };
+	int r;
+
+	r = sf_config_load(b->ctx, config_path, &b->cfg);
+	if (r >= 0)
+		r = detect_booted(b);
+	if (r < 0)
+		return r;
+	b->next = BOOT_NEXT_SLOT;
+	b->next_slot = b->booted;
+	load_state(b);
+	in.booted = b->booted;
+	in.staged = staged_id(b, id);
+	in.staged_id = id;
+	b->decision = sf_decide(&in);
+	say(b, "booted slot %s; %s", sf_slot_name(b->booted), b->decision.why);
+	act(b, id);
+	return 0;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The boot-time logic of slotflip-init: which slot booted, what the state
+ * says, what to do (lib/decide.c), and doing it. Mounting, modules and
+ * switch_root are the caller's.
+ */
+#pragma once
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "bootstate.h"
+#include "config.h"
+#include "decide.h"
+#include "log.h"
+
+enum boot_next {
+	BOOT_NEXT_SLOT, /* boot (switch_root into) b->next_slot */
+	BOOT_NEXT_REBOOT, /* reboot: BootNext says where */
+};
+
+struct boot {
+	const struct sf_ctx *ctx;
+	struct sf_config cfg;
+	struct sf_bootstate st;
+	uint8_t booted;
+	uint64_t now;
+	/* The last error message logged (kept by the log function). */
+	const char *last_error;
+	atomic_uint progress_tenth;
+	/* Set by boot_run(): */
+	struct sf_decision decision;
+	enum boot_next next;
+	uint8_t next_slot;
+};
+
+/*
+ * boot_run - everything slotflip-init decides and does before it boots.
+ * @config_path: the config file (under ctx->root).
+ * Never fails in a way that stops the boot: on any error it falls back to
+ * booting the good slot (or the booted one) and says why. Returns 0, or
+ * -errno when not even a slot to boot could be found.
+ */
+int boot_run(struct boot *b, const char *config_path);
+
+/* The path of the staged image (under ctx->root) into @buf. */
+int boot_staged_path(const struct boot *b, const char *suffix, char *buf,
+		     size_t size);

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * slotflip-init: the initramfs /init. With --root DIR it runs the boot-time
+ * logic on a test root (regular files as slots, a directory laid out like
+ * efivarfs), prints what it decided and did, and exits.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "boot.h"
+#include "fault.h"
+#include "util.h"
+
+static const char help_text[] =
+	"Usage: slotflip-init --root DIR [--config FILE]\n"
+	"\n"
+	"The initramfs /init of slotflip. With --root, run the boot-time logic\n"
+	"on DIR instead of the real system: DIR holds the config (default\n"
+	"DIR/etc/slotflip/slotflip.conf), sys/firmware/efi/efivars laid out like\n"
+	"efivarfs, proc/cmdline, and the slots and partitions the config names.\n"
+	"It prints what it decided and did; the last line is\n"
+	"  next: boot SLOT     or     next: reboot (BootNext=SLOT)\n"
+	"\n"
+	"Exit status: 0 a slot to boot was found (even after a refused or\n"
+	"failed update), 1 no slot could be determined, 2 usage error.\n";
+
+struct console {
+	const char *prog;
+	char last_error[SF_REASON_FIELD];
+};
+
+static void console_log(void *data, int level, const char *msg)
+{
+	struct console *c = data;
+
+	if (level <= SF_LOG_ERR)
+		snprintf(c->last_error, sizeof(c->last_error), "%s", msg);
+	printf("%s: %s%s\n", c->prog,
+	       level <= SF_LOG_ERR	 ? "error: "
+	       : level == SF_LOG_WARNING ? "warning: "
+					 : "",
+	       msg);
+	fflush(stdout);
+}
+
+static void print_next(const struct boot *b)
+{
+	if (b->next == BOOT_NEXT_REBOOT)
+		printf("next: reboot (BootNext=%s)\n",
+		       sf_slot_name(b->next_slot));
+	else
+		printf("next: boot %s\n", sf_slot_name(b->next_slot));
+}
+
+static int parse_fault(struct sf_fault *fault, struct sf_ctx *ctx)
+{
+	const char *s = getenv("SLOTFLIP_FAULT_AT");
+	char *end;
+
+	if (!s)
+		return 0;
+	fault->at = strtoul(s, &end, 10);
+	if (*end)
+		return -EINVAL;
+	fault->stop = getenv("SLOTFLIP_FAULT_STOP") != NULL;
+	ctx->fault = fault;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "root", required_argument, NULL, 'r' },
+		{ "config", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct console con = { .prog = "slotflip-init" };
+	struct sf_ctx ctx = { .log_fn = console_log,
+			      .log_data = &con,
+			      .log_level = SF_LOG_NOTICE };
+	const char *config = SF_CONFIG_PATH;
+	struct sf_fault fault = { 0 };
+	struct boot b = { .ctx = &ctx, .last_error = con.last_error };
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			ctx.root = optarg;
+			break;
+		case 'c':
+			config = optarg;
+			break;
+		case 'h':
+			fputs(help_text, stdout);
+			return 0;
+		default:
+			fputs(help_text, stderr);
+			return 2;
+		}
+	}
+	if (!ctx.root || optind != argc || parse_fault(&fault, &ctx) < 0) {
+		fprintf(stderr, "slotflip-init: give --root DIR: the boot mode "
+				"(as PID 1) is not in this build yet\n");
+		return 2;
+	}
+	if (sodium_init() < 0)
+		return 1;
+	b.now = (uint64_t)time(NULL);
+	r = boot_run(&b, config);
+	if (r < 0) {
+		printf("next: none (%s)\n", con.last_error);
+		return 1;
+	}
+	print_next(&b);
+	if (fault.at)
+		printf("fault points passed: %lu\n", fault.count);
+	return 0;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Applying a verified image to the spare slot (docs/BOOT.md, "Apply"):
+ * the checks before a byte is written, then the streaming write with its
+ * read-back.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "image.h"
+#include "log.h"
+
+/* What the device allows; every field is checked by sf_apply_precheck(). */
+struct sf_apply_policy {
+	const char *compatible;
+	const char *floor; /* "" or NULL: no floor */
+	const char *running_version; /* the booted slot's; "" = unknown */
+	uint64_t slot_size; /* bytes of the spare slot */
+};
+
+/*
+ * sf_apply_precheck - the checks after the signatures: compatible string,
+ * version strictly above the floor and not below the running slot's, a
+ * delta's
+ * base equal to the running version, the root filesystem fits the slot,
+ * an EFI payload present.
+ * Returns 0, or -EPERM with the reason in @reason (@size bytes) and logged.
+ */
+int sf_apply_precheck(const struct sf_ctx *ctx, const struct sf_image *img,
+		      const struct sf_apply_policy *p, char *reason,
+		      size_t size);
+
+struct sf_apply_target {
+	int slot_fd; /* spare slot, read-write */
+	int active_fd; /* booted slot: the base of delta chunks */
+	const char *efi_path; /* spare slot's EFI binary, final name */
+	const char *active_efi_path; /* booted slot's: the base of its delta */
+	unsigned threads; /* 0: one per CPU */
+	sf_progress_fn progress; /* console progress; may be NULL */
+	void *progress_data;
+};
+
+struct sf_apply_stats {
+	uint32_t chunks_written;
+	uint32_t chunks_skipped; /* already right in the slot */
+	uint64_t bytes_written;
+};
+
+/*
+ * sf_apply_write - write the image's payloads: for each root filesystem
+ * chunk, skip it if the slot already holds it, else read its stored bytes,
+ * check their hash just before use, decode (delta chunks from the active
+ * slot, checked by hash) and write it; write the EFI binary next to its
+ * final name, flush, rename; flush the slot; read the slot back and check
+ * every chunk.
+ * Returns 0; -EBADMSG when the staged file does not match its manifest
+ * (changed while being applied); -EXDEV when the active slot is not the
+ * delta's base; -EIO when the read-back differs; -errno for I/O.
+ */
+int sf_apply_write(const struct sf_ctx *ctx, struct sf_image *img,
+		   const struct sf_apply_target *t,
+		   struct sf_apply_stats *ret_stats);

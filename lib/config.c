@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "config.h"
+
+#include <blkid/blkid.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fileio.h"
+#include "manifest.h"
+#include "util.h"
+
+#define CONFIG_FILE_MAX (64u << 10)
+#define NO_SECTION -1
+
+struct parser {
+	const struct sf_ctx *ctx;
+	const char *path;
+	unsigned line;
+	int section; /* NO_SECTION, 0 or 1 */
+	struct sf_config *cfg;
+	unsigned seen; /* bit per key: duplicates */
+};
+
+static int set_string(struct parser *p, const char *key, const char *v,
+		      char *dst, size_t size)
+{
+	if (strlen(v) >= size)
+		return sf_err(p->ctx, -EINVAL, "%s:%u: %s is too long", p->path,
+			      p->line, key);
+	strcpy(dst, v);
+	return 0;
+}
+
+static int set_uint(struct parser *p, const char *key, const char *v,
+		    unsigned max, unsigned *dst)
+{
+	char *end;
+	unsigned long n = strtoul(v, &end, 10);
+
+	if (!*v || *end || n < 1 || n > max)
+		return sf_err(p->ctx, -EINVAL,
+			      "%s:%u: %s must be a number from 1 to %u, not "
+			      "\"%s\"",
+			      p->path, p->line, key, max, v);
+	*dst = (unsigned)n;
+	return 0;
+}
+
+static int set_entry(struct parser *p, const char *v, uint16_t *dst)
+{
+	char *end;
+	unsigned long n = strtoul(v, &end, 16);
+
+	if (!*v || *end || strlen(v) > 4)
+		return sf_err(p->ctx, -EINVAL,
+			      "%s:%u: boot-entry must be 1 to 4 hex digits "
+			      "(the #### of Boot####), not \"%s\"",
+			      p->path, p->line, v);
+	*dst = (uint16_t)n;
+	return 0;
+}
+
+static int global_key(struct parser *p, const char *k, const char *v)
+{
+	struct sf_config *c = p->cfg;
+
+	if (!strcmp(k, "compatible")) {
+		if (!sf_compatible_valid(v))
+			return sf_err(p->ctx, -EINVAL,
+				      "%s:%u: compatible must be 1 to 63 "
+				      "characters from [A-Za-z0-9._+-]",
+				      p->path, p->line);
+		return set_string(p, k, v, c->compatible,
+				  sizeof(c->compatible));
+	}
+	if (!strcmp(k, "pubkey")) {
+		if (c->n_pubkeys == SF_CONFIG_MAX_KEYS)
+			return sf_err(p->ctx, -EINVAL,
+				      "%s:%u: more than %u pubkey lines",
+				      p->path, p->line, SF_CONFIG_MAX_KEYS);
+		return set_string(p, k, v, c->pubkeys[c->n_pubkeys++],
+				  SF_CONFIG_VALUE_MAX);
+	}
+	if (!strcmp(k, "threshold"))
+		return set_uint(p, k, v, SF_CONFIG_MAX_KEYS, &c->threshold);
+	if (!strcmp(k, "tries"))
+		return set_uint(p, k, v, 100, &c->tries);
+	if (!strcmp(k, "data"))
+		return set_string(p, k, v, c->data, SF_CONFIG_VALUE_MAX);
+	if (!strcmp(k, "data-dir"))
+		return set_string(p, k, v, c->data_dir, SF_CONFIG_VALUE_MAX);
+	if (!strcmp(k, "esp"))
+		return set_string(p, k, v, c->esp, SF_CONFIG_VALUE_MAX);
+	if (!strcmp(k, "esp-dir"))
+		return set_string(p, k, v, c->esp_dir, SF_CONFIG_VALUE_MAX);
+	return sf_err(p->ctx, -EINVAL,
+		      "%s:%u: unknown key \"%s\" (keys: compatible, pubkey, "
+		      "threshold, tries, data, data-dir, esp, esp-dir; in "
+		      "[slot a] and [slot b]: device, efi, boot-entry)",
+		      p->path, p->line, k);
+}
+
+static int slot_key(struct parser *p, const char *k, const char *v)
+{
+	struct sf_slot_config *s = &p->cfg->slot[p->section];
+
+	if (!strcmp(k, "device"))
+		return set_string(p, k, v, s->device, sizeof(s->device));
+	if (!strcmp(k, "efi"))
+		return set_string(p, k, v, s->efi, sizeof(s->efi));
+	if (!strcmp(k, "boot-entry"))
+		return set_entry(p, v, &s->boot_entry);
+	return sf_err(p->ctx, -EINVAL,
+		      "%s:%u: unknown key \"%s\" in [slot %c] (keys: device, "
+		      "efi, boot-entry)",
+		      p->path, p->line, k, 'a' + p->section);
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+/* A '#' at the start or after white space starts a comment. */
+static void strip_comment(char *s)
+{
+	for (char *p = s; *p; p++)
+		if (*p == '#' && (p == s || p[-1] == ' ' || p[-1] == '\t')) {
+			*p = '\0';
+			return;
+		}
+}
+
+static int section_line(struct parser *p, const char *s)
+{
+	if (!strcmp(s, "[slot a]") || !strcmp(s, "[slot b]")) {
+		p->section = s[6] - 'a';
+		return 0;
+	}
+	return sf_err(p->ctx, -EINVAL,
+		      "%s:%u: unknown section %s (sections: [slot a], "
+		      "[slot b])",
+		      p->path, p->line, s);
+}
+
+/* Duplicate keys are refused, except pubkey (one line per key). */
+static int check_duplicate(struct parser *p, const char *k, char seen[][40],
+			   unsigned *n_seen)
+{
+	char id[40];
+
+	if (!strcmp(k, "pubkey"))
+		return 0;
+	snprintf(id, sizeof(id), "%d:%.32s", p->section, k);
+	for (unsigned i = 0; i < *n_seen; i++)
+		if (!strcmp(seen[i], id))
+			return sf_err(p->ctx, -EINVAL, "%s:%u: %s given twice",
+				      p->path, p->line, k);
+	if (*n_seen < 32)
+		strcpy(seen[(*n_seen)++], id);
+	return 0;
+}
+
+static int parse_line(struct parser *p, char *s, char seen[][40],
+		      unsigned *n_seen)
+{
+	char *eq, *k, *v;
+	int r;
+
+	strip_comment(s);
+	s = trim(s);
+	if (!*s)
+		return 0;
+	if (*s == '[')
+		return section_line(p, s);
+	eq = strchr(s, '=');
+	if (!eq)
+		return sf_err(p->ctx, -EINVAL,
+			      "%s:%u: expected \"key = value\", got \"%.60s\"",
+			      p->path, p->line, s);
+	*eq = '\0';
+	k = trim(s);
+	v = trim(eq + 1);
+	if (!*k || !*v)
+		return sf_err(p->ctx, -EINVAL, "%s:%u: empty key or value",
+			      p->path, p->line);
+	r = check_duplicate(p, k, seen, n_seen);
+	if (r < 0)
+		return r;
+	return p->section == NO_SECTION ? global_key(p, k, v)
+					: slot_key(p, k, v);
+}
+
+static int missing(const struct sf_ctx *ctx, const char *path, const char *key,
+		   const char *where)
+{
+	return sf_err(ctx, -EINVAL, "%s: %s is missing%s", path, key, where);
+}
+
+static int check_required(const struct sf_ctx *ctx, const char *path,
+			  struct sf_config *c)
+{
+	static const char *const where[2] = { " in [slot a]", " in [slot b]" };
+
+	if (!c->compatible[0])
+		return missing(ctx, path, "compatible", "");
+	if (!c->n_pubkeys)
+		return missing(ctx, path, "pubkey", "");
+	if (!c->data[0])
+		return missing(ctx, path, "data", "");
+	if (!c->esp[0])
+		return missing(ctx, path, "esp", "");
+	for (int s = 0; s < 2; s++) {
+		if (!c->slot[s].device[0])
+			return missing(ctx, path, "device", where[s]);
+		if (!c->slot[s].efi[0])
+			return missing(ctx, path, "efi", where[s]);
+		if (!c->slot[s].boot_entry)
+			return missing(ctx, path, "boot-entry", where[s]);
+	}
+	if (c->slot[0].boot_entry == c->slot[1].boot_entry)
+		return sf_err(ctx, -EINVAL,
+			      "%s: both slots name boot entry %04X", path,
+			      c->slot[0].boot_entry);
+	if (c->threshold > c->n_pubkeys)
+		return sf_err(ctx, -EINVAL,
+			      "%s: threshold %u is above the %u pubkey lines",
+			      path, c->threshold, c->n_pubkeys);
+	return 0;
+}
+
+static void set_defaults(struct sf_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->threshold = 1;
+	c->tries = 3;
+	strcpy(c->data_dir, "/run/slotflip/data");
+	strcpy(c->esp_dir, "/run/slotflip/esp");
+}
+
+int sf_config_parse(const struct sf_ctx *ctx, const char *path,
+		    const char *text, size_t len, struct sf_config *ret)
+{
+	_cleanup_free_ char *copy = strndup(text, len);
+	struct sf_config *cfg = calloc(1, sizeof(*cfg));
+	struct parser p = {
+		.ctx = ctx, .path = path, .section = NO_SECTION, .cfg = cfg
+	};
+	char seen[32][40], *line, *save = NULL;
+	unsigned n_seen = 0;
+	int r = 0;
+
+	if (!copy || !cfg) {
+		free(cfg);
+		return -ENOMEM;
+	}
+	set_defaults(cfg);
+	if (strlen(copy) != len)
+		r = sf_err(ctx, -EINVAL, "%s: contains a NUL byte", path);
+	/* strtok_r would skip empty lines and lose the line count. */
+	for (line = copy; r >= 0 && line; line = save) {
+		save = strchr(line, '\n');
+		if (save)
+			*save++ = '\0';
+		p.line++;
+		r = parse_line(&p, line, seen, &n_seen);
+	}
+	if (r >= 0)
+		r = check_required(ctx, path, cfg);
+	if (r >= 0)
+		*ret = *cfg;
+	free(cfg);
+	return r;
+}
+
+int sf_root_path(const struct sf_ctx *ctx, const char *path, char *buf,
+		 size_t size)
+{
+	const char *root = ctx && ctx->root ? ctx->root : "/";
+	int n;
+
+	if (!strcmp(root, "/"))
+		root = "";
+	while (*path == '/')
+		path++;
+	n = snprintf(buf, size, "%s/%s", root, path);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int sf_config_load(const struct sf_ctx *ctx, const char *path,
+		   struct sf_config *ret)
+{
+	char full[4096];
+	_cleanup_free_ char *text = malloc(CONFIG_FILE_MAX + 1);
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	int r;
+
+	if (!text)
+		return -ENOMEM;
+	r = sf_root_path(ctx, path, full, sizeof(full));
+	if (r < 0)
+		return sf_err(ctx, r, "config path too long");
+	fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return sf_err(ctx, -errno, "cannot read config file %s: %m",
+			      full);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > CONFIG_FILE_MAX)
+		return sf_err(ctx, -EINVAL,
+			      "config file %s: not a regular file of at most "
+			      "%u bytes",
+			      full, CONFIG_FILE_MAX);
+	r = pread_full(fd, text, (size_t)st.st_size, 0);
+	if (r < 0)
+		return sf_err(ctx, r, "cannot read config file %s", full);
+	return sf_config_parse(ctx, full, text, (size_t)st.st_size, ret);
+}
+
+int sf_config_resolve_device(const struct sf_ctx *ctx, const char *spec,
+			     char *buf, size_t size)
+{
+	blkid_cache cache = NULL;
+	char *dev;
+	int r;
+
+	if (spec[0] == '/')
+		return sf_root_path(ctx, spec, buf, size);
+	if (strncmp(spec, "PARTLABEL=", 10) && strncmp(spec, "PARTUUID=", 9))
+		return sf_err(ctx, -EINVAL,
+			      "device \"%s\": give PARTLABEL=, PARTUUID= or a "
+			      "path",
+			      spec);
+	/* "/dev/null": no cache file is written under /run/blkid. */
+	if (blkid_get_cache(&cache, "/dev/null") < 0)
+		return -ENOMEM;
+	dev = blkid_evaluate_tag(spec, NULL, &cache);
+	blkid_put_cache(cache);
+	if (!dev)
+		return sf_err(
+			ctx, -ENOENT,
+			"no partition with %s (is the disk there? is /dev "
+			"populated?)",
+			spec);
+	r = snprintf(buf, size, "%s", dev) >= (int)size ? -ENAMETOOLONG : 0;
+	free(dev);
+	return r;
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The one config file (default /etc/slotflip/slotflip.conf), read by
+ * slotflip-init and slotflip. Format: "key = value" lines, '#' comments,
+ * "[slot a]" / "[slot b]" sections for per-slot keys. README documents it.
+ *
+ *	compatible = acme-gateway-v2
+ *	pubkey = /etc/slotflip/keys/release.pub      # repeat for k of n
+ *	threshold = 1
+ *	tries = 3
+ *	data = PARTLABEL=data        # device; or a path
+ *	data-dir = /run/slotflip/data  # where it is (or gets) mounted
+ *	esp = PARTLABEL=esp
+ *	esp-dir = /run/slotflip/esp
+ *	[slot a]
+ *	device = PARTLABEL=root-a    # PARTLABEL=, PARTUUID= or a path
+ *	efi = /EFI/slotflip/a/linux.efi  # on the ESP
+ *	boot-entry = 0001            # Boot#### number, hex
+ *	[slot b]
+ *	...
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+#define SF_CONFIG_PATH "/etc/slotflip/slotflip.conf"
+#define SF_CONFIG_MAX_KEYS 8
+#define SF_CONFIG_VALUE_MAX 256
+
+struct sf_slot_config {
+	char device[SF_CONFIG_VALUE_MAX]; /* as written */
+	char efi[SF_CONFIG_VALUE_MAX]; /* path on the ESP */
+	uint16_t boot_entry;
+};
+
+struct sf_config {
+	char compatible[64];
+	char pubkeys[SF_CONFIG_MAX_KEYS][SF_CONFIG_VALUE_MAX];
+	unsigned n_pubkeys;
+	unsigned threshold; /* default 1 */
+	unsigned tries; /* default 3, 1 to 100 */
+	char data[SF_CONFIG_VALUE_MAX];
+	char data_dir[SF_CONFIG_VALUE_MAX]; /* default /run/slotflip/data */
+	char esp[SF_CONFIG_VALUE_MAX];
+	char esp_dir[SF_CONFIG_VALUE_MAX]; /* default /run/slotflip/esp */
+	struct sf_slot_config slot[2];
+};
+
+/*
+ * sf_config_parse - parse @len bytes of config text; @path names it in
+ * messages ("PATH:LINE: ...").
+ * Returns 0; -EINVAL with the line number for an unknown key or section, a
+ * bad value, a duplicate key, a line that is not "key = value"; and for a
+ * missing required key (compatible, pubkey, both slots' device, efi and
+ * boot-entry, data, esp) or a threshold above the number of keys.
+ */
+int sf_config_parse(const struct sf_ctx *ctx, const char *path,
+		    const char *text, size_t len, struct sf_config *ret);
+
+/*
+ * sf_config_load - read @path (under ctx->root) and parse it.
+ * Returns 0, -ENOENT (with a message naming the file), or parse errors.
+ */
+int sf_config_load(const struct sf_ctx *ctx, const char *path,
+		   struct sf_config *ret);
+
+/*
+ * sf_config_resolve_device - turn a device spec (PARTLABEL=x, PARTUUID=x,
+ * or a path) into a path under ctx->root, in @buf (@size bytes). Labels
+ * and UUIDs are resolved with libblkid. Returns 0, -ENOENT (no such
+ * device, with a message), -ENAMETOOLONG.
+ */
+int sf_config_resolve_device(const struct sf_ctx *ctx, const char *spec,
+			     char *buf, size_t size);
+
+/*
+ * sf_root_path - @path (absolute) under ctx->root, in @buf.
+ * Returns 0 or -ENAMETOOLONG.
+ */
+int sf_root_path(const struct sf_ctx *ctx, const char *path, char *buf,
+		 size_t size);

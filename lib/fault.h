@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A test-only fault seam: every point where a power cut matters (a write, a
+ * flush, a rename, an EFI variable write) calls sf_fault_point(). When
+ * ctx->fault is set (tests only: SLOTFLIP_FAULT_AT=N in the environment of
+ * slotflip-init --root), the N-th point ends the process at once with exit
+ * status SF_FAULT_EXIT, as a power cut would end it; or, with
+ * SLOTFLIP_FAULT_STOP=1, stops it (SIGSTOP) so that a test can change files
+ * under it before it goes on.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "log.h"
+
+#define SF_FAULT_EXIT 99
+
+struct sf_fault {
+	unsigned long at; /* 0: count only */
+	unsigned long count; /* points passed so far */
+	int stop; /* SIGSTOP instead of exit */
+};
+
+/* @what names the point in the message printed when it fires. */
+void sf_fault_point(const struct sf_ctx *ctx, const char *what);
