@@ -275,6 +275,21 @@ static uint32_t windows_per_chunk(const struct writer *w)
 	return (w->blocks_per_chunk + SF_WINDOW_BLOCKS - 1) / SF_WINDOW_BLOCKS;
 }
 
+/*
+ * The base block that continues the run of the previous block (or, for a
+ * chunk's first block, the one at the same offset), if it holds @p: data
+ * moves in runs, and zero blocks are not in the index.
+ */
+static uint32_t continue_run(const struct region *base, uint32_t prev,
+			     uint64_t off, const uint8_t *p, uint32_t len)
+{
+	uint64_t at = prev != NO_BLOCK ? (uint64_t)prev * SF_BLOCK_SIZE : off;
+
+	if (at + len > base->size || memcmp(base->mem + at, p, len) != 0)
+		return NO_BLOCK;
+	return (uint32_t)(at / SF_BLOCK_SIZE) + 1;
+}
+
 /* Phase A, delta: find each block of chunk @c in the base. */
 static void map_blocks(struct writer *w, struct sf_chunk *c, uint32_t *map,
 		       const uint8_t *content)
@@ -288,15 +303,11 @@ static void map_blocks(struct writer *w, struct sf_chunk *c, uint32_t *map,
 		uint32_t blen = b + 1 < nb ? SF_BLOCK_SIZE
 					   : c->length - b * SF_BLOCK_SIZE;
 
-		if (blen == SF_BLOCK_SIZE)
+		map[b] = continue_run(base, b ? map[b - 1] : NO_BLOCK, off,
+				      content + b * SF_BLOCK_SIZE, blen);
+		if (map[b] == NO_BLOCK && blen == SF_BLOCK_SIZE)
 			map[b] = index_find(&w->idx[c->payload], base,
 					    content + b * SF_BLOCK_SIZE);
-		else if (off + blen <= base->size &&
-			 memcmp(base->mem + off, content + b * SF_BLOCK_SIZE,
-				blen) == 0)
-			map[b] = (uint32_t)(off / SF_BLOCK_SIZE) + 1;
-		else
-			map[b] = NO_BLOCK;
 		contiguous &= map[b] != NO_BLOCK && map[b] == map[0] + b;
 	}
 	if (contiguous) {
