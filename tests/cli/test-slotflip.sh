@@ -490,4 +490,79 @@ start=2048, type=ef' | sfdisk -q root/mbr.img
 	expect_fail 5 "root/mbr.img has no GPT partition table" be check
 }
 
+# ---- boot confirmation (bootctl/slotflip-confirm) -------------------------
+
+# health NAME RC: a check that notes it ran and exits RC.
+health() {
+	mkdir -p root/etc/slotflip/health.d
+	printf '#!/bin/sh\necho %s >>"%s/ran"\nexit %s\n' "$1" "$PWD" "$2" \
+		>"root/etc/slotflip/health.d/$1"
+	chmod +x "root/etc/slotflip/health.d/$1"
+}
+
+# confirm: run the script with slotflip and a stub reboot; rc in CONFIRM_RC.
+confirm() {
+	mkdir -p bin
+	printf '#!/bin/sh\necho rebooted >"%s/rebooted"\n' "$PWD" >bin/reboot
+	chmod +x bin/reboot
+	CONFIRM_RC=0
+	SLOTFLIP=$SLOTFLIP PATH=$PWD/bin:$PATH "$CONFIRM" --root root "$@" \
+		>confirm.out 2>&1 || CONFIRM_RC=$?
+}
+
+test_confirm_all_checks_pass() {
+	ready
+	on_trial
+	health 10-disk 0
+	health 20-net 0
+	printf 'exit 1\n' >root/etc/slotflip/health.d/README # not executable
+	confirm
+	[ "$CONFIRM_RC" = 0 ] || { cat confirm.out; fail "exit $CONFIRM_RC"; }
+	[ "$(cat ran | tr '\n' ' ')" = "10-disk 20-net " ] || fail "checks run: $(cat ran)"
+	[ "$(state good)" = b ] && [ "$(state b.status)" = good ] || fail "not marked good"
+	[ ! -e rebooted ] || fail "rebooted"
+}
+
+test_confirm_failing_check_marks_bad_and_reboots() {
+	ready
+	on_trial
+	health 10-disk 0
+	health 20-net 3
+	health 30-app 0
+	confirm
+	[ "$CONFIRM_RC" = 1 ] || { cat confirm.out; fail "exit $CONFIRM_RC"; }
+	[ "$(cat ran | tr '\n' ' ')" = "10-disk 20-net " ] || fail "checks run: $(cat ran)"
+	[ "$(state b.status)" = failed ] || fail "not marked bad"
+	[ "$(state reason)" = "slot b (version 1.1) marked bad: health check 20-net failed (exit status 3)" ] ||
+		fail "reason: $(state reason)"
+	[ -e rebooted ] || fail "did not reboot"
+	boot
+	[ "$BOOTED" = a ] && [ "$NEXT" = "next: boot a" ] || fail "no fallback"
+}
+
+test_confirm_check_timeout() {
+	ready
+	on_trial
+	mkdir -p root/etc/slotflip/health.d
+	printf '#!/bin/sh\nsleep 30\n' >root/etc/slotflip/health.d/50-hang
+	chmod +x root/etc/slotflip/health.d/50-hang
+	SLOTFLIP_CHECK_TIMEOUT=1 confirm
+	[ "$CONFIRM_RC" = 1 ] && [ -e rebooted ] || fail "exit $CONFIRM_RC"
+	state reason | grep -q "health check 50-hang failed (no answer within 1 s)"
+}
+
+test_confirm_in_good_slot_never_reboots() {
+	ready
+	before=$(efi_fingerprint)
+	confirm
+	[ "$CONFIRM_RC" = 0 ] || { cat confirm.out; fail "exit $CONFIRM_RC"; }
+	grep -q "already the good slot" confirm.out
+	health 20-net 1
+	confirm
+	[ "$CONFIRM_RC" = 1 ] || fail "exit $CONFIRM_RC"
+	grep -q "not on trial: not rebooting" confirm.out
+	[ ! -e rebooted ] || fail "the good slot was rebooted"
+	[ "$(efi_fingerprint)" = "$before" ] || fail "an EFI variable was written"
+}
+
 run_cases
