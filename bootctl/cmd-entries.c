@@ -37,7 +37,8 @@ static int inspect(struct cli *c, const struct sf_esp *esp, struct entry *e)
 		return cli_fail(c, EXIT_CONFIG,
 				"slot %s: efi = %s cannot go in a boot entry "
 				"(ASCII only, at most 255 characters)",
-				sf_slot_name(e->slot), c->cfg.slot[e->slot].efi);
+				sf_slot_name(e->slot),
+				c->cfg.slot[e->slot].efi);
 	e->have_len = efivar_read(&c->ctx, e->name, EFI_GLOBAL_GUID, &attr,
 				  e->have, sizeof(e->have));
 	if (e->have_len < 0 && e->have_len != -ENOENT)
@@ -77,8 +78,8 @@ static int check_order(struct cli *c, bool *ok, char *why, size_t size)
 		snprintf(why, size, "absent");
 	else if (in[0] != c->cfg.slot[g].boot_entry)
 		snprintf(why, size,
-			 "starts with %04X, not the good slot %s's %04X",
-			 in[0], sf_slot_name(g), c->cfg.slot[g].boot_entry);
+			 "starts with %04X, not the good slot %s's %04X", in[0],
+			 sf_slot_name(g), c->cfg.slot[g].boot_entry);
 	else
 		snprintf(why, size, "lacks slot %s's %04X",
 			 sf_slot_name((uint8_t)(1 - g)),
@@ -102,8 +103,8 @@ static int report(struct cli *c, struct entry *e)
 	r = check_order(c, &order_ok, why, sizeof(why));
 	if (r)
 		return r;
-	cli_say(c, "BootOrder: %s%s", order_ok ? "ok" : "wrong: ",
-		order_ok ? "" : why);
+	cli_say(c, "BootOrder: %s%s",
+		order_ok ? "ok" : "wrong: ", order_ok ? "" : why);
 	return bad || !order_ok ? EXIT_REFUSED : EXIT_OK;
 }
 
@@ -116,7 +117,8 @@ static int write_entries(struct cli *c, struct entry *e)
 				"%s %s: slotflip does not overwrite it; give "
 				"slot %s a free entry number in the config "
 				"(boot-entry). Nothing was written.",
-				e[i].name, e[i].detail, sf_slot_name(e[i].slot));
+				e[i].name, e[i].detail,
+				sf_slot_name(e[i].slot));
 	for (int i = 0; i < 2; i++) {
 		if (e[i].state == SF_ENTRY_OK)
 			continue;

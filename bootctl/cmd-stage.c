@@ -254,8 +254,7 @@ static int spare_slot_size(struct cli *c, uint8_t spare, uint64_t *ret)
 				sf_slot_name(spare), dev);
 	if (S_ISBLK(st.st_mode))
 		return ioctl(fd, BLKGETSIZE64, ret) < 0
-			       ? cli_fail(c, EXIT_IO, "cannot size %s: %m",
-					  dev)
+			       ? cli_fail(c, EXIT_IO, "cannot size %s: %m", dev)
 			       : EXIT_OK;
 	*ret = (uint64_t)st.st_size;
 	return EXIT_OK;
@@ -273,8 +272,9 @@ static int check_not_failed(struct stage *s)
 	return cli_fail(s->c, EXIT_REFUSED,
 			"this image (version %s) was already %s: %s",
 			s->img->m.version,
-			st->last_result == SF_RESULT_REFUSED ? "refused at boot"
-							     : "tried and failed",
+			st->last_result == SF_RESULT_REFUSED
+				? "refused at boot"
+				: "tried and failed",
 			st->last_reason);
 }
 
@@ -323,10 +323,11 @@ static int verify_copy(struct stage *s)
 				 progress_update, &p);
 	progress_end(&p);
 	if (r == -EBADMSG)
-		return cli_fail(c, EXIT_REFUSED,
-				"%s refused: it is corrupt (see above); nothing "
-				"was staged",
-				s->src);
+		return cli_fail(
+			c, EXIT_REFUSED,
+			"%s refused: it is corrupt (see above); nothing "
+			"was staged",
+			s->src);
 	if (r < 0)
 		return cli_fail(c, EXIT_IO, "cannot read the copy of %s: %s",
 				s->src, strerror(-r));
@@ -399,8 +400,8 @@ int cmd_cancel(struct cli *c)
 
 	if (r)
 		return r;
-	if (sf_staged_path(&c->ctx, &c->cfg, "staged.img", path,
-			   sizeof(path)) < 0)
+	if (sf_staged_path(&c->ctx, &c->cfg, "staged.img", path, sizeof(path)) <
+	    0)
 		return cli_fail(c, EXIT_IO, "data-dir path too long");
 	snprintf(dir, sizeof(dir), "%s", path);
 	*strrchr(dir, '/') = '\0';

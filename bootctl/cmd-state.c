@@ -25,8 +25,8 @@ static void remove_applied(struct cli *c, const uint8_t *id)
 	bool same;
 
 	quiet.log_fn = NULL;
-	if (sf_staged_path(&c->ctx, &c->cfg, "staged.img", path,
-			   sizeof(path)) < 0 ||
+	if (sf_staged_path(&c->ctx, &c->cfg, "staged.img", path, sizeof(path)) <
+		    0 ||
 	    sf_image_open(&quiet, path, &img) < 0)
 		return;
 	same = !memcmp(img->manifest_hash, id, SF_IMAGE_ID_BYTES);
@@ -64,8 +64,9 @@ int cmd_mark_good(struct cli *c)
 	}
 	if (cli_store_state(c))
 		return EXIT_EFI;
-	cli_say(c, "slot %s (version %s) is the good slot now; anti-rollback "
-		   "floor: %s",
+	cli_say(c,
+		"slot %s (version %s) is the good slot now; anti-rollback "
+		"floor: %s",
 		sf_slot_name(b), c->st.slot[b].version,
 		c->st.floor[0] ? c->st.floor : "none");
 	remove_applied(c, id);
@@ -110,8 +111,8 @@ static int parse_slot(struct cli *c, const char *s, uint8_t *ret)
 		*ret = (uint8_t)(s[0] - 'a');
 		return EXIT_OK;
 	}
-	return cli_fail(c, EXIT_USAGE, "set-active: give slot a or b, not \"%s\"",
-			s);
+	return cli_fail(c, EXIT_USAGE,
+			"set-active: give slot a or b, not \"%s\"", s);
 }
 
 int cmd_set_active(struct cli *c, const char *slot)
@@ -128,8 +129,8 @@ int cmd_set_active(struct cli *c, const char *slot)
 	req.now = c->now;
 	r = sf_state_set_active(&c->st, &req, why, sizeof(why));
 	if (r < 0)
-		return cli_fail(c, EXIT_REFUSED, "cannot set slot %s active: %s",
-				slot, why);
+		return cli_fail(c, EXIT_REFUSED,
+				"cannot set slot %s active: %s", slot, why);
 	if (r == SF_SET_ACTIVE_NOTHING) {
 		cli_say(c, "slot %s is already %s: nothing to do", slot,
 			req.slot == c->st.good ? "the good slot" : "on trial");
@@ -143,16 +144,15 @@ int cmd_set_active(struct cli *c, const char *slot)
 	}
 	/* The state first: without BootNext, the next boot of the good slot
 	 * sees the pending trial and sets BootNext itself. */
-	if (efivar_set_boot_next(&c->ctx, c->cfg.slot[req.slot].boot_entry) <
-	    0)
+	if (efivar_set_boot_next(&c->ctx, c->cfg.slot[req.slot].boot_entry) < 0)
 		return EXIT_EFI;
 	cli_say(c,
 		"slot %s (version %s) gets a trial of %u boots from the next "
 		"reboot; it must confirm (slotflip mark-good), or the device "
 		"falls back to slot %s",
-		slot, c->st.slot[req.slot].version[0]
-			      ? c->st.slot[req.slot].version
-			      : "unknown",
+		slot,
+		c->st.slot[req.slot].version[0] ? c->st.slot[req.slot].version
+						: "unknown",
 		c->cfg.tries, sf_slot_name(c->st.good));
 	return EXIT_OK;
 }

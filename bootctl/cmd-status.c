@@ -65,9 +65,9 @@ static void staged_info(struct cli *c, struct staged_info *si)
 	if (!si->verified)
 		snprintf(si->error, sizeof(si->error),
 			 "signatures not valid for the configured keys");
-	si->applied = st->trial <= 1 && sf_state_on_trial(st, st->trial) &&
-		      !memcmp(st->image_id, img->manifest_hash,
-			      SF_IMAGE_ID_BYTES);
+	si->applied =
+		st->trial <= 1 && sf_state_on_trial(st, st->trial) &&
+		!memcmp(st->image_id, img->manifest_hash, SF_IMAGE_ID_BYTES);
 	sf_image_close(img);
 }
 
@@ -155,9 +155,8 @@ static void print_text(struct cli *c, const struct staged_info *si,
 		       si->verified ? "signatures valid" : si->error,
 		       si->applied ? ", applied (on trial)" : "");
 	fmt_time(st->last_time, when, sizeof(when));
-	printf("last result:   %s at %s%s%s\n",
-	       sf_result_name(st->last_result), when,
-	       st->last_reason[0] ? ": " : "", st->last_reason);
+	printf("last result:   %s at %s%s%s\n", sf_result_name(st->last_result),
+	       when, st->last_reason[0] ? ": " : "", st->last_reason);
 	if (la->present) {
 		fmt_time(strtoull(la->time, NULL, 10), when, sizeof(when));
 		printf("last apply:    %s, version %s to slot %s at %s: %s\n",
@@ -202,7 +201,8 @@ static void json_slots(struct cli *c)
 		snprintf(entry, sizeof(entry), "%04X",
 			 c->cfg.slot[s].boot_entry);
 		printf("    \"%s\": {\"status\": \"%s\", \"version\": ",
-		       sf_slot_name(s), sf_slot_status_name(st->slot[s].status));
+		       sf_slot_name(s),
+		       sf_slot_status_name(st->slot[s].status));
 		json_opt(st->slot[s].version);
 		printf(", \"boot_entry\": \"%s\", \"booted\": %s}%s\n", entry,
 		       c->booted == s ? "true" : "false", s ? "" : ",");

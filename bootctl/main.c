@@ -99,8 +99,15 @@ static const struct {
 	  "repair need root.\n" },
 };
 
-enum { OPT_ROOT = 256, OPT_CONFIG, OPT_JSON, OPT_REBOOT, OPT_REASON,
-       OPT_DOWNGRADE, OPT_HELP };
+enum {
+	OPT_ROOT = 256,
+	OPT_CONFIG,
+	OPT_JSON,
+	OPT_REBOOT,
+	OPT_REASON,
+	OPT_DOWNGRADE,
+	OPT_HELP
+};
 
 static void log_to_stderr(void *data, int level, const char *msg)
 {
@@ -152,23 +159,26 @@ static int check_args(struct cli *c, const char *cmd, int nargs)
 	static const struct {
 		const char *name;
 		int nargs;
-	} cmds[] = { { "stage", 1 },	 { "status", 0 }, { "mark-good", 0 },
-		     { "mark-bad", 0 },	 { "set-active", 1 },
-		     { "cancel", 0 },	 { "boot-entries", 1 } };
+	} cmds[] = { { "stage", 1 },	   { "status", 0 },
+		     { "mark-good", 0 },   { "mark-bad", 0 },
+		     { "set-active", 1 },  { "cancel", 0 },
+		     { "boot-entries", 1 } };
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(cmd, cmds[i].name))
 			continue;
 		if (nargs != cmds[i].nargs)
-			return usage(c, "%s: wrong number of arguments (see "
-					"slotflip COMMAND --help)",
+			return usage(c,
+				     "%s: wrong number of arguments (see "
+				     "slotflip COMMAND --help)",
 				     cmd);
 		if ((c->json && strcmp(cmd, "status")) ||
 		    (c->reboot && strcmp(cmd, "stage")) ||
 		    (c->reason && strcmp(cmd, "mark-bad")) ||
 		    (c->allow_downgrade && strcmp(cmd, "set-active")))
-			return usage(c, "%s: an option given does not apply "
-					"to it (see slotflip COMMAND --help)",
+			return usage(c,
+				     "%s: an option given does not apply "
+				     "to it (see slotflip COMMAND --help)",
 				     cmd);
 		return EXIT_OK;
 	}

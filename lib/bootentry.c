@@ -25,7 +25,8 @@ static bool part_matches(blkid_partition p, const char *spec)
 	const char *v;
 
 	if (!strncmp(spec, "PARTLABEL=", 10))
-		return (v = blkid_partition_get_name(p)) && !strcmp(v, spec + 10);
+		return (v = blkid_partition_get_name(p)) &&
+		       !strcmp(v, spec + 10);
 	if (!strncmp(spec, "PARTUUID=", 9))
 		return (v = blkid_partition_get_uuid(p)) &&
 		       !strcasecmp(v, spec + 9);
@@ -106,8 +107,8 @@ static int find_in_disk(const struct sf_ctx *ctx, const struct sf_config *cfg,
 }
 
 /* The ESP as a partition device: its whole disk's table has the rest. */
-static int find_by_device(const struct sf_ctx *ctx,
-			  const struct sf_config *cfg, struct sf_esp *ret)
+static int find_by_device(const struct sf_ctx *ctx, const struct sf_config *cfg,
+			  struct sf_esp *ret)
 {
 	__attribute__((cleanup(blkid_free_probep))) blkid_probe pr = NULL;
 	char dev[4096], name[256], disk[300];

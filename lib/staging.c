@@ -16,8 +16,8 @@ int sf_staged_path(const struct sf_ctx *ctx, const struct sf_config *cfg,
 {
 	char rel[SF_CONFIG_VALUE_MAX + 64];
 
-	if (snprintf(rel, sizeof(rel), "%s/slotflip/%s", cfg->data_dir,
-		     name) >= (int)sizeof(rel))
+	if (snprintf(rel, sizeof(rel), "%s/slotflip/%s", cfg->data_dir, name) >=
+	    (int)sizeof(rel))
 		return -ENAMETOOLONG;
 	return sf_root_path(ctx, rel, buf, size);
 }

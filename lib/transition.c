@@ -14,8 +14,8 @@ bool sf_state_on_trial(const struct sf_bootstate *st, uint8_t slot)
 }
 
 /* Why @slot (not good, not on trial) cannot be confirmed or marked bad. */
-static int not_on_trial(const struct sf_bootstate *st, uint8_t slot,
-			char *why, size_t size)
+static int not_on_trial(const struct sf_bootstate *st, uint8_t slot, char *why,
+			size_t size)
 {
 	if (st->slot[slot].status == SF_SLOT_FAILED)
 		snprintf(why, size,
@@ -41,8 +41,8 @@ static void raise_floor(struct sf_bootstate *st, const char *version)
 
 	if (!version[0])
 		return;
-	if (st->floor[0] && (sf_version_cmp_str(version, st->floor, &cmp) < 0 ||
-			     cmp <= 0))
+	if (st->floor[0] &&
+	    (sf_version_cmp_str(version, st->floor, &cmp) < 0 || cmp <= 0))
 		return;
 	snprintf(st->floor, sizeof(st->floor), "%s", version);
 }
@@ -133,8 +133,7 @@ static int cancel_trial(struct sf_bootstate *st, uint8_t keep, uint64_t now)
 }
 
 int sf_state_set_active(struct sf_bootstate *st,
-			const struct sf_set_active *req, char *why,
-			size_t size)
+			const struct sf_set_active *req, char *why, size_t size)
 {
 	uint8_t s = req->slot;
 	int r;
