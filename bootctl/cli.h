@@ -54,9 +54,6 @@ int cli_load(struct cli *c, const char *cmd, unsigned need);
 /* Store c->st. Returns EXIT_OK or EXIT_EFI. */
 int cli_store_state(struct cli *c);
 
-/* An EFI variable error -> EXIT_EFI; any other -errno -> EXIT_IO. */
-int cli_exit_of(int err);
-
 /*
  * Put the good slot's boot entry first in BootOrder, the other's present.
  * Writes nothing when it already is. Returns EXIT_OK or EXIT_EFI.

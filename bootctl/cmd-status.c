@@ -140,7 +140,7 @@ static void print_text(struct cli *c, const struct staged_info *si,
 		       st->slot[s].version[0] ? st->slot[s].version : "unknown",
 		       c->cfg.slot[s].boot_entry);
 	if (st->trial <= 1 && sf_state_on_trial(st, st->trial))
-		printf("trial:         slot %s, %u tries left after this one\n",
+		printf("trial:         slot %s, %u more tries\n",
 		       sf_slot_name(st->trial), st->tries_left);
 	else
 		printf("trial:         none\n");

@@ -36,19 +36,6 @@ int cli_fail(struct cli *c, int code, const char *fmt, ...)
 	return code;
 }
 
-int cli_exit_of(int err)
-{
-	switch (err) {
-	case -ENOSPC:
-	case -EROFS:
-	case -EACCES:
-	case -EPERM:
-		return EXIT_EFI;
-	default:
-		return EXIT_IO;
-	}
-}
-
 /* slotflip.slot= on ROOT/proc/cmdline: 0, 1, or -ENOENT. */
 static int cmdline_slot(struct cli *c)
 {

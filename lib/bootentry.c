@@ -229,7 +229,7 @@ enum sf_entry_state sf_boot_entry_compare(const uint8_t *have, int have_len,
 	if ((size_t)have_len == want_len && !memcmp(have, want, want_len))
 		return SF_ENTRY_OK;
 	description_of(have, (size_t)have_len, desc, sizeof(desc));
-	if (!strcmp(desc, opt->description) ||
+	if (!strncmp(desc, "slotflip ", 9) ||
 	    (efi_load_option_decode(NULL, have, (size_t)have_len, &got) == 0 &&
 	     !strcasecmp(got.path, opt->path))) {
 		explain(have, (size_t)have_len, opt, detail, size);

@@ -52,7 +52,7 @@ void sf_boot_entry_expected(const struct sf_config *cfg,
 enum sf_entry_state {
 	SF_ENTRY_OK, /* holds exactly the expected bytes */
 	SF_ENTRY_MISSING, /* no such variable */
-	SF_ENTRY_ALTERED, /* ours (our description or our file), changed */
+	SF_ENTRY_ALTERED, /* ours ("slotflip ..." or our file), changed */
 	SF_ENTRY_FOREIGN, /* another entry sits at this number */
 };
 

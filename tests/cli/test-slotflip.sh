@@ -54,7 +54,7 @@ test_update_cycle() {
 		[ "$(json .slots.b.status)" = trial ] && [ "$(json .slots.b.version)" = 1.1 ] &&
 		[ "$(json .staged.applied)" = true ] &&
 		[ "$(json .last_apply.result)" = applied ] || fail "status during the trial"
-	sf status | grep -q "^trial: *slot b, 2 tries left" || fail "text status: trial"
+	sf status | grep -q "^trial: *slot b, 2 more tries" || fail "text status: trial"
 	sf mark-good >mg.out
 	grep -q "slot b (version 1.1) is the good slot now" mg.out || fail "mark-good said"
 	[ "$(json .good)" = b ] && [ "$(json .trial)" = null ] &&

@@ -103,6 +103,13 @@ TEST(compare_altered)
 	p.have_len = efi_load_option_encode(&o, p.have, sizeof(p.have));
 	CHECK_EQ(compare(&p), SF_ENTRY_ALTERED);
 	CHECK(strstr(p.detail, "description"));
+	/* slotflip's entry of the other slot at this number: ours. */
+	o = p.opt;
+	strcpy(o.description, "slotflip b");
+	strcpy(o.path, "\\EFI\\b.efi");
+	p.have_len = efi_load_option_encode(&o, p.have, sizeof(p.have));
+	CHECK_EQ(compare(&p), SF_ENTRY_ALTERED);
+	CHECK(strstr(p.detail, "starts \\EFI\\b.efi"));
 	/* Optional data appended: ours, altered. */
 	make_pair(&p);
 	memcpy(p.have + p.want_len, "x\0", 2);
