@@ -35,7 +35,9 @@ struct cli {
 	/* Filled by cli_load(). */
 	struct sf_config cfg;
 	struct sf_bootstate st;
-	bool state_found; /* false: absent or unreadable, rebuilt in memory */
+	/* "valid", or "absent"/"unreadable": rebuilt in memory as slotflip-init
+	 * does (the running slot good), and written by it at the next boot. */
+	const char *state_record;
 	int booted; /* 0, 1, or -1 when unknown */
 };
 
@@ -53,6 +55,12 @@ int cli_load(struct cli *c, const char *cmd, unsigned need);
 
 /* Store c->st. Returns EXIT_OK or EXIT_EFI. */
 int cli_store_state(struct cli *c);
+
+/*
+ * After a refused EFI variable write: say what it means for @what (e.g.
+ * "slot b is not confirmed") and how to go on. Returns EXIT_EFI.
+ */
+int cli_efi_refused(struct cli *c, const char *what);
 
 /*
  * Put the good slot's boot entry first in BootOrder, the other's present.

@@ -56,14 +56,19 @@ int cmd_mark_good(struct cli *c)
 	/* BootOrder first: if power fails before the state is written, the
 	 * firmware still boots this slot and the next mark-good finishes. */
 	if (cli_fix_boot_order(c, c->st.good))
-		return EXIT_EFI;
+		return r ? cli_efi_refused(c, "the trial is not confirmed (if "
+					      "it stays so, the device falls "
+					      "back after its tries)")
+			 : EXIT_EFI;
 	if (r == 0) {
 		cli_say(c, "slot %s is already the good slot: nothing to do",
 			sf_slot_name(b));
 		return EXIT_OK;
 	}
 	if (cli_store_state(c))
-		return EXIT_EFI;
+		return cli_efi_refused(
+			c, "the trial is not confirmed (BootOrder already "
+			   "starts with this slot)");
 	cli_say(c,
 		"slot %s (version %s) is the good slot now; anti-rollback "
 		"floor: %s",
@@ -86,7 +91,9 @@ int cmd_mark_bad(struct cli *c)
 	if (r < 0)
 		return cli_fail(c, EXIT_REFUSED, "cannot mark bad: %s", why);
 	if (cli_store_state(c))
-		return EXIT_EFI;
+		return cli_efi_refused(
+			c, "the failure is not recorded; the trial still "
+			   "falls back after its tries if it never confirms");
 	cli_say(c, "%s; the next boot falls back to slot %s", c->st.last_reason,
 		sf_slot_name(c->st.good));
 	return EXIT_OK;
@@ -137,7 +144,7 @@ int cmd_set_active(struct cli *c, const char *slot)
 		return EXIT_OK;
 	}
 	if (cli_store_state(c))
-		return EXIT_EFI;
+		return cli_efi_refused(c, "nothing was changed");
 	if (r == SF_SET_ACTIVE_CANCELLED) {
 		cli_say(c, "%s", c->st.last_reason);
 		return drop_boot_next(c, (uint8_t)(1 - req.slot));

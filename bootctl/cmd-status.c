@@ -133,7 +133,8 @@ static void print_text(struct cli *c, const struct staged_info *si,
 	printf("booted slot:   %s\n",
 	       c->booted < 0 ? "unknown" : sf_slot_name((uint8_t)c->booted));
 	printf("good slot:     %s%s\n", sf_slot_name(st->good),
-	       c->state_found ? "" : " (no state record yet)");
+	       strcmp(c->state_record, "valid") ? " (no valid state record)"
+						: "");
 	for (uint8_t s = 0; s < 2; s++)
 		printf("slot %s:        %s, version %s, boot entry Boot%04X\n",
 		       sf_slot_name(s), sf_slot_status_name(st->slot[s].status),
@@ -261,7 +262,7 @@ static void print_json(struct cli *c, const struct staged_info *si,
 	bool trial = st->trial <= 1 && sf_state_on_trial(st, st->trial);
 
 	printf("{\n  \"format\": %d,\n  \"state_record\": \"%s\",\n",
-	       STATUS_FORMAT, c->state_found ? "valid" : "absent");
+	       STATUS_FORMAT, c->state_record);
 	printf("  \"booted\": ");
 	json_opt(c->booted < 0 ? "" : sf_slot_name((uint8_t)c->booted));
 	printf(",\n  \"good\": \"%s\",\n", sf_slot_name(st->good));

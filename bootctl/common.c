@@ -78,18 +78,31 @@ static void find_booted(struct cli *c)
 
 static int load_state(struct cli *c)
 {
-	int r = sf_bootstate_load(&c->ctx, &c->st);
+	struct sf_ctx quiet = c->ctx;
+	int r;
 
-	c->state_found = r >= 0;
+	quiet.log_fn = NULL;
+	r = sf_bootstate_load(&quiet, &c->st);
+	c->state_record = r >= 0	 ? "valid"
+			  : r == -ENOENT ? "absent"
+					 : "unreadable";
 	if (r >= 0)
 		return EXIT_OK;
-	if (r == -ENOENT || r == -EBADMSG || r == -EPROTONOSUPPORT) {
-		/* As slotflip-init does at the next boot (docs/BOOT.md). */
-		sf_bootstate_rebuild(&c->st, c->booted == 1 ? 1 : 0);
-		return EXIT_OK;
-	}
-	return cli_fail(c, EXIT_EFI, "cannot read the slotflip state: %s",
-			strerror(-r));
+	if (r != -ENOENT && r != -EBADMSG && r != -EPROTONOSUPPORT)
+		return cli_fail(c, EXIT_EFI,
+				"cannot read the slotflip state (EFI variable "
+				"%s): %s",
+				SF_STATE_VAR, strerror(-r));
+	/* As slotflip-init does at the next boot (docs/BOOT.md). */
+	sf_bootstate_rebuild(&c->st, c->booted == 1 ? 1 : 0);
+	if (r != -ENOENT)
+		sf_log(&c->ctx, SF_LOG_WARNING, 0,
+		       "the slotflip state record is unreadable (%s): taking "
+		       "slot %s as good; slotflip-init rebuilds the record at "
+		       "the next boot",
+		       r == -EBADMSG ? "corrupt" : "unknown record version",
+		       sf_slot_name(c->st.good));
+	return EXIT_OK;
 }
 
 int cli_load(struct cli *c, const char *cmd, unsigned need)
@@ -116,12 +129,17 @@ int cli_load(struct cli *c, const char *cmd, unsigned need)
 				c->cfg.slot[0].boot_entry,
 				c->cfg.slot[1].boot_entry);
 	r = load_state(c);
-	if (r == EXIT_OK && !c->state_found && c->booted >= 0)
-		sf_log(&c->ctx, SF_LOG_INFO, 0,
-		       "no valid slotflip state yet: taking the running slot "
-		       "%s as good",
-		       sf_slot_name((uint8_t)c->booted));
 	return r;
+}
+
+int cli_efi_refused(struct cli *c, const char *what)
+{
+	return cli_fail(c, EXIT_EFI,
+			"%s. Once efivarfs is writable (mount -o remount,rw "
+			"/sys/firmware/efi/efivars) and the NVRAM has room "
+			"(remove unused Boot#### entries), run the command "
+			"again",
+			what);
 }
 
 int cli_store_state(struct cli *c)

@@ -81,6 +81,38 @@ test_update_cycle() {
 	[ "$BOOTED" = a ] && slot_holds a 1.2 || fail "v1.2 not in slot a"
 }
 
+test_status_after_a_refusal_at_boot() {
+	ready
+	sf stage v1.1.img >/dev/null
+	# The floor rises between staging and the boot (set by hand here):
+	# slotflip-init refuses the image, status says why and when.
+	"$STATE" root set floor=1.1
+	boot
+	[ "$NEXT" = "next: boot a" ] || fail "applied anyway"
+	[ "$(json .last_apply.result)" = refused ] &&
+		[ "$(json .last_apply.version)" = 1.1 ] &&
+		[ "$(json .last_result.result)" = refused ] &&
+		[ "$(json .staged)" = null ] || fail "status: $(sf status --json)"
+	json .last_apply.reason | grep -q "not above the anti-rollback floor 1.1"
+	[ "$(json .last_apply.time)" -gt 1700000000 ] || fail "no time"
+	sf status | grep -q "^last apply: *refused, version 1.1 to slot b at 20..-..-.. ..:..:.. UTC: version 1.1 is not above" ||
+		fail "text status: $(sf status)"
+}
+
+test_status_with_absent_or_corrupt_state() {
+	device_setup
+	[ "$(json .state_record)" = absent ] && [ "$(json .good)" = a ] &&
+		[ "$(json .slots.b.status)" = invalid ] || fail "absent state"
+	boot
+	[ "$(json .state_record)" = valid ] || fail "valid state"
+	printf 'X' | dd of="$STATE_FILE" bs=1 seek=100 conv=notrunc 2>/dev/null
+	sf status --json >st.json 2>err.txt
+	[ "$(jq -r .state_record st.json)" = unreadable ] || fail "corrupt state"
+	grep -q "warning: the slotflip state record is unreadable (corrupt): taking slot a as good" err.txt ||
+		fail "no warning: $(cat err.txt)"
+	! grep -q "error:" err.txt || fail "an error for a state slotflip-init rebuilds"
+}
+
 test_stage_from_stdin_and_replace() {
 	ready
 	cat v1.1.img | sf stage - >out.txt
@@ -300,6 +332,8 @@ T
 	[ "$(cat rc.txt)" = 4 ] || { cat err.txt; fail "exit $(cat rc.txt), want 4"; }
 	grep -q "efivarfs is read-only or the firmware refused the write" err.txt ||
 		fail "message: $(cat err.txt)"
+	grep -q "the trial is not confirmed .*run the command again" err.txt ||
+		fail "no advice: $(cat err.txt)"
 	# NVRAM full: creating the boot entries fails with ENOSPC.
 	write_disk
 	cat >t.sh <<'T'
