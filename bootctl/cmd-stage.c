@@ -260,6 +260,38 @@ static int spare_slot_size(struct cli *c, uint8_t spare, uint64_t *ret)
 	return EXIT_OK;
 }
 
+/*
+ * The applier writes the spare slot's EFI binary next to the old one before
+ * it renames it: the ESP needs room for it. Checked when the ESP is
+ * mounted at esp-dir (the directory of the slot's binary exists).
+ */
+static int check_esp_space(struct stage *s, uint8_t spare)
+{
+	const struct sf_payload *efi =
+		sf_manifest_payload(&s->img->m, SF_PAYLOAD_EFI);
+	char rel[2 * SF_CONFIG_VALUE_MAX], dir[4096];
+	struct statvfs vfs;
+	uint64_t avail;
+
+	snprintf(rel, sizeof(rel), "%s/%s", s->c->cfg.esp_dir,
+		 s->c->cfg.slot[spare].efi +
+			 strspn(s->c->cfg.slot[spare].efi, "/"));
+	if (!efi || sf_root_path(&s->c->ctx, rel, dir, sizeof(dir)) < 0)
+		return EXIT_OK;
+	*strrchr(dir, '/') = '\0';
+	if (statvfs(dir, &vfs) < 0)
+		return EXIT_OK;
+	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	if (avail >= efi->size)
+		return EXIT_OK;
+	return cli_fail(s->c, EXIT_IO,
+			"not enough space on the ESP (%s) for slot %s's EFI "
+			"binary: it needs %llu KiB, %llu KiB are free",
+			dir, sf_slot_name(spare),
+			(unsigned long long)(efi->size >> 10),
+			(unsigned long long)(avail >> 10));
+}
+
 /* This very image already failed or was refused at boot. */
 static int check_not_failed(struct stage *s)
 {
@@ -295,7 +327,8 @@ static int check_policy(struct stage *s)
 	if (sf_apply_precheck(&c->ctx, s->img, &pol, reason, sizeof(reason)) <
 	    0)
 		return EXIT_REFUSED;
-	return check_not_failed(s);
+	r = check_not_failed(s);
+	return r ? r : check_esp_space(s, spare);
 }
 
 static int verify_copy(struct stage *s)

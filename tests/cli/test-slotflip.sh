@@ -202,6 +202,18 @@ T
 	grep -q "not enough space on the data partition" err.txt || fail "message: $(cat err.txt)"
 	grep -q "the image needs 209 KiB" err.txt || fail "size not said"
 	[ "$(cat left.txt)" = slotflip ] && [ ! -s root/data/slotflip/staged.img ] || fail "files left"
+	# The ESP too: the applier writes slot b's EFI binary next to the old.
+	cat >t.sh <<'T'
+mount -t tmpfs -o size=8k tmpfs root/esp || exit 90
+mkdir -p root/esp/EFI/slotflip/b
+"$SLOTFLIP" --root root stage v1.1.img >out.txt 2>err.txt
+echo $? >rc.txt
+T
+	SLOTFLIP=$SLOTFLIP unshare -m bash t.sh || fail "mount failed"
+	[ "$(cat rc.txt)" = 5 ] || { cat err.txt; fail "exit $(cat rc.txt), want 5"; }
+	grep -q "not enough space on the ESP (root/esp/EFI/slotflip/b) for slot b's EFI binary: it needs 13 KiB, 8 KiB are free" err.txt ||
+		fail "message: $(cat err.txt)"
+	[ -z "$(ls root/data/slotflip)" ] || fail "files left"
 }
 
 test_stage_reboot_and_progress_bar() {
