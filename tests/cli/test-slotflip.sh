@@ -162,6 +162,52 @@ test_stage_refuses_other_device_and_bad_signature() {
 	[ ! -e root/data/slotflip/staged.img ] || fail "something was staged"
 }
 
+test_stage_other_refusals() {
+	ready
+	expect_fail 5 "cannot open missing.img" sf stage missing.img
+	cp v1.1.img v2.img
+	printf '\002' | dd of=v2.img bs=1 seek=8 conv=notrunc 2>/dev/null
+	expect_fail 1 "v2.img uses another image format version: update slotflip" sf stage v2.img
+	cp v1.1.img long.img
+	echo extra >>long.img
+	expect_fail 1 "long.img is corrupt: $(stat -c %s long.img) bytes, its header and manifest say $(stat -c %s v1.1.img)" \
+		sf stage long.img
+	cat long.img | { expect_fail 1 "is corrupt: longer than its header and manifest say" sf stage -; }
+	mv root/keys/release.pub key.save
+	expect_fail 3 "cannot load the trusted public key root/keys/release.pub" sf stage v1.1.img
+	mv key.save root/keys/release.pub
+	mv root/slots/b.img b.save
+	expect_fail 5 "cannot open slot b (root/slots/b.img)" sf stage v1.1.img
+	mv b.save root/slots/b.img
+	[ -z "$(ls root/data/slotflip)" ] || fail "files left: $(ls root/data/slotflip)"
+	rm -rf root/data
+	expect_fail 5 "is the data partition mounted at /data? config: data-dir" sf stage v1.1.img
+	mkdir root/data
+	# Reboot failing after staging: the image is staged, the user is told.
+	mkdir bin
+	printf '#!/bin/sh\nexit 1\n' >bin/reboot
+	chmod +x bin/reboot
+	PATH=$PWD/bin:$PATH expect_fail 5 "\`reboot\` failed: reboot by hand" sf stage --reboot v1.1.img
+	cmp v1.1.img root/data/slotflip/staged.img
+	# Running a slot that is not the good one (fallback pending).
+	"$STATE" root set good=b b.status=good
+	expect_fail 1 "the running slot a is not the good slot b: reboot into slot b" sf stage v1.2.img
+}
+
+test_running_slot_unknown() {
+	ready
+	rm root/proc/cmdline "$EFIVARS/BootCurrent-$GLOBAL"
+	for cmd in mark-good mark-bad "stage v1.1.img"; do
+		expect_fail 1 "cannot tell which slot is running: no slotflip.slot= on the kernel command line" sf $cmd
+	done
+	[ "$(json .booted)" = null ] || fail "status: booted"
+	# BootCurrent alone is enough.
+	efi_set BootCurrent 0100
+	[ "$(json .booted)" = a ] || fail "BootCurrent not used"
+	sf mark-good | grep -q "already the good slot"
+	expect_fail 2 'give install, check or repair, not "fix"' sf boot-entries fix
+}
+
 test_stage_refuses_downgrade_below_running() {
 	ready
 	"$STATE" root set a.version=1.1
