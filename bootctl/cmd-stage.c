@@ -19,6 +19,7 @@
 
 #include "apply.h"
 #include "cli.h"
+#include "fault.h"
 #include "fileio.h"
 #include "staging.h"
 #include "transition.h"
@@ -194,6 +195,7 @@ static int copy_rest(struct stage *s, uint8_t *buf, struct progress *p)
 	int r;
 
 	while ((n = read_full(s->in_fd, buf, COPY_BUF)) > 0) {
+		sf_fault_point(&s->c->ctx, "stage copy");
 		if (off + (uint64_t)n > s->size)
 			return cli_fail(s->c, EXIT_REFUSED,
 					"%s is corrupt: longer than its header "
@@ -369,7 +371,10 @@ static int verify_copy(struct stage *s)
 
 static int commit(struct stage *s)
 {
-	int r = tmpfile_commit(s->tmp_fd, s->tmp, s->path);
+	int r;
+
+	sf_fault_point(&s->c->ctx, "stage rename");
+	r = tmpfile_commit(s->tmp_fd, s->tmp, s->path);
 
 	free(s->tmp);
 	s->tmp = NULL;
@@ -457,6 +462,7 @@ int cmd_cancel(struct cli *c)
 				sf_slot_name(c->st.good));
 	}
 	sf_image_close(img);
+	sf_fault_point(&c->ctx, "cancel unlink");
 	if (unlink(path) < 0 || (r = fsync_dir(dir)) < 0)
 		return cli_fail(c, EXIT_IO, "cannot remove %s: %m", path);
 	cli_say(c, "removed the staged image %s", path);

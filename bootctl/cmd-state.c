@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "efivar.h"
+#include "fault.h"
 #include "image.h"
 #include "staging.h"
 #include "transition.h"
@@ -33,6 +34,7 @@ static void remove_applied(struct cli *c, const uint8_t *id)
 	sf_image_close(img);
 	if (!same)
 		return;
+	sf_fault_point(&c->ctx, "staged remove");
 	if (unlink(path) < 0)
 		sf_log(&c->ctx, SF_LOG_WARNING, 0,
 		       "cannot remove the applied image %s: %m", path);

@@ -7,10 +7,12 @@
 #include <stdarg.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
+#include "fault.h"
 
 static const char main_help[] =
 	"Usage: slotflip [--root DIR] [--config FILE] COMMAND [ARGS]\n"
@@ -246,9 +248,25 @@ static int parse(struct cli *c, int argc, char **argv, bool *help)
 	return EXIT_OK;
 }
 
+/*
+ * Tests only: with --root, SLOTFLIP_FAULT_AT=N ends the process at the N-th
+ * write point as a power cut would (lib/fault.h), as slotflip-init does.
+ */
+static void parse_fault(struct cli *c, struct sf_fault *fault)
+{
+	const char *s = getenv("SLOTFLIP_FAULT_AT");
+
+	if (!s || !strcmp(c->ctx.root, "/"))
+		return;
+	fault->at = strtoul(s, NULL, 10);
+	fault->stop = getenv("SLOTFLIP_FAULT_STOP") != NULL;
+	c->ctx.fault = fault;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli c = { .prog = "slotflip", .config_path = SF_CONFIG_PATH };
+	struct sf_fault fault = { 0 };
 	bool help = false;
 	int r;
 
@@ -269,5 +287,6 @@ int main(int argc, char **argv)
 	if (sodium_init() < 0)
 		return cli_fail(&c, EXIT_IO, "libsodium failed to start");
 	c.now = (uint64_t)time(NULL);
+	parse_fault(&c, &fault);
 	return run(&c, argv[optind], argv + optind + 1);
 }

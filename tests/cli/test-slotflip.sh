@@ -128,6 +128,56 @@ test_stage_from_stdin_and_replace() {
 	[ -z "$(ls root/data/slotflip | grep tmp)" ] || fail "temporary files left"
 }
 
+# A power cut at each write point of stage (SLOTFLIP_FAULT_AT=N ends the
+# process there): staged.img is always the old image or the whole new one.
+test_power_cut_during_stage() {
+	ready
+	sf stage v1.1.img >/dev/null
+	n=1
+	while :; do
+		rc=0
+		SLOTFLIP_FAULT_AT=$n sf stage v1.2.img >out.txt 2>err.txt || rc=$?
+		if cmp -s root/data/slotflip/staged.img v1.2.img; then
+			[ "$rc" = 0 ] || fail "new image in place before the end (point $n)"
+			break
+		fi
+		cmp -s root/data/slotflip/staged.img v1.1.img ||
+			fail "staged image neither old nor new after a cut at point $n"
+		[ "$rc" = 99 ] || { cat err.txt; fail "point $n: exit $rc"; }
+		n=$((n + 1))
+	done
+	[ "$n" -ge 3 ] || fail "only $((n - 1)) write points"
+	[ -z "$(ls root/data/slotflip | grep tmp)" ] || fail "temporary files left"
+	boot
+	[ "$NEXT" = "next: reboot (BootNext=b)" ] && slot_holds b 1.2 || fail "apply"
+}
+
+# A power cut at each write point of mark-good in the trial slot: every
+# boot after it reaches a slot, and running mark-good again in slot b (as
+# the confirm service does at each boot) ends with b good.
+test_power_cut_during_mark_good() {
+	local n=1 rc dir
+	while :; do
+		dir=cut$n
+		mkdir $dir && cd $dir
+		ready
+		on_trial
+		rc=0
+		SLOTFLIP_FAULT_AT=$n sf mark-good >out.txt 2>err.txt || rc=$?
+		for i in 1 2 3 4 5 6; do
+			[ "$(state good)" = b ] && [ "$(efi_get_u16 BootOrder)" = 0002 ] && break
+			boot
+			[ "$BOOTED" = b ] && sf mark-good >/dev/null
+		done
+		[ "$(state good)" = b ] && [ "$(state floor)" = 1.1 ] &&
+			[ "$(efi_get_u16 BootOrder)" = 0002 ] || fail "cut at point $n: not confirmed"
+		cd ..
+		[ "$rc" = 99 ] || break
+		n=$((n + 1))
+	done
+	[ "$rc" = 0 ] && [ "$n" -ge 4 ] || fail "points: $n, last exit $rc"
+}
+
 test_stage_refuses_corrupt_image() {
 	ready
 	sf stage v1.1.img >/dev/null
