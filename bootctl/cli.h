@@ -4,6 +4,7 @@
  */
 #pragma once
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -83,6 +84,7 @@ int cli_fail(struct cli *c, int code, const char *fmt, ...)
 
 /* Progress of a long step: a bar on a terminal, plain lines otherwise. */
 struct progress {
+	pthread_mutex_t lock; /* verification reports from several threads */
 	const char *what;
 	bool tty;
 	unsigned last; /* last percent (tty) or tenth (plain) shown */
@@ -92,6 +94,7 @@ struct progress {
 void progress_init(struct progress *p, const char *what);
 /* An sf_progress_fn: safe to call from several threads. */
 void progress_update(void *data, uint64_t done, uint64_t total);
+/* Ends the bar's line; frees the lock. */
 void progress_end(struct progress *p);
 
 int cmd_stage(struct cli *c, const char *image);

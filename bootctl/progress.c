@@ -11,11 +11,10 @@
 
 #define BAR_WIDTH 30
 
-static pthread_mutex_t progress_lock = PTHREAD_MUTEX_INITIALIZER;
-
 void progress_init(struct progress *p, const char *what)
 {
 	*p = (struct progress){ .what = what, .tty = isatty(STDERR_FILENO) };
+	pthread_mutex_init(&p->lock, NULL);
 }
 
 static void draw_bar(const struct progress *p, unsigned pct, uint64_t done,
@@ -37,7 +36,7 @@ void progress_update(void *data, uint64_t done, uint64_t total)
 	struct progress *p = data;
 	unsigned pct = total ? (unsigned)(done * 100 / total) : 100;
 
-	pthread_mutex_lock(&progress_lock);
+	pthread_mutex_lock(&p->lock);
 	if (p->tty && (pct > p->last || !p->done)) {
 		draw_bar(p, pct, done, total);
 		p->done = true; /* drawn at least once */
@@ -47,11 +46,12 @@ void progress_update(void *data, uint64_t done, uint64_t total)
 		printf("%s: %u%%\n", p->what, p->last * 10);
 		fflush(stdout);
 	}
-	pthread_mutex_unlock(&progress_lock);
+	pthread_mutex_unlock(&p->lock);
 }
 
 void progress_end(struct progress *p)
 {
 	if (p->tty && p->done)
 		fputc('\n', stderr);
+	pthread_mutex_destroy(&p->lock);
 }
