@@ -278,8 +278,8 @@ test_stage_refused_during_trial_and_after_failure() {
 		sf stage v1.1.img
 }
 
-# Mount a tmpfs of SIZE at DIR (under the test's own mount namespace, see
-# in_ns), or skip.
+# The tests that need a small or read-only filesystem mount a tmpfs in a
+# mount namespace of their own (unshare -m): skip where that is not allowed.
 can_mount() {
 	unshare -m true 2>/dev/null || skip "no mount namespaces here (unshare -m)"
 }
