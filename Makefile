@@ -19,9 +19,10 @@ SAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
 LIBS := -lsodium -lz -lblkid -pthread
 
 LIB_SRCS := $(wildcard lib/*.c)
-LIB_HDRS := $(wildcard lib/*.h keys/*.h applier/*.h tests/unit/*.h)
+LIB_HDRS := $(wildcard lib/*.h keys/*.h applier/*.h bootctl/*.h tests/unit/*.h)
 IMAGE_SRCS := $(wildcard keys/*.c)
 INIT_SRCS := $(wildcard applier/*.c)
+RUNTIME_SRCS := $(wildcard bootctl/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz-*.c)
 CLI_TESTS := $(wildcard tests/cli/test-*.sh)
@@ -29,7 +30,7 @@ CLI_TESTS := $(wildcard tests/cli/test-*.sh)
 rel_obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 san_obj = $(patsubst %.c,$(S)/obj/%.o,$(1))
 
-PROGRAMS := $(B)/slotflip-image $(B)/slotflip-init
+PROGRAMS := $(B)/slotflip-image $(B)/slotflip-init $(B)/slotflip
 UNIT_BINS := $(patsubst tests/unit/%.c,$(S)/%,$(UNIT_SRCS))
 FUZZ_REPLAYS := $(patsubst tests/fuzz/fuzz-%.c,$(S)/replay-%,$(FUZZ_SRCS))
 
@@ -59,12 +60,20 @@ $(B)/slotflip-init: $(call rel_obj,$(INIT_SRCS) $(LIB_SRCS))
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(REL_CFLAGS) -static -o $@ $^ $(LIBS)
 
+$(B)/slotflip: $(call rel_obj,$(RUNTIME_SRCS) $(LIB_SRCS))
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(REL_CFLAGS) -static -o $@ $^ $(LIBS)
+
 # The same sources, dynamic, with sanitizers, for the tests.
 $(S)/slotflip-image: $(call san_obj,$(IMAGE_SRCS) $(LIB_SRCS))
 	@$(if $(Q),echo "  LD/san  $@")
 	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
 
 $(S)/slotflip-init: $(call san_obj,$(INIT_SRCS) $(LIB_SRCS))
+	@$(if $(Q),echo "  LD/san  $@")
+	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
+
+$(S)/slotflip: $(call san_obj,$(RUNTIME_SRCS) $(LIB_SRCS))
 	@$(if $(Q),echo "  LD/san  $@")
 	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
 
@@ -103,7 +112,7 @@ fuzz: deps
 			$(B)/fuzz/corpus-$$n; \
 	done
 
-SAN_PROGRAMS := $(S)/slotflip-image $(S)/slotflip-init \
+SAN_PROGRAMS := $(S)/slotflip-image $(S)/slotflip-init $(S)/slotflip \
 	$(patsubst tests/tools/%.c,$(S)/tool-%,$(wildcard tests/tools/*.c))
 
 demo: deps

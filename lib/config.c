@@ -97,10 +97,13 @@ static int global_key(struct parser *p, const char *k, const char *v)
 		return set_string(p, k, v, c->esp, SF_CONFIG_VALUE_MAX);
 	if (!strcmp(k, "esp-dir"))
 		return set_string(p, k, v, c->esp_dir, SF_CONFIG_VALUE_MAX);
+	if (!strcmp(k, "esp-disk"))
+		return set_string(p, k, v, c->esp_disk, SF_CONFIG_VALUE_MAX);
 	return sf_err(p->ctx, -EINVAL,
 		      "%s:%u: unknown key \"%s\" (keys: compatible, pubkey, "
-		      "threshold, tries, data, data-dir, esp, esp-dir; in "
-		      "[slot a] and [slot b]: device, efi, boot-entry)",
+		      "threshold, tries, data, data-dir, esp, esp-dir, "
+		      "esp-disk; in [slot a] and [slot b]: device, efi, "
+		      "boot-entry)",
 		      p->path, p->line, k);
 }
 

@@ -12,6 +12,7 @@
  *	data-dir = /run/slotflip/data  # where it is (or gets) mounted
  *	esp = PARTLABEL=esp
  *	esp-dir = /run/slotflip/esp
+ *	esp-disk = /dev/sda          # optional: the disk holding the ESP
  *	[slot a]
  *	device = PARTLABEL=root-a    # PARTLABEL=, PARTUUID= or a path
  *	efi = /EFI/slotflip/a/linux.efi  # on the ESP
@@ -46,6 +47,9 @@ struct sf_config {
 	char data_dir[SF_CONFIG_VALUE_MAX]; /* default /run/slotflip/data */
 	char esp[SF_CONFIG_VALUE_MAX];
 	char esp_dir[SF_CONFIG_VALUE_MAX]; /* default /run/slotflip/esp */
+	/* "" = the disk the esp partition is on; else a path (a disk image
+	 * file in tests) whose GPT holds the esp (PARTLABEL= or PARTUUID=). */
+	char esp_disk[SF_CONFIG_VALUE_MAX];
 	struct sf_slot_config slot[2];
 };
 

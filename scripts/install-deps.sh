@@ -11,8 +11,8 @@ PACKAGES=(
 	gcc make libc6-dev binutils clang libclang-rt-14-dev clang-format
 	# libraries (Debian ships their static archives)
 	libsodium-dev libblkid-dev zlib1g-dev
-	# signing, images, test data
-	minisign e2fsprogs xxd
+	# signing, images, test data; jq reads `slotflip status --json`
+	minisign e2fsprogs xxd jq
 	# dpkg-source, to unpack kmod's source package
 	dpkg-dev
 	# QEMU boot tests: firmware, disk image, initramfs, modules

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * slotflip, the runtime tool: what its commands share (docs/RUNTIME.md).
+ */
+#pragma once
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bootstate.h"
+#include "config.h"
+#include "image.h"
+#include "log.h"
+
+/* Exit status, documented in --help, README.md and docs/RUNTIME.md. */
+enum {
+	EXIT_OK = 0, /* done, or nothing to do */
+	EXIT_REFUSED = 1, /* refused: the image or the request fails a check */
+	EXIT_USAGE = 2,
+	EXIT_CONFIG = 3, /* config file missing or malformed */
+	EXIT_EFI = 4, /* efivarfs missing, a variable unreadable or refused */
+	EXIT_IO = 5, /* a file or device error, no space */
+	EXIT_NOT_ROOT = 6, /* the command must run as root */
+};
+
+struct cli {
+	struct sf_ctx ctx;
+	const char *prog;
+	const char *config_path;
+	char last_error[512];
+	uint64_t now;
+	/* Options (each command accepts only its own). */
+	bool json, reboot, allow_downgrade;
+	const char *reason;
+	/* Filled by cli_load(). */
+	struct sf_config cfg;
+	struct sf_bootstate st;
+	/* "valid", or "absent"/"unreadable": rebuilt in memory as slotflip-init
+	 * does (the running slot good), and written by it at the next boot. */
+	const char *state_record;
+	int booted; /* 0, 1, or -1 when unknown */
+};
+
+enum cli_need {
+	NEED_ROOT = 1, /* euid 0 */
+	NEED_BOOTED = 2, /* the booted slot must be known */
+};
+
+/*
+ * cli_load - check what a command needs (@need: NEED_*), read the config,
+ * check efivarfs, find the booted slot, read the state.
+ * Returns EXIT_OK or the exit status, with the message printed.
+ */
+int cli_load(struct cli *c, const char *cmd, unsigned need);
+
+/* Store c->st. Returns EXIT_OK or EXIT_EFI. */
+int cli_store_state(struct cli *c);
+
+/*
+ * After a refused EFI variable write: say what it means for @what (e.g.
+ * "slot b is not confirmed") and how to go on. Returns EXIT_EFI.
+ */
+int cli_efi_refused(struct cli *c, const char *what);
+
+/*
+ * Put the good slot's boot entry first in BootOrder, the other's present.
+ * Writes nothing when it already is. Returns EXIT_OK or EXIT_EFI.
+ */
+int cli_fix_boot_order(struct cli *c, uint8_t good);
+
+/* Load the configured public keys into @keys. Returns 0 or -errno. */
+int cli_load_keys(struct cli *c, struct ms_pubkey *keys);
+
+/* Run `reboot` (found through PATH). Returns EXIT_OK or EXIT_IO. */
+int cli_reboot(struct cli *c);
+
+/* Print a notice line (stdout). */
+void cli_say(struct cli *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Print an error (stderr) and return @code. */
+int cli_fail(struct cli *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Progress of a long step: a bar on a terminal, plain lines otherwise. */
+struct progress {
+	pthread_mutex_t lock; /* verification reports from several threads */
+	const char *what;
+	bool tty;
+	unsigned last; /* last percent (tty) or tenth (plain) shown */
+	bool done;
+};
+
+void progress_init(struct progress *p, const char *what);
+/* An sf_progress_fn: safe to call from several threads. */
+void progress_update(void *data, uint64_t done, uint64_t total);
+/* Ends the bar's line; frees the lock. */
+void progress_end(struct progress *p);
+
+int cmd_stage(struct cli *c, const char *image);
+int cmd_cancel(struct cli *c);
+int cmd_status(struct cli *c);
+int cmd_mark_good(struct cli *c);
+int cmd_mark_bad(struct cli *c);
+int cmd_set_active(struct cli *c, const char *slot);
+int cmd_boot_entries(struct cli *c, const char *action);

@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * slotflip stage / cancel: the staged image on the data partition. Staging
+ * copies the image to a temporary name next to staged.img, checks the copy
+ * as slotflip-init will (signatures, policy, every chunk), then flushes,
+ * renames and flushes the directory: a power cut leaves either the old
+ * state or the whole new image.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "apply.h"
+#include "cli.h"
+#include "fault.h"
+#include "fileio.h"
+#include "staging.h"
+#include "transition.h"
+#include "util.h"
+
+#define COPY_BUF (1u << 20)
+
+struct stage {
+	struct cli *c;
+	const char *src;
+	int in_fd;
+	uint8_t head[SF_IMAGE_HEAD_BYTES];
+	uint64_t size; /* what the image says its size is */
+	char dir[4096], path[4096];
+	char *tmp;
+	int tmp_fd;
+	struct sf_image *img;
+};
+
+static void stage_free(struct stage *s)
+{
+	if (s->tmp) {
+		unlink(s->tmp);
+		free(s->tmp);
+	}
+	if (s->tmp_fd >= 0)
+		close(s->tmp_fd);
+	if (s->in_fd > 0)
+		close(s->in_fd);
+	sf_image_close(s->img);
+}
+
+/* Staging is for the good slot's system; a pending trial comes first. */
+static int stage_allowed(struct cli *c)
+{
+	const struct sf_bootstate *st = &c->st;
+
+	if (st->trial <= 1 && sf_state_on_trial(st, st->trial))
+		return cli_fail(c, EXIT_REFUSED,
+				"slot %s is on trial (version %s): confirm it "
+				"(slotflip mark-good) or roll it back "
+				"(slotflip mark-bad) before staging",
+				sf_slot_name(st->trial),
+				st->slot[st->trial].version);
+	if (c->booted != st->good)
+		return cli_fail(c, EXIT_REFUSED,
+				"the running slot %s is not the good slot %s: "
+				"reboot into slot %s before staging",
+				sf_slot_name((uint8_t)c->booted),
+				sf_slot_name(st->good), sf_slot_name(st->good));
+	return EXIT_OK;
+}
+
+static ssize_t read_full(int fd, uint8_t *buf, size_t len)
+{
+	size_t n = 0;
+
+	while (n < len) {
+		ssize_t k = read(fd, buf + n, len - n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	return (ssize_t)n;
+}
+
+static int open_input(struct stage *s)
+{
+	struct cli *c = s->c;
+	struct stat st;
+	ssize_t n;
+	int r;
+
+	s->in_fd = strcmp(s->src, "-") ? open(s->src, O_RDONLY | O_CLOEXEC)
+				       : STDIN_FILENO;
+	if (s->in_fd < 0)
+		return cli_fail(c, EXIT_IO, "cannot open %s: %m", s->src);
+	n = read_full(s->in_fd, s->head, sizeof(s->head));
+	if (n < 0)
+		return cli_fail(c, EXIT_IO, "cannot read %s: %s", s->src,
+				strerror((int)-n));
+	r = sf_image_claimed_size(s->head, (size_t)n, &s->size);
+	if (r == -EPROTONOSUPPORT)
+		return cli_fail(c, EXIT_REFUSED,
+				"%s uses another image format version: update "
+				"slotflip",
+				s->src);
+	if (r < 0)
+		return cli_fail(c, EXIT_REFUSED,
+				"%s is not a slotflip image (or is truncated)",
+				s->src);
+	if (fstat(s->in_fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size != s->size)
+		return cli_fail(c, EXIT_REFUSED,
+				"%s is corrupt: %llu bytes, its header and "
+				"manifest say %llu",
+				s->src, (unsigned long long)st.st_size,
+				(unsigned long long)s->size);
+	return EXIT_OK;
+}
+
+/* Temporary copies left by a power cut during an earlier stage. */
+static void remove_leftovers(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (!strncmp(e->d_name, "staged.img.tmp.", 15))
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+}
+
+static int prepare_dir(struct stage *s)
+{
+	struct cli *c = s->c;
+	struct statvfs vfs;
+	uint64_t avail;
+
+	if (sf_staged_path(&c->ctx, &c->cfg, "staged.img", s->path,
+			   sizeof(s->path)) < 0)
+		return cli_fail(c, EXIT_IO, "data-dir path too long");
+	snprintf(s->dir, sizeof(s->dir), "%s", s->path);
+	*strrchr(s->dir, '/') = '\0';
+	if (mkdir(s->dir, 0755) < 0 && errno != EEXIST)
+		return cli_fail(c, EXIT_IO,
+				"cannot create %s: %m (is the data partition "
+				"mounted at %s? config: data-dir)",
+				s->dir, c->cfg.data_dir);
+	remove_leftovers(s->dir);
+	if (statvfs(s->dir, &vfs) < 0)
+		return cli_fail(c, EXIT_IO, "cannot stat %s: %m", s->dir);
+	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	if (avail < s->size)
+		return cli_fail(c, EXIT_IO,
+				"not enough space on the data partition (%s): "
+				"the image needs %llu KiB, %llu KiB are free "
+				"(a staged image is replaced only once the new "
+				"one is whole: `slotflip cancel` frees its "
+				"space first)",
+				s->dir, (unsigned long long)(s->size >> 10),
+				(unsigned long long)(avail >> 10));
+	return EXIT_OK;
+}
+
+static int write_tmp(struct stage *s, const uint8_t *buf, size_t len,
+		     uint64_t off)
+{
+	int r = pwrite_full(s->tmp_fd, buf, len, off);
+
+	if (r == -ENOSPC)
+		return cli_fail(s->c, EXIT_IO,
+				"no space left on the data partition (%s) "
+				"while copying the image: nothing was staged",
+				s->dir);
+	if (r < 0)
+		return cli_fail(s->c, EXIT_IO, "cannot write %s: %s", s->tmp,
+				strerror(-r));
+	return EXIT_OK;
+}
+
+static int copy_rest(struct stage *s, uint8_t *buf, struct progress *p)
+{
+	uint64_t off = sizeof(s->head);
+	ssize_t n;
+	int r;
+
+	while ((n = read_full(s->in_fd, buf, COPY_BUF)) > 0) {
+		sf_fault_point(&s->c->ctx, "stage copy");
+		if (off + (uint64_t)n > s->size)
+			return cli_fail(s->c, EXIT_REFUSED,
+					"%s is corrupt: longer than its header "
+					"and manifest say (%llu bytes)",
+					s->src, (unsigned long long)s->size);
+		r = write_tmp(s, buf, (size_t)n, off);
+		if (r)
+			return r;
+		off += (uint64_t)n;
+		progress_update(p, off, s->size);
+	}
+	if (n < 0)
+		return cli_fail(s->c, EXIT_IO, "cannot read %s: %s", s->src,
+				strerror((int)-n));
+	if (off != s->size)
+		return cli_fail(s->c, EXIT_REFUSED,
+				"%s is truncated: %llu of %llu bytes", s->src,
+				(unsigned long long)off,
+				(unsigned long long)s->size);
+	return EXIT_OK;
+}
+
+static int copy_in(struct stage *s)
+{
+	_cleanup_free_ uint8_t *buf = malloc(COPY_BUF);
+	struct progress p;
+	int r;
+
+	if (!buf)
+		return cli_fail(s->c, EXIT_IO, "out of memory");
+	s->tmp_fd = tmpfile_create(s->path, 0644, &s->tmp);
+	if (s->tmp_fd < 0)
+		return cli_fail(s->c, EXIT_IO, "cannot create a file in %s: %s",
+				s->dir, strerror(-s->tmp_fd));
+	r = write_tmp(s, s->head, sizeof(s->head), 0);
+	if (r)
+		return r;
+	progress_init(&p, "copying");
+	r = copy_rest(s, buf, &p);
+	progress_end(&p);
+	return r;
+}
+
+static int spare_slot_size(struct cli *c, uint8_t spare, uint64_t *ret)
+{
+	_cleanup_close_ int fd = -1;
+	char dev[4096];
+	struct stat st;
+	int r;
+
+	r = sf_config_resolve_device(&c->ctx, c->cfg.slot[spare].device, dev,
+				     sizeof(dev));
+	if (r < 0)
+		return EXIT_IO;
+	fd = open(dev, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return cli_fail(c, EXIT_IO, "cannot open slot %s (%s): %m",
+				sf_slot_name(spare), dev);
+	if (S_ISBLK(st.st_mode))
+		return ioctl(fd, BLKGETSIZE64, ret) < 0
+			       ? cli_fail(c, EXIT_IO, "cannot size %s: %m", dev)
+			       : EXIT_OK;
+	*ret = (uint64_t)st.st_size;
+	return EXIT_OK;
+}
+
+/*
+ * The applier writes the spare slot's EFI binary next to the old one before
+ * it renames it: the ESP needs room for it. Checked when the ESP is
+ * mounted at esp-dir (the directory of the slot's binary exists).
+ */
+static int check_esp_space(struct stage *s, uint8_t spare)
+{
+	const struct sf_payload *efi =
+		sf_manifest_payload(&s->img->m, SF_PAYLOAD_EFI);
+	char rel[2 * SF_CONFIG_VALUE_MAX], dir[4096];
+	struct statvfs vfs;
+	uint64_t avail;
+
+	snprintf(rel, sizeof(rel), "%s/%s", s->c->cfg.esp_dir,
+		 s->c->cfg.slot[spare].efi +
+			 strspn(s->c->cfg.slot[spare].efi, "/"));
+	if (!efi || sf_root_path(&s->c->ctx, rel, dir, sizeof(dir)) < 0)
+		return EXIT_OK;
+	*strrchr(dir, '/') = '\0';
+	if (statvfs(dir, &vfs) < 0)
+		return EXIT_OK;
+	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	if (avail >= efi->size)
+		return EXIT_OK;
+	return cli_fail(s->c, EXIT_IO,
+			"not enough space on the ESP (%s) for slot %s's EFI "
+			"binary: it needs %llu KiB, %llu KiB are free",
+			dir, sf_slot_name(spare),
+			(unsigned long long)(efi->size >> 10),
+			(unsigned long long)(avail >> 10));
+}
+
+/* This very image already failed or was refused at boot. */
+static int check_not_failed(struct stage *s)
+{
+	const struct sf_bootstate *st = &s->c->st;
+
+	if (memcmp(st->image_id, s->img->manifest_hash, SF_IMAGE_ID_BYTES) ||
+	    (st->last_result != SF_RESULT_REFUSED &&
+	     st->last_result != SF_RESULT_TRIAL_FAILED))
+		return EXIT_OK;
+	return cli_fail(s->c, EXIT_REFUSED,
+			"this image (version %s) was already %s: %s",
+			s->img->m.version,
+			st->last_result == SF_RESULT_REFUSED
+				? "refused at boot"
+				: "tried and failed",
+			st->last_reason);
+}
+
+static int check_policy(struct stage *s)
+{
+	struct cli *c = s->c;
+	uint8_t spare = (uint8_t)(1 - c->booted);
+	struct sf_apply_policy pol = {
+		.compatible = c->cfg.compatible,
+		.floor = c->st.floor,
+		.running_version = c->st.slot[c->booted].version,
+	};
+	char reason[SF_REASON_FIELD];
+	int r = spare_slot_size(c, spare, &pol.slot_size);
+
+	if (r)
+		return r;
+	if (sf_apply_precheck(&c->ctx, s->img, &pol, reason, sizeof(reason)) <
+	    0)
+		return EXIT_REFUSED;
+	r = check_not_failed(s);
+	return r ? r : check_esp_space(s, spare);
+}
+
+static int verify_copy(struct stage *s)
+{
+	struct cli *c = s->c;
+	struct ms_pubkey keys[SF_CONFIG_MAX_KEYS];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	struct progress p;
+	int r;
+
+	if (cli_load_keys(c, keys) < 0)
+		return EXIT_CONFIG;
+	if (sf_image_open(&c->ctx, s->tmp, &s->img) < 0 ||
+	    sf_image_check_signatures(&c->ctx, s->img, keys, c->cfg.n_pubkeys,
+				      c->cfg.threshold) < 0 ||
+	    sf_image_load_manifest(&c->ctx, s->img) < 0)
+		return cli_fail(c, EXIT_REFUSED,
+				"%s refused (see above): nothing was staged",
+				s->src);
+	r = check_policy(s);
+	if (r)
+		return r;
+	progress_init(&p, "verifying");
+	r = sf_image_verify_data(&c->ctx, s->img, cpus > 0 ? (unsigned)cpus : 1,
+				 progress_update, &p);
+	progress_end(&p);
+	if (r == -EBADMSG)
+		return cli_fail(
+			c, EXIT_REFUSED,
+			"%s refused: it is corrupt (see above); nothing "
+			"was staged",
+			s->src);
+	if (r < 0)
+		return cli_fail(c, EXIT_IO, "cannot read the copy of %s: %s",
+				s->src, strerror(-r));
+	return EXIT_OK;
+}
+
+static int commit(struct stage *s)
+{
+	int r;
+
+	sf_fault_point(&s->c->ctx, "stage rename");
+	r = tmpfile_commit(s->tmp_fd, s->tmp, s->path);
+
+	free(s->tmp);
+	s->tmp = NULL;
+	if (r < 0)
+		return cli_fail(s->c, EXIT_IO, "cannot put %s in place: %s",
+				s->path, strerror(-r));
+	return EXIT_OK;
+}
+
+int cmd_stage(struct cli *c, const char *image)
+{
+	struct stage s = { .c = c, .src = image, .in_fd = -1, .tmp_fd = -1 };
+	int r = cli_load(c, "stage", NEED_ROOT | NEED_BOOTED);
+
+	if (!r)
+		r = stage_allowed(c);
+	if (!r)
+		r = open_input(&s);
+	if (!r)
+		r = prepare_dir(&s);
+	if (!r)
+		r = copy_in(&s);
+	if (!r)
+		r = verify_copy(&s);
+	if (!r)
+		r = commit(&s);
+	if (!r)
+		cli_say(c,
+			"staged version %s (%llu bytes) in %s: slot %s gets "
+			"it at the next reboot",
+			s.img->m.version, (unsigned long long)s.size, s.path,
+			sf_slot_name((uint8_t)(1 - c->booted)));
+	stage_free(&s);
+	if (!r && c->reboot)
+		r = cli_reboot(c);
+	return r;
+}
+
+static int fsync_dir(const char *dir)
+{
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	return fd < 0 || fsync(fd) < 0 ? -errno : 0;
+}
+
+/* The staged image was applied and its slot is on trial. */
+static bool applied_on_trial(const struct cli *c, const struct sf_image *img)
+{
+	const struct sf_bootstate *st = &c->st;
+
+	return img && st->trial <= 1 && sf_state_on_trial(st, st->trial) &&
+	       !memcmp(st->image_id, img->manifest_hash, SF_IMAGE_ID_BYTES);
+}
+
+int cmd_cancel(struct cli *c)
+{
+	struct sf_ctx quiet = c->ctx;
+	struct sf_image *img = NULL;
+	char path[4096], dir[4096];
+	int r = cli_load(c, "cancel", NEED_ROOT);
+
+	if (r)
+		return r;
+	if (sf_staged_path(&c->ctx, &c->cfg, "staged.img", path, sizeof(path)) <
+	    0)
+		return cli_fail(c, EXIT_IO, "data-dir path too long");
+	snprintf(dir, sizeof(dir), "%s", path);
+	*strrchr(dir, '/') = '\0';
+	remove_leftovers(dir);
+	if (access(path, F_OK) < 0) {
+		cli_say(c, "nothing is staged (%s does not exist)", path);
+		return EXIT_OK;
+	}
+	quiet.log_fn = NULL;
+	if (sf_image_open(&quiet, path, &img) == 0 &&
+	    applied_on_trial(c, img)) {
+		sf_image_close(img);
+		return cli_fail(c, EXIT_REFUSED,
+				"the staged image is already applied: slot %s "
+				"runs it on trial; to roll back: slotflip "
+				"mark-bad (in slot %s) or slotflip set-active "
+				"%s",
+				sf_slot_name(c->st.trial),
+				sf_slot_name(c->st.trial),
+				sf_slot_name(c->st.good));
+	}
+	sf_image_close(img);
+	sf_fault_point(&c->ctx, "cancel unlink");
+	if (unlink(path) < 0 || (r = fsync_dir(dir)) < 0)
+		return cli_fail(c, EXIT_IO, "cannot remove %s: %m", path);
+	cli_say(c, "removed the staged image %s", path);
+	return EXIT_OK;
+}

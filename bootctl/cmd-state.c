@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * slotflip mark-good / mark-bad / set-active: the state transitions of
+ * lib/transition.c, written to the EFI variables in an order that a power
+ * cut cannot turn into a wrong boot.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "efivar.h"
+#include "fault.h"
+#include "image.h"
+#include "staging.h"
+#include "transition.h"
+#include "util.h"
+
+/* Remove staged.img if it is the image just confirmed. */
+static void remove_applied(struct cli *c, const uint8_t *id)
+{
+	struct sf_ctx quiet = c->ctx;
+	struct sf_image *img = NULL;
+	char path[4096];
+	bool same;
+
+	quiet.log_fn = NULL;
+	if (sf_staged_path(&c->ctx, &c->cfg, "staged.img", path, sizeof(path)) <
+		    0 ||
+	    sf_image_open(&quiet, path, &img) < 0)
+		return;
+	same = !memcmp(img->manifest_hash, id, SF_IMAGE_ID_BYTES);
+	sf_image_close(img);
+	if (!same)
+		return;
+	sf_fault_point(&c->ctx, "staged remove");
+	if (unlink(path) < 0)
+		sf_log(&c->ctx, SF_LOG_WARNING, 0,
+		       "cannot remove the applied image %s: %m", path);
+	else
+		cli_say(c, "removed the applied image %s", path);
+}
+
+int cmd_mark_good(struct cli *c)
+{
+	uint8_t b, id[SF_IMAGE_ID_BYTES];
+	char why[256];
+	int r = cli_load(c, "mark-good", NEED_ROOT | NEED_BOOTED);
+
+	if (r)
+		return r;
+	b = (uint8_t)c->booted;
+	memcpy(id, c->st.image_id, sizeof(id));
+	r = sf_state_mark_good(&c->st, b, c->now, why, sizeof(why));
+	if (r < 0)
+		return cli_fail(c, EXIT_REFUSED, "cannot mark good: %s", why);
+	/* BootOrder first: if power fails before the state is written, the
+	 * firmware still boots this slot and the next mark-good finishes. */
+	if (cli_fix_boot_order(c, c->st.good))
+		return r ? cli_efi_refused(c, "the trial is not confirmed (if "
+					      "it stays so, the device falls "
+					      "back after its tries)")
+			 : EXIT_EFI;
+	if (r == 0) {
+		cli_say(c, "slot %s is already the good slot: nothing to do",
+			sf_slot_name(b));
+		return EXIT_OK;
+	}
+	if (cli_store_state(c))
+		return cli_efi_refused(
+			c, "the trial is not confirmed (BootOrder already "
+			   "starts with this slot)");
+	cli_say(c,
+		"slot %s (version %s) is the good slot now; anti-rollback "
+		"floor: %s",
+		sf_slot_name(b), c->st.slot[b].version,
+		c->st.floor[0] ? c->st.floor : "none");
+	remove_applied(c, id);
+	return EXIT_OK;
+}
+
+int cmd_mark_bad(struct cli *c)
+{
+	char why[256];
+	uint8_t b;
+	int r = cli_load(c, "mark-bad", NEED_ROOT | NEED_BOOTED);
+
+	if (r)
+		return r;
+	b = (uint8_t)c->booted;
+	r = sf_state_mark_bad(&c->st, b, c->now, c->reason, why, sizeof(why));
+	if (r < 0)
+		return cli_fail(c, EXIT_REFUSED, "cannot mark bad: %s", why);
+	if (cli_store_state(c))
+		return cli_efi_refused(
+			c, "the failure is not recorded; the trial still "
+			   "falls back after its tries if it never confirms");
+	cli_say(c, "%s; the next boot falls back to slot %s", c->st.last_reason,
+		sf_slot_name(c->st.good));
+	return EXIT_OK;
+}
+
+/* BootNext still points at a trial that was just cancelled: drop it. */
+static int drop_boot_next(struct cli *c, uint8_t slot)
+{
+	uint16_t next;
+
+	if (efivar_get_u16(&c->ctx, "BootNext", &next) < 0 ||
+	    next != c->cfg.slot[slot].boot_entry)
+		return EXIT_OK;
+	return efivar_delete(&c->ctx, "BootNext", EFI_GLOBAL_GUID) < 0
+		       ? EXIT_EFI
+		       : EXIT_OK;
+}
+
+static int parse_slot(struct cli *c, const char *s, uint8_t *ret)
+{
+	if (!strcmp(s, "a") || !strcmp(s, "b")) {
+		*ret = (uint8_t)(s[0] - 'a');
+		return EXIT_OK;
+	}
+	return cli_fail(c, EXIT_USAGE,
+			"set-active: give slot a or b, not \"%s\"", s);
+}
+
+int cmd_set_active(struct cli *c, const char *slot)
+{
+	struct sf_set_active req = { .allow_downgrade = c->allow_downgrade };
+	char why[256];
+	int r = parse_slot(c, slot, &req.slot);
+
+	if (!r)
+		r = cli_load(c, "set-active", NEED_ROOT);
+	if (r)
+		return r;
+	req.tries = c->cfg.tries;
+	req.now = c->now;
+	r = sf_state_set_active(&c->st, &req, why, sizeof(why));
+	if (r < 0)
+		return cli_fail(c, EXIT_REFUSED,
+				"cannot set slot %s active: %s", slot, why);
+	if (r == SF_SET_ACTIVE_NOTHING) {
+		cli_say(c, "slot %s is already %s: nothing to do", slot,
+			req.slot == c->st.good ? "the good slot" : "on trial");
+		return EXIT_OK;
+	}
+	if (cli_store_state(c))
+		return cli_efi_refused(c, "nothing was changed");
+	if (r == SF_SET_ACTIVE_CANCELLED) {
+		cli_say(c, "%s", c->st.last_reason);
+		return drop_boot_next(c, (uint8_t)(1 - req.slot));
+	}
+	/* The state first: without BootNext, the next boot of the good slot
+	 * sees the pending trial and sets BootNext itself. */
+	if (efivar_set_boot_next(&c->ctx, c->cfg.slot[req.slot].boot_entry) < 0)
+		return EXIT_EFI;
+	cli_say(c,
+		"slot %s (version %s) gets a trial of %u boots from the next "
+		"reboot; it must confirm (slotflip mark-good), or the device "
+		"falls back to slot %s",
+		slot,
+		c->st.slot[req.slot].version[0] ? c->st.slot[req.slot].version
+						: "unknown",
+		c->cfg.tries, sf_slot_name(c->st.good));
+	return EXIT_OK;
+}

@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * slotflip status [--json]: the slots, the trial, the floor, the staged
+ * image and the last results. The JSON layout is documented in
+ * docs/RUNTIME.md and only grows (new keys), never changes.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "staging.h"
+#include "transition.h"
+#include "util.h"
+
+#define STATUS_FORMAT 1
+
+struct staged_info {
+	bool present, readable, verified, applied;
+	char version[SF_VERSION_FIELD];
+	uint64_t size;
+	char path[4096];
+	char error[256];
+};
+
+/* DATA_DIR/slotflip/last-result, written by slotflip-init. */
+struct last_apply {
+	bool present;
+	char result[32], time[24], slot[8], version[SF_VERSION_FIELD];
+	char reason[SF_REASON_FIELD];
+};
+
+static void staged_info(struct cli *c, struct staged_info *si)
+{
+	struct ms_pubkey keys[SF_CONFIG_MAX_KEYS];
+	struct sf_ctx quiet = c->ctx;
+	struct sf_image *img = NULL;
+	const struct sf_bootstate *st = &c->st;
+
+	quiet.log_fn = NULL;
+	if (sf_staged_path(&c->ctx, &c->cfg, "staged.img", si->path,
+			   sizeof(si->path)) < 0 ||
+	    access(si->path, F_OK) < 0)
+		return;
+	si->present = true;
+	if (sf_image_open(&quiet, si->path, &img) < 0 ||
+	    sf_image_load_manifest(&quiet, img) < 0) {
+		snprintf(si->error, sizeof(si->error),
+			 "not a readable slotflip image");
+		sf_image_close(img);
+		return;
+	}
+	si->readable = true;
+	snprintf(si->version, sizeof(si->version), "%s", img->m.version);
+	si->size = img->file_size;
+	quiet.log_fn = NULL;
+	si->verified = cli_load_keys(c, keys) == 0 &&
+		       sf_image_check_signatures(&quiet, img, keys,
+						 c->cfg.n_pubkeys,
+						 c->cfg.threshold) >= 0;
+	if (!si->verified)
+		snprintf(si->error, sizeof(si->error),
+			 "signatures not valid for the configured keys");
+	si->applied =
+		st->trial <= 1 && sf_state_on_trial(st, st->trial) &&
+		!memcmp(st->image_id, img->manifest_hash, SF_IMAGE_ID_BYTES);
+	sf_image_close(img);
+}
+
+static void set_field(struct last_apply *la, const char *k, const char *v)
+{
+	static const struct {
+		const char *key;
+		size_t off, size;
+	} f[] = {
+		{ "result", offsetof(struct last_apply, result), 32 },
+		{ "time", offsetof(struct last_apply, time), 24 },
+		{ "slot", offsetof(struct last_apply, slot), 8 },
+		{ "version", offsetof(struct last_apply, version),
+		  SF_VERSION_FIELD },
+		{ "reason", offsetof(struct last_apply, reason),
+		  SF_REASON_FIELD },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(f); i++)
+		if (!strcmp(k, f[i].key))
+			snprintf((char *)la + f[i].off, f[i].size, "%s", v);
+}
+
+static void last_apply(struct cli *c, struct last_apply *la)
+{
+	char path[4096], line[512];
+	FILE *f;
+
+	if (sf_staged_path(&c->ctx, &c->cfg, "last-result", path,
+			   sizeof(path)) < 0 ||
+	    !(f = fopen(path, "re")))
+		return;
+	la->present = true;
+	while (fgets(line, sizeof(line), f)) {
+		char *eq = strchr(line, '=');
+
+		line[strcspn(line, "\n")] = '\0';
+		if (eq) {
+			*eq = '\0';
+			set_field(la, line, eq + 1);
+		}
+	}
+	fclose(f);
+}
+
+static void fmt_time(uint64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!t || !gmtime_r(&tt, &tm))
+		snprintf(buf, size, "an unknown time");
+	else
+		strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+static void print_text(struct cli *c, const struct staged_info *si,
+		       const struct last_apply *la)
+{
+	const struct sf_bootstate *st = &c->st;
+	char when[64];
+
+	printf("booted slot:   %s\n",
+	       c->booted < 0 ? "unknown" : sf_slot_name((uint8_t)c->booted));
+	printf("good slot:     %s%s\n", sf_slot_name(st->good),
+	       strcmp(c->state_record, "valid") ? " (no valid state record)"
+						: "");
+	for (uint8_t s = 0; s < 2; s++)
+		printf("slot %s:        %s, version %s, boot entry Boot%04X\n",
+		       sf_slot_name(s), sf_slot_status_name(st->slot[s].status),
+		       st->slot[s].version[0] ? st->slot[s].version : "unknown",
+		       c->cfg.slot[s].boot_entry);
+	if (st->trial <= 1 && sf_state_on_trial(st, st->trial))
+		printf("trial:         slot %s, %u more tries\n",
+		       sf_slot_name(st->trial), st->tries_left);
+	else
+		printf("trial:         none\n");
+	printf("floor:         %s\n", st->floor[0] ? st->floor : "none");
+	if (!si->present)
+		printf("staged image:  none\n");
+	else if (!si->readable)
+		printf("staged image:  %s: %s\n", si->path, si->error);
+	else
+		printf("staged image:  version %s, %llu bytes, %s%s\n",
+		       si->version, (unsigned long long)si->size,
+		       si->verified ? "signatures valid" : si->error,
+		       si->applied ? ", applied (on trial)" : "");
+	fmt_time(st->last_time, when, sizeof(when));
+	printf("last result:   %s at %s%s%s\n", sf_result_name(st->last_result),
+	       when, st->last_reason[0] ? ": " : "", st->last_reason);
+	if (la->present) {
+		fmt_time(strtoull(la->time, NULL, 10), when, sizeof(when));
+		printf("last apply:    %s, version %s to slot %s at %s: %s\n",
+		       la->result, la->version[0] ? la->version : "unknown",
+		       la->slot, when, la->reason);
+	}
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20 || ch == 0x7f)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+/* A string, or null when empty. */
+static void json_opt(const char *s)
+{
+	if (s[0])
+		json_str(s);
+	else
+		fputs("null", stdout);
+}
+
+static void json_slots(struct cli *c)
+{
+	const struct sf_bootstate *st = &c->st;
+
+	printf("  \"slots\": {\n");
+	for (uint8_t s = 0; s < 2; s++) {
+		char entry[8];
+
+		snprintf(entry, sizeof(entry), "%04X",
+			 c->cfg.slot[s].boot_entry);
+		printf("    \"%s\": {\"status\": \"%s\", \"version\": ",
+		       sf_slot_name(s),
+		       sf_slot_status_name(st->slot[s].status));
+		json_opt(st->slot[s].version);
+		printf(", \"boot_entry\": \"%s\", \"booted\": %s}%s\n", entry,
+		       c->booted == s ? "true" : "false", s ? "" : ",");
+	}
+	printf("  },\n");
+}
+
+static void json_staged(const struct staged_info *si)
+{
+	if (!si->present) {
+		printf("  \"staged\": null,\n");
+		return;
+	}
+	printf("  \"staged\": {\"path\": ");
+	json_str(si->path);
+	printf(", \"readable\": %s, \"version\": ",
+	       si->readable ? "true" : "false");
+	json_opt(si->version);
+	printf(", \"size\": %llu, \"verified\": %s, \"applied\": %s, "
+	       "\"error\": ",
+	       (unsigned long long)si->size, si->verified ? "true" : "false",
+	       si->applied ? "true" : "false");
+	json_opt(si->error);
+	printf("},\n");
+}
+
+static void json_last(const struct sf_bootstate *st,
+		      const struct last_apply *la)
+{
+	printf("  \"last_result\": {\"result\": \"%s\", \"time\": %llu, "
+	       "\"reason\": ",
+	       sf_result_name(st->last_result),
+	       (unsigned long long)st->last_time);
+	json_str(st->last_reason);
+	printf("},\n  \"last_apply\": ");
+	if (!la->present) {
+		printf("null\n");
+		return;
+	}
+	printf("{\"result\": ");
+	json_str(la->result);
+	printf(", \"time\": %llu, \"slot\": ",
+	       (unsigned long long)strtoull(la->time, NULL, 10));
+	json_opt(la->slot);
+	printf(", \"version\": ");
+	json_opt(la->version);
+	printf(", \"reason\": ");
+	json_str(la->reason);
+	printf("}\n");
+}
+
+static void print_json(struct cli *c, const struct staged_info *si,
+		       const struct last_apply *la)
+{
+	const struct sf_bootstate *st = &c->st;
+	bool trial = st->trial <= 1 && sf_state_on_trial(st, st->trial);
+
+	printf("{\n  \"format\": %d,\n  \"state_record\": \"%s\",\n",
+	       STATUS_FORMAT, c->state_record);
+	printf("  \"booted\": ");
+	json_opt(c->booted < 0 ? "" : sf_slot_name((uint8_t)c->booted));
+	printf(",\n  \"good\": \"%s\",\n", sf_slot_name(st->good));
+	json_slots(c);
+	if (trial)
+		printf("  \"trial\": {\"slot\": \"%s\", \"tries_left\": %u},\n",
+		       sf_slot_name(st->trial), st->tries_left);
+	else
+		printf("  \"trial\": null,\n");
+	printf("  \"floor\": ");
+	json_opt(st->floor);
+	printf(",\n");
+	json_staged(si);
+	json_last(st, la);
+	printf("}\n");
+}
+
+int cmd_status(struct cli *c)
+{
+	struct staged_info si = { .present = false };
+	struct last_apply la = { .present = false };
+	int r = cli_load(c, "status", 0);
+
+	if (r)
+		return r;
+	staged_info(c, &si);
+	last_apply(c, &la);
+	if (c->json)
+		print_json(c, &si, &la);
+	else
+		print_text(c, &si, &la);
+	return EXIT_OK;
+}

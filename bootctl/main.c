@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * slotflip: the runtime tool of the A/B update system (docs/RUNTIME.md).
+ *	slotflip [--root DIR] [--config FILE] COMMAND [ARGS] [OPTIONS]
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "fault.h"
+
+static const char main_help[] =
+	"Usage: slotflip [--root DIR] [--config FILE] COMMAND [ARGS]\n"
+	"\n"
+	"Commands:\n"
+	"  stage IMAGE|-      check an update image in full and stage it\n"
+	"  status [--json]    slots, trial, floor, staged image, last results\n"
+	"  mark-good          confirm the running trial slot\n"
+	"  mark-bad           fail the running trial slot\n"
+	"  set-active a|b     give a slot a trial (manual roll back/forward)\n"
+	"  cancel             remove a staged image not yet applied\n"
+	"  boot-entries install|check|repair   the firmware boot entries\n"
+	"\n"
+	"Options of every command:\n"
+	"  --root DIR     work on DIR as the root (tests): config, efivarfs,\n"
+	"                 /proc/cmdline, slots and partitions under DIR\n"
+	"  --config FILE  config file (default " SF_CONFIG_PATH ")\n"
+	"  --help         help of a command: slotflip COMMAND --help\n"
+	"\n"
+	"Exit status: 0 done (or nothing to do), 1 refused (the image or the\n"
+	"request fails a check; boot-entries check found a problem), 2 usage\n"
+	"error, 3 config file missing or malformed, 4 EFI variables: efivarfs\n"
+	"not mounted, unreadable, or a write refused by the firmware, 5 a file\n"
+	"or device error or no space, 6 must run as root.\n";
+
+static const struct {
+	const char *name;
+	const char *help;
+} helps[] = {
+	{ "stage",
+	  "Usage: slotflip stage IMAGE|- [--reboot]\n"
+	  "\n"
+	  "Checks an update image as slotflip-init will at the next boot\n"
+	  "(signatures, compatible string, version against the anti-rollback\n"
+	  "floor and the running slot, size against the spare slot, the hash\n"
+	  "of every chunk) and stages it on the data partition. `-` reads the\n"
+	  "image from standard input. Replaces a staged image atomically: a\n"
+	  "power cut leaves the old staged image or the whole new one.\n"
+	  "  --reboot   reboot once staged\n"
+	  "Needs root.\n" },
+	{ "status",
+	  "Usage: slotflip status [--json]\n"
+	  "\n"
+	  "Shows the booted and the good slot, each slot's status and version,\n"
+	  "a pending trial with its tries left, the anti-rollback floor, the\n"
+	  "staged image and the last results. --json: the layout of\n"
+	  "docs/RUNTIME.md.\n" },
+	{ "mark-good",
+	  "Usage: slotflip mark-good\n"
+	  "\n"
+	  "In a slot on trial: makes it the good slot (first in BootOrder),\n"
+	  "clears the trial, raises the anti-rollback floor to its version and\n"
+	  "removes the applied staged image. In the good slot: does nothing\n"
+	  "and writes nothing. Refused in a failed or invalid slot. Needs root.\n" },
+	{ "mark-bad",
+	  "Usage: slotflip mark-bad [--reason TEXT]\n"
+	  "\n"
+	  "In a slot on trial: records it as failed, with TEXT as the reason,\n"
+	  "so that the next boot falls back to the good slot at once. Refused\n"
+	  "outside a trial. Needs root.\n" },
+	{ "set-active",
+	  "Usage: slotflip set-active a|b [--allow-downgrade]\n"
+	  "\n"
+	  "Gives the slot a trial from the next reboot (it must confirm with\n"
+	  "mark-good, or the device falls back): a manual rollback or roll-\n"
+	  "forward, never a blind switch. Refused for a slot that holds no\n"
+	  "verified system, and for a version under the anti-rollback floor\n"
+	  "unless --allow-downgrade is given. On the good slot, cancels a\n"
+	  "pending trial of the other slot. Needs root.\n" },
+	{ "cancel",
+	  "Usage: slotflip cancel\n"
+	  "\n"
+	  "Removes the staged image, unless it is already applied and on\n"
+	  "trial. Nothing staged is not an error. Needs root.\n" },
+	{ "boot-entries",
+	  "Usage: slotflip boot-entries install|check|repair\n"
+	  "\n"
+	  "install: writes slot a's and slot b's Boot#### entries (the numbers\n"
+	  "  of the config's boot-entry keys): HD() of the ESP, found with\n"
+	  "  libblkid, then File() of the slot's EFI binary, no optional data;\n"
+	  "  and puts the good slot first in BootOrder with the other present.\n"
+	  "check: reports missing or altered entries and a wrong BootOrder;\n"
+	  "  exit status 1 when anything is wrong.\n"
+	  "repair: rewrites what check reports.\n"
+	  "An entry that is not slotflip's is never overwritten. install and\n"
+	  "repair need root.\n" },
+};
+
+enum {
+	OPT_ROOT = 256,
+	OPT_CONFIG,
+	OPT_JSON,
+	OPT_REBOOT,
+	OPT_REASON,
+	OPT_DOWNGRADE,
+	OPT_HELP
+};
+
+static void log_to_stderr(void *data, int level, const char *msg)
+{
+	struct cli *c = data;
+
+	if (level <= SF_LOG_ERR)
+		snprintf(c->last_error, sizeof(c->last_error), "%s", msg);
+	fflush(stdout);
+	fprintf(stderr, "%s: %s%s\n", c->prog,
+		level <= SF_LOG_ERR	  ? "error: "
+		: level == SF_LOG_WARNING ? "warning: "
+					  : "",
+		msg);
+}
+
+static int usage(struct cli *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int usage(struct cli *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", c->prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(slotflip --help lists the commands)\n");
+	return EXIT_USAGE;
+}
+
+static int show_help(const char *cmd)
+{
+	for (size_t i = 0; cmd && i < sizeof(helps) / sizeof(helps[0]); i++)
+		if (!strcmp(cmd, helps[i].name)) {
+			fputs(helps[i].help, stdout);
+			fputs("\nOptions of every command: --root DIR, --config "
+			      "FILE, --help.\nExit status: see slotflip "
+			      "--help.\n",
+			      stdout);
+			return EXIT_OK;
+		}
+	fputs(main_help, stdout);
+	return EXIT_OK;
+}
+
+/* Which command takes which option, and how many arguments. */
+static int check_args(struct cli *c, const char *cmd, int nargs)
+{
+	static const struct {
+		const char *name;
+		int nargs;
+	} cmds[] = { { "stage", 1 },	   { "status", 0 },
+		     { "mark-good", 0 },   { "mark-bad", 0 },
+		     { "set-active", 1 },  { "cancel", 0 },
+		     { "boot-entries", 1 } };
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(cmd, cmds[i].name))
+			continue;
+		if (nargs != cmds[i].nargs)
+			return usage(c,
+				     "%s: wrong number of arguments (see "
+				     "slotflip COMMAND --help)",
+				     cmd);
+		if ((c->json && strcmp(cmd, "status")) ||
+		    (c->reboot && strcmp(cmd, "stage")) ||
+		    (c->reason && strcmp(cmd, "mark-bad")) ||
+		    (c->allow_downgrade && strcmp(cmd, "set-active")))
+			return usage(c,
+				     "%s: an option given does not apply "
+				     "to it (see slotflip COMMAND --help)",
+				     cmd);
+		return EXIT_OK;
+	}
+	return usage(c, "unknown command \"%s\"", cmd);
+}
+
+static int run(struct cli *c, const char *cmd, char **args)
+{
+	if (!strcmp(cmd, "stage"))
+		return cmd_stage(c, args[0]);
+	if (!strcmp(cmd, "status"))
+		return cmd_status(c);
+	if (!strcmp(cmd, "mark-good"))
+		return cmd_mark_good(c);
+	if (!strcmp(cmd, "mark-bad"))
+		return cmd_mark_bad(c);
+	if (!strcmp(cmd, "set-active"))
+		return cmd_set_active(c, args[0]);
+	if (!strcmp(cmd, "cancel"))
+		return cmd_cancel(c);
+	return cmd_boot_entries(c, args[0]);
+}
+
+static int parse(struct cli *c, int argc, char **argv, bool *help)
+{
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, OPT_ROOT },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "reboot", no_argument, NULL, OPT_REBOOT },
+		{ "reason", required_argument, NULL, OPT_REASON },
+		{ "allow-downgrade", no_argument, NULL, OPT_DOWNGRADE },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	int o;
+
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case OPT_ROOT:
+			c->ctx.root = optarg;
+			break;
+		case OPT_CONFIG:
+			c->config_path = optarg;
+			break;
+		case OPT_JSON:
+			c->json = true;
+			break;
+		case OPT_REBOOT:
+			c->reboot = true;
+			break;
+		case OPT_REASON:
+			c->reason = optarg;
+			break;
+		case OPT_DOWNGRADE:
+			c->allow_downgrade = true;
+			break;
+		case OPT_HELP:
+			*help = true;
+			break;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	return EXIT_OK;
+}
+
+/*
+ * Tests only: with --root, SLOTFLIP_FAULT_AT=N ends the process at the N-th
+ * write point as a power cut would (lib/fault.h), as slotflip-init does.
+ */
+static void parse_fault(struct cli *c, struct sf_fault *fault)
+{
+	const char *s = getenv("SLOTFLIP_FAULT_AT");
+
+	if (!s || !strcmp(c->ctx.root, "/"))
+		return;
+	fault->at = strtoul(s, NULL, 10);
+	fault->stop = getenv("SLOTFLIP_FAULT_STOP") != NULL;
+	c->ctx.fault = fault;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c = { .prog = "slotflip", .config_path = SF_CONFIG_PATH };
+	struct sf_fault fault = { 0 };
+	bool help = false;
+	int r;
+
+	c.ctx = (struct sf_ctx){ .root = "/",
+				 .log_fn = log_to_stderr,
+				 .log_data = &c,
+				 .log_level = SF_LOG_NOTICE };
+	r = parse(&c, argc, argv, &help);
+	if (r)
+		return usage(&c, "%s", "bad option");
+	if (help)
+		return show_help(optind < argc ? argv[optind] : NULL);
+	if (optind >= argc)
+		return usage(&c, "%s", "give a command");
+	r = check_args(&c, argv[optind], argc - optind - 1);
+	if (r)
+		return r;
+	if (sodium_init() < 0)
+		return cli_fail(&c, EXIT_IO, "libsodium failed to start");
+	c.now = (uint64_t)time(NULL);
+	parse_fault(&c, &fault);
+	return run(&c, argv[optind], argv + optind + 1);
+}

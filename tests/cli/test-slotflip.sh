@@ -1,0 +1,710 @@
+#!/bin/bash
+# Integration tests of the runtime tool slotflip --root, together with
+# slotflip-init --root on the fake device of tests/cli/firmware.sh: whole
+# update cycles, every refusal, boot entries, the boot-confirm script.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/firmware.sh"
+SLOTFLIP=$SF_BIN/slotflip
+STATE=$SF_BIN/tool-state-tool
+CONFIRM=$SF_SRCDIR/bootctl/slotflip-confirm
+
+sf() { "$SLOTFLIP" --root root "$@"; }
+state() { "$STATE" root get "$1"; }
+json() { sf status --json | jq -r "$1"; }
+
+# Every EFI variable but BootCurrent (the firmware's): names, sizes,
+# mtimes, inodes and contents.
+efi_fingerprint() {
+	(cd "$EFIVARS" && find . -type f ! -name 'BootCurrent-*' -printf '%p %s %T@ %i\n' |
+		sort && cat $(ls | grep -v BootCurrent) | md5sum)
+}
+
+# A device that booted once (slot a good, version 1.0 recorded) with
+# images v1.0, v1.1, v1.2 made.
+ready() {
+	device_setup "$@"
+	boot
+	"$STATE" root set a.version=1.0
+	for v in 1.1 1.2; do make_version $v; done
+	for v in 1.0 1.1 1.2; do image $v v$v.img; done
+}
+
+# From `ready`: stage v1.1, apply it, boot slot b on trial.
+on_trial() {
+	sf stage v1.1.img >stage.out
+	boot
+	boot
+	[ "$BOOTED" = b ] && [ "$NEXT" = "next: boot b" ] || fail "not on trial in b"
+}
+
+test_update_cycle() {
+	ready
+	sf stage v1.1.img >stage.out
+	grep -q "staged version 1.1" stage.out || fail "stage did not say so"
+	grep -q "verifying: 100%" stage.out || fail "no progress lines"
+	cmp v1.1.img root/data/slotflip/staged.img || fail "staged bytes differ"
+	[ "$(json .staged.version)" = 1.1 ] && [ "$(json .staged.verified)" = true ] &&
+		[ "$(json .staged.applied)" = false ] || fail "status of the staged image"
+	boot
+	[ "$NEXT" = "next: reboot (BootNext=b)" ] || fail "no apply: $NEXT"
+	boot
+	[ "$BOOTED" = b ] || fail "trial slot not booted"
+	[ "$(json .booted)" = b ] && [ "$(json .good)" = a ] &&
+		[ "$(json .trial.slot)" = b ] && [ "$(json .trial.tries_left)" = 2 ] &&
+		[ "$(json .slots.b.status)" = trial ] && [ "$(json .slots.b.version)" = 1.1 ] &&
+		[ "$(json .staged.applied)" = true ] &&
+		[ "$(json .last_apply.result)" = applied ] || fail "status during the trial"
+	sf status | grep -q "^trial: *slot b, 2 more tries" || fail "text status: trial"
+	sf mark-good >mg.out
+	grep -q "slot b (version 1.1) is the good slot now" mg.out || fail "mark-good said"
+	[ "$(json .good)" = b ] && [ "$(json .trial)" = null ] &&
+		[ "$(json .floor)" = 1.1 ] && [ "$(json .slots.b.status)" = good ] &&
+		[ "$(json .last_result.result)" = confirmed ] &&
+		[ "$(json .staged)" = null ] || fail "status after mark-good"
+	[ "$(efi_get_u16 BootOrder)" = 0002 ] || fail "BootOrder does not start with b"
+	sf status | grep -q "^floor: *1.1" || fail "text status: floor"
+	# The next boot, and mark-good again (the confirm service runs at
+	# every boot), write no EFI variable.
+	before=$(efi_fingerprint)
+	boot
+	[ "$NEXT" = "next: boot b" ] || fail "next boot: $NEXT"
+	sf mark-good | grep -q "already the good slot: nothing to do"
+	[ "$(efi_fingerprint)" = "$before" ] || fail "an EFI variable was written"
+	# An older image, and the running one again, are refused now.
+	expect_fail 1 "version 1.0 is not above the anti-rollback floor 1.1" sf stage v1.0.img
+	expect_fail 1 "version 1.1 is not above the anti-rollback floor 1.1" sf stage v1.1.img
+	[ ! -e root/data/slotflip/staged.img ] || fail "a refused image was staged"
+	# And the next update goes to slot a.
+	sf stage v1.2.img | grep -q "slot a gets it"
+	boot
+	boot
+	[ "$BOOTED" = a ] && slot_holds a 1.2 || fail "v1.2 not in slot a"
+}
+
+test_status_after_a_refusal_at_boot() {
+	ready
+	sf stage v1.1.img >/dev/null
+	# The floor rises between staging and the boot (set by hand here):
+	# slotflip-init refuses the image, status says why and when.
+	"$STATE" root set floor=1.1
+	boot
+	[ "$NEXT" = "next: boot a" ] || fail "applied anyway"
+	[ "$(json .last_apply.result)" = refused ] &&
+		[ "$(json .last_apply.version)" = 1.1 ] &&
+		[ "$(json .last_result.result)" = refused ] &&
+		[ "$(json .staged)" = null ] || fail "status: $(sf status --json)"
+	json .last_apply.reason | grep -q "not above the anti-rollback floor 1.1"
+	[ "$(json .last_apply.time)" -gt 1700000000 ] || fail "no time"
+	sf status | grep -q "^last apply: *refused, version 1.1 to slot b at 20..-..-.. ..:..:.. UTC: version 1.1 is not above" ||
+		fail "text status: $(sf status)"
+}
+
+test_status_with_absent_or_corrupt_state() {
+	device_setup
+	[ "$(json .state_record)" = absent ] && [ "$(json .good)" = a ] &&
+		[ "$(json .slots.b.status)" = invalid ] || fail "absent state"
+	boot
+	[ "$(json .state_record)" = valid ] || fail "valid state"
+	printf 'X' | dd of="$STATE_FILE" bs=1 seek=100 conv=notrunc 2>/dev/null
+	sf status --json >st.json 2>err.txt
+	[ "$(jq -r .state_record st.json)" = unreadable ] || fail "corrupt state"
+	grep -q "warning: the slotflip state record is unreadable (corrupt): taking slot a as good" err.txt ||
+		fail "no warning: $(cat err.txt)"
+	! grep -q "error:" err.txt || fail "an error for a state slotflip-init rebuilds"
+}
+
+test_stage_from_stdin_and_replace() {
+	ready
+	cat v1.1.img | sf stage - >out.txt
+	cmp v1.1.img root/data/slotflip/staged.img
+	# A leftover of a power cut during an earlier stage goes away.
+	echo partial >root/data/slotflip/staged.img.tmp.AbC123
+	sf stage v1.2.img >out.txt
+	cmp v1.2.img root/data/slotflip/staged.img || fail "not replaced"
+	[ -z "$(ls root/data/slotflip | grep tmp)" ] || fail "temporary files left"
+	# A refused image leaves the staged one as it was.
+	head -c 100000 v1.1.img | { expect_fail 1 "is truncated" sf stage -; }
+	cmp v1.2.img root/data/slotflip/staged.img || fail "staged image changed"
+	[ -z "$(ls root/data/slotflip | grep tmp)" ] || fail "temporary files left"
+}
+
+# A power cut at each write point of stage (SLOTFLIP_FAULT_AT=N ends the
+# process there): staged.img is always the old image or the whole new one.
+test_power_cut_during_stage() {
+	ready
+	sf stage v1.1.img >/dev/null
+	n=1
+	while :; do
+		rc=0
+		SLOTFLIP_FAULT_AT=$n sf stage v1.2.img >out.txt 2>err.txt || rc=$?
+		if cmp -s root/data/slotflip/staged.img v1.2.img; then
+			[ "$rc" = 0 ] || fail "new image in place before the end (point $n)"
+			break
+		fi
+		cmp -s root/data/slotflip/staged.img v1.1.img ||
+			fail "staged image neither old nor new after a cut at point $n"
+		[ "$rc" = 99 ] || { cat err.txt; fail "point $n: exit $rc"; }
+		n=$((n + 1))
+	done
+	[ "$n" -ge 3 ] || fail "only $((n - 1)) write points"
+	[ -z "$(ls root/data/slotflip | grep tmp)" ] || fail "temporary files left"
+	boot
+	[ "$NEXT" = "next: reboot (BootNext=b)" ] && slot_holds b 1.2 || fail "apply"
+}
+
+# A power cut at each write point of mark-good in the trial slot: every
+# boot after it reaches a slot, and running mark-good again in slot b (as
+# the confirm service does at each boot) ends with b good.
+test_power_cut_during_mark_good() {
+	local n=1 rc dir
+	while :; do
+		dir=cut$n
+		mkdir $dir && cd $dir
+		ready
+		on_trial
+		rc=0
+		SLOTFLIP_FAULT_AT=$n sf mark-good >out.txt 2>err.txt || rc=$?
+		for i in 1 2 3 4 5 6; do
+			[ "$(state good)" = b ] && [ "$(efi_get_u16 BootOrder)" = 0002 ] && break
+			boot
+			[ "$BOOTED" = b ] && sf mark-good >/dev/null
+		done
+		[ "$(state good)" = b ] && [ "$(state floor)" = 1.1 ] &&
+			[ "$(efi_get_u16 BootOrder)" = 0002 ] || fail "cut at point $n: not confirmed"
+		cd ..
+		[ "$rc" = 99 ] || break
+		n=$((n + 1))
+	done
+	[ "$rc" = 0 ] && [ "$n" -ge 4 ] || fail "points: $n, last exit $rc"
+}
+
+test_stage_refuses_corrupt_image() {
+	ready
+	sf stage v1.1.img >/dev/null
+	cp v1.2.img bad.img
+	# One byte of the last chunk's stored data (the data area ends the file).
+	size=$(stat -c %s bad.img)
+	printf '\xff' | dd of=bad.img bs=1 seek=$((size - 10)) conv=notrunc 2>/dev/null
+	cmp -s bad.img v1.2.img && fail "the byte did not change"
+	expect_fail 1 "refused: it is corrupt" sf stage bad.img
+	cmp v1.1.img root/data/slotflip/staged.img || fail "staged image changed"
+	[ -z "$(ls root/data/slotflip | grep tmp)" ] || fail "temporary files left"
+	head -c 5000 v1.2.img >short.img
+	expect_fail 1 "short.img is corrupt: 5000 bytes" sf stage short.img
+	expect_fail 1 "is not a slotflip image" sf stage rootfs-1.1
+}
+
+test_stage_refuses_other_device_and_bad_signature() {
+	ready
+	"$SF_BIN/slotflip-image" create --rootfs rootfs-1.1 --efi efi-1.1 \
+		--version 1.1 --compatible other-board --key release.sec \
+		--chunk-size 4096 -o other.img >/dev/null
+	expect_fail 1 'image is for "other-board", this device is "test-board"' sf stage other.img
+	"$SF_BIN/slotflip-image" keygen -p other.pub -s other.sec >/dev/null
+	"$SF_BIN/slotflip-image" create --rootfs rootfs-1.1 --efi efi-1.1 \
+		--version 1.1 --compatible test-board --key other.sec \
+		--chunk-size 4096 -o foreign.img >/dev/null
+	expect_fail 1 "valid signatures from 0 of the 1 trusted keys" sf stage foreign.img
+	head -c $((2 * SLOT_SIZE)) /dev/urandom >rootfs-2.0
+	cp efi-1.1 efi-2.0
+	image 2.0 big.img
+	expect_fail 1 "does not fit the 1048576-byte slot" sf stage big.img
+	[ ! -e root/data/slotflip/staged.img ] || fail "something was staged"
+}
+
+test_stage_other_refusals() {
+	ready
+	expect_fail 5 "cannot open missing.img" sf stage missing.img
+	cp v1.1.img v2.img
+	printf '\002' | dd of=v2.img bs=1 seek=8 conv=notrunc 2>/dev/null
+	expect_fail 1 "v2.img uses another image format version: update slotflip" sf stage v2.img
+	cp v1.1.img long.img
+	echo extra >>long.img
+	expect_fail 1 "long.img is corrupt: $(stat -c %s long.img) bytes, its header and manifest say $(stat -c %s v1.1.img)" \
+		sf stage long.img
+	cat long.img | { expect_fail 1 "is corrupt: longer than its header and manifest say" sf stage -; }
+	mv root/keys/release.pub key.save
+	expect_fail 3 "cannot load the trusted public key root/keys/release.pub" sf stage v1.1.img
+	mv key.save root/keys/release.pub
+	mv root/slots/b.img b.save
+	expect_fail 5 "cannot open slot b (root/slots/b.img)" sf stage v1.1.img
+	mv b.save root/slots/b.img
+	[ -z "$(ls root/data/slotflip)" ] || fail "files left: $(ls root/data/slotflip)"
+	rm -rf root/data
+	expect_fail 5 "is the data partition mounted at /data? config: data-dir" sf stage v1.1.img
+	mkdir root/data
+	# Reboot failing after staging: the image is staged, the user is told.
+	mkdir bin
+	printf '#!/bin/sh\nexit 1\n' >bin/reboot
+	chmod +x bin/reboot
+	PATH=$PWD/bin:$PATH expect_fail 5 "\`reboot\` failed: reboot by hand" sf stage --reboot v1.1.img
+	cmp v1.1.img root/data/slotflip/staged.img
+	# Running a slot that is not the good one (fallback pending).
+	"$STATE" root set good=b b.status=good
+	expect_fail 1 "the running slot a is not the good slot b: reboot into slot b" sf stage v1.2.img
+}
+
+test_running_slot_unknown() {
+	ready
+	rm root/proc/cmdline "$EFIVARS/BootCurrent-$GLOBAL"
+	for cmd in mark-good mark-bad "stage v1.1.img"; do
+		expect_fail 1 "cannot tell which slot is running: no slotflip.slot= on the kernel command line" sf $cmd
+	done
+	[ "$(json .booted)" = null ] || fail "status: booted"
+	# BootCurrent alone is enough.
+	efi_set BootCurrent 0100
+	[ "$(json .booted)" = a ] || fail "BootCurrent not used"
+	sf mark-good | grep -q "already the good slot"
+	expect_fail 2 'give install, check or repair, not "fix"' sf boot-entries fix
+}
+
+test_stage_refuses_downgrade_below_running() {
+	ready
+	"$STATE" root set a.version=1.1
+	expect_fail 1 "version 1.0 is below the running version 1.1 (a downgrade)" sf stage v1.0.img
+}
+
+test_stage_refused_during_trial_and_after_failure() {
+	ready
+	on_trial
+	expect_fail 1 "slot b is on trial (version 1.1)" sf stage v1.2.img
+	sf mark-bad --reason "test says no" >/dev/null
+	boot
+	[ "$BOOTED" = a ] || fail "no fallback"
+	# slotflip-init moved the failed image aside; staging it again is
+	# refused at once, with the reason.
+	[ -e root/data/slotflip/staged.img.failed ] || fail "not moved aside"
+	expect_fail 1 "this image (version 1.1) was already tried and failed: slot b (version 1.1) marked bad: test says no" \
+		sf stage v1.1.img
+}
+
+# The tests that need a small or read-only filesystem mount a tmpfs in a
+# mount namespace of their own (unshare -m): skip where that is not allowed.
+can_mount() {
+	unshare -m true 2>/dev/null || skip "no mount namespaces here (unshare -m)"
+}
+
+test_stage_refuses_no_space() {
+	ready
+	can_mount
+	cat >t.sh <<'T'
+mount -t tmpfs -o size=128k tmpfs root/data || exit 90
+"$SLOTFLIP" --root root stage v1.1.img >out.txt 2>err.txt
+echo $? >rc.txt
+ls -A root/data >left.txt
+T
+	SLOTFLIP=$SLOTFLIP unshare -m bash t.sh || fail "mount failed"
+	[ "$(cat rc.txt)" = 5 ] || { cat err.txt; fail "exit $(cat rc.txt), want 5"; }
+	grep -q "not enough space on the data partition" err.txt || fail "message: $(cat err.txt)"
+	grep -q "the image needs 209 KiB" err.txt || fail "size not said"
+	[ "$(cat left.txt)" = slotflip ] && [ ! -s root/data/slotflip/staged.img ] || fail "files left"
+	# The ESP too: the applier writes slot b's EFI binary next to the old.
+	cat >t.sh <<'T'
+mount -t tmpfs -o size=8k tmpfs root/esp || exit 90
+mkdir -p root/esp/EFI/slotflip/b
+"$SLOTFLIP" --root root stage v1.1.img >out.txt 2>err.txt
+echo $? >rc.txt
+T
+	SLOTFLIP=$SLOTFLIP unshare -m bash t.sh || fail "mount failed"
+	[ "$(cat rc.txt)" = 5 ] || { cat err.txt; fail "exit $(cat rc.txt), want 5"; }
+	grep -q "not enough space on the ESP (root/esp/EFI/slotflip/b) for slot b's EFI binary: it needs 13 KiB, 8 KiB are free" err.txt ||
+		fail "message: $(cat err.txt)"
+	[ -z "$(ls root/data/slotflip)" ] || fail "files left"
+}
+
+test_stage_reboot_and_progress_bar() {
+	ready
+	mkdir bin
+	printf '#!/bin/sh\necho rebooted >"%s/rebooted"\n' "$PWD" >bin/reboot
+	chmod +x bin/reboot
+	PATH=$PWD/bin:$PATH sf stage --reboot v1.1.img >out.txt
+	[ -e rebooted ] || fail "--reboot did not reboot"
+	# On a terminal: a bar redrawn in place.
+	script -qec "$SLOTFLIP --root root stage v1.1.img" /dev/null >tty.txt
+	grep -q 'verifying  \[##############################\] 100%' tty.txt || {
+		cat -A tty.txt
+		fail "no progress bar on a terminal"
+	}
+	grep -q $'\r' tty.txt || fail "the bar is not redrawn in place"
+}
+
+test_mark_good_outside_trial() {
+	ready
+	on_trial
+	sf mark-bad >/dev/null
+	# The firmware boots the failed slot anyway (BootNext set by hand).
+	efi_set BootNext 0200
+	boot
+	[ "$BOOTED" = b ] || fail "setup"
+	expect_fail 1 "slot b is not on trial: it failed its trial" sf mark-good
+	expect_fail 1 "slot b is not on trial: it failed its trial" sf mark-bad
+	[ "$(state good)" = a ] || fail "state changed"
+}
+
+test_mark_bad_falls_back_at_once() {
+	ready
+	on_trial
+	sf mark-bad --reason "health check 20-net failed" >out.txt
+	grep -q "the next boot falls back to slot a" out.txt
+	[ "$(state b.status)" = failed ] && [ "$(state trial)" = none ] &&
+		[ "$(state result)" = trial-failed ] || fail "state"
+	state reason | grep -q "marked bad: health check 20-net failed"
+	[ "$(json .last_result.reason)" = "slot b (version 1.1) marked bad: health check 20-net failed" ] ||
+		fail "status reason"
+	boot
+	[ "$BOOTED" = a ] && [ "$NEXT" = "next: boot a" ] || fail "fallback: $BOOTED $NEXT"
+	[ -e root/data/slotflip/staged.img.failed ] || fail "staged image not moved aside"
+	# In the good slot there is nothing to mark bad.
+	expect_fail 1 "slot a is the good slot, not on trial" sf mark-bad
+}
+
+test_set_active_refusals_and_rollback() {
+	ready
+	expect_fail 1 "slot b holds no verified system (its status is invalid)" sf set-active b
+	expect_fail 2 'give slot a or b, not "c"' sf set-active c
+	sf set-active a | grep -q "already the good slot"
+	on_trial
+	sf mark-good >/dev/null
+	# b (1.1) is good, the floor is 1.1; a still holds 1.0.
+	expect_fail 1 "slot a holds version 1.0, under the anti-rollback floor 1.1: give --allow-downgrade" \
+		sf set-active a
+	[ "$(efi_get_u16 BootNext)" = "" ] || fail "BootNext set by a refusal"
+	sf set-active a --allow-downgrade >out.txt
+	grep -q "slot a (version 1.0) gets a trial of 3 boots" out.txt
+	[ "$(efi_get_u16 BootNext)" = 0001 ] && [ "$(state trial)" = a ] &&
+		[ "$(state tries)" = 2 ] && [ "$(state a.status)" = trial ] || fail "trial not armed"
+	boot
+	[ "$BOOTED" = a ] && [ "$NEXT" = "next: boot a" ] || fail "rollback boot"
+	sf mark-good >/dev/null
+	[ "$(state good)" = a ] && [ "$(state floor)" = 1.1 ] || fail "after the rollback"
+	[ "$(efi_get_u16 BootOrder)" = 0001 ] || fail "BootOrder"
+}
+
+test_set_active_good_cancels_trial() {
+	ready
+	on_trial
+	# From the trial slot, back to a: the trial ends now.
+	sf set-active a >out.txt
+	grep -q "trial of slot b (version 1.1) cancelled by set-active a" out.txt
+	[ "$(state b.status)" = failed ] && [ "$(state trial)" = none ] || fail "state"
+	boot
+	[ "$BOOTED" = a ] || fail "did not fall back"
+}
+
+test_cancel() {
+	ready
+	sf cancel | grep -q "nothing is staged"
+	sf stage v1.1.img >/dev/null
+	sf cancel | grep -q "removed the staged image"
+	[ ! -e root/data/slotflip/staged.img ] || fail "not removed"
+	boot
+	[ "$NEXT" = "next: boot a" ] || fail "something was applied"
+	on_trial
+	expect_fail 1 "the staged image is already applied: slot b runs it on trial" sf cancel
+	[ -e root/data/slotflip/staged.img ] || fail "removed anyway"
+}
+
+test_not_root() {
+	ready
+	for cmd in "stage v1.1.img" mark-good mark-bad "set-active b" cancel \
+		"boot-entries install" "boot-entries repair"; do
+		expect_fail 6 "must run as root" \
+			setpriv --reuid=65534 --regid=65534 --clear-groups \
+			"$SLOTFLIP" --root "$PWD/root" $cmd
+	done
+}
+
+test_efivarfs_not_mounted() {
+	ready
+	rm -rf "$EFIVARS"
+	for cmd in status mark-good mark-bad "set-active a" "stage v1.1.img" \
+		cancel "boot-entries check"; do
+		expect_fail 4 "efivarfs is not mounted at root/sys/firmware/efi/efivars" sf $cmd
+	done
+}
+
+test_firmware_refuses_writes() {
+	ready
+	on_trial
+	can_mount
+	cp -a "$EFIVARS" vars.orig
+	# Read-only efivarfs (or firmware refusing SetVariable): mark-good
+	# fails with a clear message and changes nothing.
+	cat >t.sh <<'T'
+mount -t tmpfs tmpfs "$EFIVARS" && cp -a vars.orig/. "$EFIVARS"/ &&
+	mount -o remount,ro "$EFIVARS" || exit 90
+"$SLOTFLIP" --root root mark-good >out.txt 2>err.txt
+echo $? >rc.txt
+T
+	SLOTFLIP=$SLOTFLIP EFIVARS=$EFIVARS unshare -m bash t.sh || fail "mount failed"
+	[ "$(cat rc.txt)" = 4 ] || { cat err.txt; fail "exit $(cat rc.txt), want 4"; }
+	grep -q "efivarfs is read-only or the firmware refused the write" err.txt ||
+		fail "message: $(cat err.txt)"
+	grep -q "the trial is not confirmed .*run the command again" err.txt ||
+		fail "no advice: $(cat err.txt)"
+	# NVRAM full: creating the boot entries fails with ENOSPC.
+	write_disk
+	cat >t.sh <<'T'
+mount -t tmpfs -o size=64k tmpfs "$EFIVARS" && cp -a vars.orig/. "$EFIVARS"/ || exit 90
+dd if=/dev/zero of="$EFIVARS/filler" bs=4k 2>/dev/null
+"$SLOTFLIP" --root root --config /etc/slotflip/disk.conf boot-entries install >out.txt 2>err.txt
+echo $? >rc.txt
+T
+	SLOTFLIP=$SLOTFLIP EFIVARS=$EFIVARS unshare -m bash t.sh || fail "mount failed"
+	[ "$(cat rc.txt)" = 4 ] || { cat err.txt; fail "exit $(cat rc.txt), want 4"; }
+	grep -q "firmware refused to store Boot0001: NVRAM is full" err.txt ||
+		fail "message: $(cat err.txt)"
+	diff -r vars.orig "$EFIVARS" || fail "variables changed"
+}
+
+test_config_missing_or_malformed() {
+	ready
+	expect_fail 3 "cannot read config file root/etc/nope.conf" sf --config /etc/nope.conf status
+	sed 's/^tries = .*/tries = many/' root/etc/slotflip/slotflip.conf >root/etc/bad.conf
+	expect_fail 3 "root/etc/bad.conf:4: tries must be a number from 1 to 100" \
+		sf --config /etc/bad.conf mark-good
+	printf 'compatible = x\nthis is not a setting\n' >root/etc/bad2.conf
+	expect_fail 3 'bad2.conf:2: expected "key = value"' sf --config /etc/bad2.conf stage v1.1.img
+}
+
+test_usage_and_help() {
+	expect_fail 2 'unknown command "frobnicate"' "$SLOTFLIP" frobnicate
+	expect_fail 2 "give a command" "$SLOTFLIP"
+	expect_fail 2 "an option given does not apply" "$SLOTFLIP" status --reason x
+	expect_fail 2 "wrong number of arguments" "$SLOTFLIP" stage
+	"$SLOTFLIP" --help | grep -q "Exit status: 0 done"
+	for c in stage status mark-good mark-bad set-active cancel boot-entries; do
+		"$SLOTFLIP" $c --help | grep -q "^Usage: slotflip $c" || fail "$c --help"
+	done
+}
+
+# ---- boot entries --------------------------------------------------------
+
+ESP_GUID=3b9a8e62-4d1c-4f2a-9e3b-7a6c5d4e3f21
+
+# write_disk: root/disk.img, a GPT disk image (data = partition 1, esp =
+# partition 2 at LBA 10240, 65536 blocks) and root/etc/slotflip/disk.conf,
+# the device config naming the ESP inside it.
+write_disk() {
+	truncate -s 40M root/disk.img
+	sfdisk -q root/disk.img <<D
+label: gpt
+label-id: 0b3c5d7e-1f2a-4b6c-8d9e-0a1b2c3d4e5f
+start=2048, size=8192, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=data
+start=10240, size=65536, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, uuid=$ESP_GUID, name=esp
+D
+	sed -e 's|^esp = .*|esp = PARTLABEL=esp\nesp-disk = /disk.img|' \
+		root/etc/slotflip/slotflip.conf >root/etc/slotflip/disk.conf
+}
+
+# expect_rc RC CMD...: CMD exits with RC; its output in out.txt, err.txt.
+expect_rc() {
+	local want=$1 rc=0
+	shift
+	"$@" >out.txt 2>err.txt || rc=$?
+	[ "$rc" = "$want" ] || { cat out.txt err.txt; fail "'$*' exited $rc, want $want"; }
+}
+
+be() { sf --config /etc/slotflip/disk.conf boot-entries "$@"; }
+
+# The whole variable file (attributes, then data) in hex.
+var_hex() { od -An -tx1 -v "$EFIVARS/$1-$GLOBAL" | tr -d ' \n'; }
+var_set_hex() { printf "$(echo "$2" | sed 's/../\\x&/g')" >"$EFIVARS/$1-$GLOBAL"; }
+
+# EFI_LOAD_OPTION (UEFI 2.10, 3.1.3) of slot a's entry, written out by hand:
+#   Attributes       01000000          LOAD_OPTION_ACTIVE
+#   FilePathListLen  6600              42 (HD) + 56 (File) + 4 (End) = 102
+#   Description      "slotflip a" in UCS-2, NUL-terminated (22 bytes)
+#   HD() node        04 01 2a00        media, hard drive, length 42
+#                    02000000          partition number 2
+#                    0028000000000000  start LBA 10240
+#                    0000010000000000  size 65536 LBAs
+#                    628e9a3b 1c4d 2a4f 9e3b 7a6c5d4e3f21  (the GUID of
+#                                      $ESP_GUID in EFI byte order)
+#                    02 02             GPT, GUID signature
+#   File() node      04 04 3800        media, file path, length 4 + 52
+#                    "\EFI\slotflip\a\linux.efi" in UCS-2, NUL-terminated
+#   End node         7f ff 0400
+# The efivarfs file starts with the attributes NV+BS+RT: 07000000.
+WANT_A=07000000\
+010000006600\
+73006c006f00740066006c006900700020006100\
+0000\
+04012a00\
+02000000\
+0028000000000000\
+0000010000000000\
+628e9a3b1c4d2a4f9e3b7a6c5d4e3f21\
+0202\
+04043800\
+5c004500460049005c00\
+73006c006f00740066006c0069007000\
+5c0061005c00\
+6c0069006e00750078002e00650066006900\
+0000\
+7fff0400
+# Slot b's differs in the description's and the path's slot letter.
+WANT_B=$(echo "$WANT_A" | sed -e 's/2000610000/2000620000/' -e 's/5c0061005c00/5c0062005c00/')
+
+# "UEFI Shell", a firmware entry with a firmware-volume file path: not ours.
+SHELL_ENTRY=07000000\
+010000001800\
+55004500460049002000530068006500\
+6c006c00\
+0000\
+04061400\
+83a5047c3e9e1c4fad65e05268d0b4d1\
+7fff0400
+
+test_boot_entry_bytes() {
+	ready
+	write_disk
+	var_set_hex Boot0003 "$SHELL_ENTRY"
+	efi_set BootOrder 03000200
+	be install >out.txt
+	[ "$(var_hex Boot0001)" = "$WANT_A" ] || fail "Boot0001: $(var_hex Boot0001)"
+	[ "$(var_hex Boot0002)" = "$WANT_B" ] || fail "Boot0002: $(var_hex Boot0002)"
+	[ "$(var_hex Boot0003)" = "$SHELL_ENTRY" ] || fail "the firmware's entry changed"
+	[ "$(var_hex BootOrder)" = 07000000010003000200 ] ||
+		fail "BootOrder $(var_hex BootOrder), want 0001 0003 0002"
+	be check >out.txt
+	grep -q "Boot0001 (slot a): ok" out.txt && grep -q "BootOrder: ok" out.txt
+	# Installing again writes nothing.
+	before=$(efi_fingerprint)
+	be install >/dev/null
+	[ "$(efi_fingerprint)" = "$before" ] || fail "install rewrote a variable"
+	# The ESP by its partition GUID gives the same entries.
+	sed -i "s|^esp = .*|esp = PARTUUID=$(echo $ESP_GUID | tr a-f A-F)|" root/etc/slotflip/disk.conf
+	be check >/dev/null || fail "PARTUUID= gave other entries"
+}
+
+test_boot_entries_check_and_repair() {
+	ready
+	write_disk
+	be install >/dev/null
+	# Firmware rewrote slot b's entry (another path), dropped slot a's,
+	# and reordered BootOrder.
+	var_set_hex Boot0002 "$(echo "$WANT_B" | sed 's/5c0062005c00/5c0063005c00/')"
+	rm "$EFIVARS/Boot0001-$GLOBAL"
+	efi_set BootOrder 0200
+	expect_rc 1 be check
+	grep -q 'Boot0002 (slot b): altered: starts \\EFI\\slotflip\\c\\linux.efi, want \\EFI\\slotflip\\b\\linux.efi' out.txt ||
+		fail "altered entry: $(cat out.txt)"
+	grep -q "Boot0001 (slot a): missing" out.txt || fail "missing entry"
+	grep -q "BootOrder: wrong: starts with 0002, not the good slot a's 0001" out.txt ||
+		fail "BootOrder: $(cat out.txt)"
+	be repair >out.txt
+	grep -q "Boot0002 (slot b): written (was altered)" out.txt
+	[ "$(var_hex Boot0001)" = "$WANT_A" ] && [ "$(var_hex Boot0002)" = "$WANT_B" ] ||
+		fail "not repaired"
+	[ "$(var_hex BootOrder)" = 0700000001000200 ] || fail "BootOrder not repaired"
+	be check >/dev/null
+	# An entry made inactive is ours, altered.
+	var_set_hex Boot0001 "07000000000000${WANT_A:14}"
+	expect_rc 1 be check
+	grep -q "Boot0001 (slot a): altered: attributes 0x0, want 0x1" out.txt || fail "$(cat out.txt)"
+}
+
+test_boot_entries_never_overwrite_foreign() {
+	ready
+	write_disk
+	var_set_hex Boot0002 "$SHELL_ENTRY"
+	expect_fail 1 'Boot0002 holds another entry ("UEFI Shell")' be install
+	grep -q "Nothing was written" err.txt
+	[ "$(var_hex Boot0002)" = "$SHELL_ENTRY" ] || fail "foreign entry overwritten"
+	[ ! -e "$EFIVARS/Boot0001-$GLOBAL" ] || fail "Boot0001 written anyway"
+	expect_rc 1 be check
+	grep -q "Boot0002 (slot b): foreign" out.txt
+}
+
+test_boot_entries_esp_errors() {
+	ready
+	write_disk
+	sed -i 's|^esp = .*|esp = PARTLABEL=nope|' root/etc/slotflip/disk.conf
+	expect_fail 5 "no partition with PARTLABEL=nope on root/disk.img" be check
+	sed -i 's|^esp = .*|esp = /dev/sda1|' root/etc/slotflip/disk.conf
+	expect_fail 5 "with esp-disk, name the ESP by PARTLABEL= or PARTUUID=" be check
+	sed -i 's|^esp = .*|esp = PARTLABEL=esp|' root/etc/slotflip/disk.conf
+	truncate -s 8M root/mbr.img
+	echo 'label: dos
+start=2048, type=ef' | sfdisk -q root/mbr.img
+	sed -i 's|^esp-disk = .*|esp-disk = /mbr.img|' root/etc/slotflip/disk.conf
+	expect_fail 5 "root/mbr.img has no GPT partition table" be check
+}
+
+# ---- boot confirmation (bootctl/slotflip-confirm) -------------------------
+
+# health NAME RC: a check that notes it ran and exits RC.
+health() {
+	mkdir -p root/etc/slotflip/health.d
+	printf '#!/bin/sh\necho %s >>"%s/ran"\nexit %s\n' "$1" "$PWD" "$2" \
+		>"root/etc/slotflip/health.d/$1"
+	chmod +x "root/etc/slotflip/health.d/$1"
+}
+
+# confirm: run the script with slotflip and a stub reboot; rc in CONFIRM_RC.
+confirm() {
+	mkdir -p bin
+	printf '#!/bin/sh\necho rebooted >"%s/rebooted"\n' "$PWD" >bin/reboot
+	chmod +x bin/reboot
+	CONFIRM_RC=0
+	SLOTFLIP=$SLOTFLIP PATH=$PWD/bin:$PATH "$CONFIRM" --root root "$@" \
+		>confirm.out 2>&1 || CONFIRM_RC=$?
+}
+
+test_confirm_all_checks_pass() {
+	ready
+	on_trial
+	health 10-disk 0
+	health 20-net 0
+	printf 'exit 1\n' >root/etc/slotflip/health.d/README # not executable
+	confirm
+	[ "$CONFIRM_RC" = 0 ] || { cat confirm.out; fail "exit $CONFIRM_RC"; }
+	[ "$(cat ran | tr '\n' ' ')" = "10-disk 20-net " ] || fail "checks run: $(cat ran)"
+	[ "$(state good)" = b ] && [ "$(state b.status)" = good ] || fail "not marked good"
+	[ ! -e rebooted ] || fail "rebooted"
+}
+
+test_confirm_failing_check_marks_bad_and_reboots() {
+	ready
+	on_trial
+	health 10-disk 0
+	health 20-net 3
+	health 30-app 0
+	confirm
+	[ "$CONFIRM_RC" = 1 ] || { cat confirm.out; fail "exit $CONFIRM_RC"; }
+	[ "$(cat ran | tr '\n' ' ')" = "10-disk 20-net " ] || fail "checks run: $(cat ran)"
+	[ "$(state b.status)" = failed ] || fail "not marked bad"
+	[ "$(state reason)" = "slot b (version 1.1) marked bad: health check 20-net failed (exit status 3)" ] ||
+		fail "reason: $(state reason)"
+	[ -e rebooted ] || fail "did not reboot"
+	boot
+	[ "$BOOTED" = a ] && [ "$NEXT" = "next: boot a" ] || fail "no fallback"
+}
+
+test_confirm_check_timeout() {
+	ready
+	on_trial
+	mkdir -p root/etc/slotflip/health.d
+	printf '#!/bin/sh\nsleep 30\n' >root/etc/slotflip/health.d/50-hang
+	chmod +x root/etc/slotflip/health.d/50-hang
+	SLOTFLIP_CHECK_TIMEOUT=1 confirm
+	[ "$CONFIRM_RC" = 1 ] && [ -e rebooted ] || fail "exit $CONFIRM_RC"
+	state reason | grep -q "health check 50-hang failed (no answer within 1 s)"
+}
+
+test_confirm_in_good_slot_never_reboots() {
+	ready
+	before=$(efi_fingerprint)
+	confirm
+	[ "$CONFIRM_RC" = 0 ] || { cat confirm.out; fail "exit $CONFIRM_RC"; }
+	grep -q "already the good slot" confirm.out
+	health 20-net 1
+	confirm
+	[ "$CONFIRM_RC" = 1 ] || fail "exit $CONFIRM_RC"
+	grep -q "not on trial: not rebooting" confirm.out
+	[ ! -e rebooted ] || fail "the good slot was rebooted"
+	[ "$(efi_fingerprint)" = "$before" ] || fail "an EFI variable was written"
+}
+
+run_cases

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+
+#include "image.h"
+#include "staging.h"
+#include "testlib.h"
+#include "util.h"
+
+static void head(uint8_t *buf, uint64_t manifest, uint64_t data)
+{
+	memset(buf, 0, SF_IMAGE_HEAD_BYTES);
+	sf_image_header_encode(buf, manifest);
+	memcpy(buf + SF_HEADER_SIZE, "SFMANIFS", 8);
+	le64_store(buf + SF_HEADER_SIZE + 24, data);
+}
+
+TEST(claimed_size)
+{
+	uint8_t buf[SF_IMAGE_HEAD_BYTES];
+	uint64_t size = 0;
+
+	/* docs/FORMAT.md: D = align4096(4096 + M) + 16384; file = D + data. */
+	head(buf, 1000, 5000);
+	CHECK_EQ(sf_image_claimed_size(buf, sizeof(buf), &size), 0);
+	CHECK_EQ(size, 8192 + 16384 + 5000);
+	head(buf, 4096, 0);
+	CHECK_EQ(sf_image_claimed_size(buf, sizeof(buf), &size), 0);
+	CHECK_EQ(size, 8192 + 16384);
+}
+
+TEST(claimed_size_refusals)
+{
+	uint8_t buf[SF_IMAGE_HEAD_BYTES];
+	uint64_t size = 42;
+
+	head(buf, 1000, 5000);
+	CHECK_EQ(sf_image_claimed_size(buf, sizeof(buf) - 1, &size), -EBADMSG);
+	buf[0] = 'X';
+	CHECK_EQ(sf_image_claimed_size(buf, sizeof(buf), &size), -EBADMSG);
+	head(buf, 1000, 5000);
+	buf[8] = 2;
+	CHECK_EQ(sf_image_claimed_size(buf, sizeof(buf), &size),
+		 -EPROTONOSUPPORT);
+	head(buf, 100, 5000); /* manifest too small */
+	CHECK_EQ(sf_image_claimed_size(buf, sizeof(buf), &size), -EBADMSG);
+	head(buf, 1000, 5000);
+	buf[SF_HEADER_SIZE] = 'x';
+	CHECK_EQ(sf_image_claimed_size(buf, sizeof(buf), &size), -EBADMSG);
+	head(buf, 1000, 1ull << 60);
+	CHECK_EQ(sf_image_claimed_size(buf, sizeof(buf), &size), -EBADMSG);
+	CHECK_EQ(size, 42);
+}
+
+TEST(staged_path)
+{
+	struct sf_config cfg = { .data_dir = "/run/slotflip/data" };
+	struct sf_ctx ctx = { .root = "/tmp/r" };
+	char buf[64];
+
+	CHECK_EQ(sf_staged_path(&ctx, &cfg, "staged.img", buf, sizeof(buf)), 0);
+	CHECK_STREQ(buf, "/tmp/r/run/slotflip/data/slotflip/staged.img");
+	ctx.root = "/";
+	CHECK_EQ(sf_staged_path(&ctx, &cfg, "last-result", buf, sizeof(buf)),
+		 0);
+	CHECK_STREQ(buf, "/run/slotflip/data/slotflip/last-result");
+	CHECK_EQ(sf_staged_path(&ctx, &cfg, "staged.img", buf, 10),
+		 -ENAMETOOLONG);
+}
