@@ -139,10 +139,14 @@ static void write_result(struct boot *b, const char *version)
 		     b->st.last_reason);
 	sf_fault_point(b->ctx, "result write");
 	r = write_file_atomic(path, text, (size_t)n, 0644);
+	if (r < 0 && unlink(path) == 0) {
+		/* A stale result must not stay; its space may be enough. */
+		r = write_file_atomic(path, text, (size_t)n, 0644);
+	}
 	if (r < 0)
 		sf_log(b->ctx, SF_LOG_WARNING, 0,
-		       "cannot write %s: %s (the result stays in the EFI "
-		       "state)",
+		       "cannot write %s: %s; the result stays in the EFI "
+		       "state (is the data partition full?)",
 		       path, strerror(-r));
 }
 
@@ -216,10 +220,12 @@ static void act_fail_trial(struct boot *b)
 	b->st.tries_left = 0;
 	sf_bootstate_set_result(&b->st, SF_RESULT_TRIAL_FAILED, b->now, reason);
 	sf_log(b->ctx, SF_LOG_ERR, 0, "update failed: %s", reason);
+	/* Result file first: once the state is stored, the next boot only
+	 * moves the image aside and would not write it. */
+	write_result(b, b->st.slot[t].version);
 	if (store(b) < 0)
 		say(b, "cannot record the failure in the EFI state");
 	move_aside(b, ".failed");
-	write_result(b, b->st.slot[t].version);
 }
 
 static void refuse_staged(struct boot *b, const uint8_t *id, const char *reason,
@@ -228,10 +234,10 @@ static void refuse_staged(struct boot *b, const uint8_t *id, const char *reason,
 	memcpy(b->st.image_id, id, SF_IMAGE_ID_BYTES);
 	sf_bootstate_set_result(&b->st, SF_RESULT_REFUSED, b->now, reason);
 	sf_log(b->ctx, SF_LOG_ERR, 0, "staged image refused: %s", reason);
+	write_result(b, version);
 	if (store(b) < 0)
 		say(b, "cannot record the refusal in the EFI state");
 	move_aside(b, ".refused");
-	write_result(b, version);
 }
 
 static int load_keys(struct boot *b, struct ms_pubkey *keys)
@@ -364,8 +370,8 @@ static void apply_failed(struct boot *b, int r, const char *version)
 				b->last_error);
 	sf_log(b->ctx, SF_LOG_ERR, 0,
 	       "apply failed, will retry at next boot: %s", b->last_error);
-	store(b);
 	write_result(b, version);
+	store(b);
 }
 
 static void arm_trial(struct boot *b, uint8_t spare, const char *version)
@@ -380,26 +386,38 @@ static void arm_trial(struct boot *b, uint8_t spare, const char *version)
 		 "version %s written to slot %s; trial armed with %u tries",
 		 version, sf_slot_name(spare), b->cfg.tries);
 	sf_bootstate_set_result(&b->st, SF_RESULT_APPLIED, b->now, reason);
+	/* Result file first: a power cut right after arming must not leave
+	 * an older result there. */
+	write_result(b, version);
 	if (store(b) < 0) {
-		say(b, "cannot arm the trial in the EFI state: booting on");
+		sf_bootstate_set_result(&b->st, SF_RESULT_APPLY_ERROR, b->now,
+					b->last_error);
+		sf_log(b->ctx, SF_LOG_ERR, 0,
+		       "cannot arm the trial in the EFI state: booting slot %s; "
+		       "the apply is redone at the next boot",
+		       sf_slot_name(b->booted));
+		write_result(b, version);
 		return;
 	}
 	say(b, "%s", reason);
-	write_result(b, version);
 	reboot_into(b, spare);
 }
 
 /* Mark the spare slot invalid before its first byte changes. */
 static int invalidate_spare(struct boot *b, uint8_t spare, const uint8_t *id)
 {
+	int r;
+
 	b->st.slot[spare].status = SF_SLOT_INVALID;
 	b->st.slot[spare].version[0] = '\0';
 	memcpy(b->st.image_id, id, SF_IMAGE_ID_BYTES);
-	if (store(b) < 0)
+	r = store(b);
+	if (r < 0)
 		return sf_err(b->ctx, -EIO,
-			      "cannot mark slot %s invalid in the EFI state: "
-			      "not applying",
-			      sf_slot_name(spare));
+			      "cannot mark slot %s invalid in the EFI state "
+			      "(%s): not applying; the update is tried again "
+			      "at the next boot",
+			      sf_slot_name(spare), strerror(-r));
 	return 0;
 }
 
@@ -420,8 +438,12 @@ static void apply_checked(struct boot *b, struct sf_image *img,
 	int r;
 
 	snprintf(version, sizeof(version), "%s", img->m.version);
-	if (invalidate_spare(b, spare, img->manifest_hash) < 0)
+	if (invalidate_spare(b, spare, img->manifest_hash) < 0) {
+		sf_bootstate_set_result(&b->st, SF_RESULT_APPLY_ERROR, b->now,
+					b->last_error);
+		write_result(b, version);
 		return;
+	}
 	say(b, "writing version %s to slot %s", version, sf_slot_name(spare));
 	r = sf_apply_write(b->ctx, img, &t, &stats);
 	if (r < 0) {
