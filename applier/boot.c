@@ -95,7 +95,8 @@ static void load_state(struct boot *b)
 		sf_log(b->ctx, SF_LOG_WARNING, 0,
 		       "slotflip state unreadable (%s): rebuilt with the "
 		       "booted slot %s as good",
-		       strerror(-r), sf_slot_name(b->booted));
+		       b->last_error[0] ? b->last_error : strerror(-r),
+		       sf_slot_name(b->booted));
 	sf_bootstate_rebuild(&b->st, b->booted);
 	r = sf_bootstate_store(b->ctx, &b->st);
 	if (r < 0)
@@ -276,11 +277,22 @@ static int check_image(struct boot *b, struct sf_image *img, uint64_t slot_size,
 	}
 	r = sf_image_check_signatures(b->ctx, img, keys, b->cfg.n_pubkeys,
 				      b->cfg.threshold);
+	if (r >= 0)
+		r = sf_apply_precheck(b->ctx, img, &p, reason, size);
+	if (r == -EPERM)
+		return r;
+	/* A corrupt or truncated data area is refused before the spare
+	 * slot changes; each chunk is checked again when it is written. */
+	if (r >= 0) {
+		say(b, "checking the %u chunks of version %s", img->m.n_chunks,
+		    img->m.version);
+		r = sf_image_verify_data(b->ctx, img, 0, NULL, NULL);
+	}
 	if (r < 0) {
 		snprintf(reason, size, "%s", b->last_error);
 		return -EPERM;
 	}
-	return sf_apply_precheck(b->ctx, img, &p, reason, size);
+	return 0;
 }
 
 struct slot_files {

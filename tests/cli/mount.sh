@@ -3,17 +3,18 @@
 # case ends, passed or failed (an EXIT trap in the case's subshell).
 SF_MOUNTS=()
 
+# sf_unmount_all: undo every mount made so far (newest first).
 sf_unmount_all() {
 	local m
-	cd / || true
 	for m in "${SF_MOUNTS[@]}"; do
 		umount "$m" 2>/dev/null || umount -l "$m"
 	done
+	SF_MOUNTS=()
 }
 
 sf_mounted() {
 	SF_MOUNTS=("$1" "${SF_MOUNTS[@]}")
-	trap sf_unmount_all EXIT
+	trap 'cd /; sf_unmount_all' EXIT
 }
 
 # mount_tmpfs DIR SIZE: a new tmpfs of SIZE (e.g. 64k, 16m) on DIR; the case
