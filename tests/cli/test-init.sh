@@ -1,6 +1,9 @@
 #!/bin/bash
 # Integration tests of slotflip-init --root: whole boot sequences on a fake
-# device (tests/cli/firmware.sh), refusals, crash injection.
+# device (tests/cli/firmware.sh). Refusals are in test-refuse.sh, power cuts
+# in test-crash.sh. The sequence through a confirmed trial (stage, apply,
+# trial boot, mark-good, boot) needs the runtime tool's mark-good and is
+# joined with it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/firmware.sh"
 STATE=$SF_BIN/tool-state-tool
@@ -88,6 +91,58 @@ trial_fallback() {
 	expect_next "next: boot a"
 	[ "$(efi_fingerprint)" = "$before" ] || fail "wrote after the fallback"
 }
+
+# trial_panics TRIES PATTERN: the trial kernel panics before its initramfs
+# runs ("p": the firmware is reset, slotflip-init never runs in b) or boots
+# and never confirms ("i"), per trial boot in the order of PATTERN. After
+# exactly TRIES boots of b, in any mix, a is good and b failed.
+trial_panics() {
+	local tries=$1 pattern=$2 trial_boots=0 panics=0 i
+	device_setup "$tries"
+	boot
+	"$STATE" root set a.version=1.0
+	make_version 1.1
+	image 1.1 v1.1.img
+	stage v1.1.img
+	boot
+	expect_next "next: reboot (BootNext=b)"
+	for i in $(seq 1 20); do
+		fw_boot
+		if [ "$BOOTED" = b ]; then
+			trial_boots=$((trial_boots + 1))
+			[ "$(efi_get_u16 BootNext)" = "" ] ||
+				fail "BootNext still set in the trial boot"
+			if [ "${pattern:$(((trial_boots - 1) % ${#pattern})):1}" = p ]; then
+				panics=$((panics + 1))
+				continue
+			fi
+			init
+			expect_next "next: boot b"
+			continue
+		fi
+		# The firmware came back to a through BootOrder.
+		[ "$(efi_get_u16 BootOrder)" = 0001 ] || fail "BootOrder no longer starts with a"
+		init
+		[ "$NEXT" = "next: boot a" ] && break
+		expect_next "next: reboot (BootNext=b)"
+	done
+	[ "$trial_boots" = "$tries" ] || fail "b booted $trial_boots times, want $tries"
+	echo "  $trial_boots trial boots, $panics of them panics"
+	[ "$(state good)" = a ] && [ "$(state a.status)" = good ] ||
+		fail "a not good"
+	[ "$(state b.status)" = failed ] && [ "$(state trial)" = none ] ||
+		fail "b not failed"
+	[ "$(state result)" = trial-failed ] || fail "result"
+	grep -q "did not confirm its trial after $tries tries" root/data/slotflip/last-result
+	slot_holds a 1.0 || fail "slot a changed"
+	boot
+	expect_next "next: boot a"
+}
+
+test_trial_panics_every_time() { trial_panics 3 p; }
+test_trial_panics_once_of_one_try() { trial_panics 1 p; }
+test_trial_mixed_panics_and_boots() { trial_panics 4 ippi; }
+test_trial_mixed_boots_then_panics() { trial_panics 3 ipp; }
 
 test_trial_falls_back_after_exactly_3_tries() { trial_fallback 3; }
 test_trial_falls_back_after_exactly_1_try() { trial_fallback 1; }
