@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <libgen.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "apply.h"
@@ -256,16 +258,59 @@ static int load_keys(struct boot *b, struct ms_pubkey *keys)
 	return 0;
 }
 
+struct slot_files {
+	int spare_fd, active_fd;
+	uint64_t spare_size;
+	char efi[4096], active_efi[4096];
+};
+
+/* Bytes free in @path's filesystem, plus what @path holds (it is
+ * replaced); UINT64_MAX when that cannot be told (the write will say). */
+static uint64_t room_for(const char *path)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	struct statvfs sv;
+	struct stat st;
+	uint64_t room;
+
+	if (!dir || statvfs(dirname(dir), &sv) < 0)
+		return UINT64_MAX;
+	room = (uint64_t)sv.f_bavail * sv.f_frsize;
+	if (stat(path, &st) == 0)
+		room += (uint64_t)st.st_size;
+	return room;
+}
+
+/* The EFI binary is written as "<name>.new" beside its final name. */
+static int check_esp_room(struct boot *b, const struct sf_image *img,
+			  const char *efi, char *reason, size_t size)
+{
+	const struct sf_payload *p =
+		sf_manifest_payload(&img->m, SF_PAYLOAD_EFI);
+	char tmp[4200];
+	uint64_t room;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", efi);
+	room = room_for(tmp);
+	if (p->size <= room)
+		return 0;
+	snprintf(reason, size,
+		 "EFI binary of %llu bytes does not fit the %llu bytes free "
+		 "on the ESP",
+		 (unsigned long long)p->size, (unsigned long long)room);
+	return sf_err(b->ctx, -EPERM, "refused: %s", reason);
+}
+
 /* Signatures, then the device's policy. Returns 0 or -EPERM + reason. */
-static int check_image(struct boot *b, struct sf_image *img, uint64_t slot_size,
-		       char *reason, size_t size)
+static int check_image(struct boot *b, struct sf_image *img,
+		       const struct slot_files *f, char *reason, size_t size)
 {
 	struct ms_pubkey keys[SF_CONFIG_MAX_KEYS];
 	struct sf_apply_policy p = {
 		.compatible = b->cfg.compatible,
 		.floor = b->st.floor,
 		.running_version = b->st.slot[b->booted].version,
-		.slot_size = slot_size,
+		.slot_size = f->spare_size,
 	};
 	int r = load_keys(b, keys);
 
@@ -279,6 +324,8 @@ static int check_image(struct boot *b, struct sf_image *img, uint64_t slot_size,
 				      b->cfg.threshold);
 	if (r >= 0)
 		r = sf_apply_precheck(b->ctx, img, &p, reason, size);
+	if (r >= 0)
+		r = check_esp_room(b, img, f->efi, reason, size);
 	if (r == -EPERM)
 		return r;
 	/* A corrupt or truncated data area is refused before the spare
@@ -294,12 +341,6 @@ static int check_image(struct boot *b, struct sf_image *img, uint64_t slot_size,
 	}
 	return 0;
 }
-
-struct slot_files {
-	int spare_fd, active_fd;
-	uint64_t spare_size;
-	char efi[4096], active_efi[4096];
-};
 
 static int slot_size(int fd, uint64_t *ret)
 {
@@ -483,8 +524,7 @@ static void act_apply(struct boot *b, const uint8_t *id)
 		apply_failed(b, -EIO, NULL);
 	} else if (sf_image_open(b->ctx, path, &img) < 0) {
 		refuse_staged(b, id, b->last_error, NULL);
-	} else if (check_image(b, img, f.spare_size, reason, sizeof(reason)) <
-		   0) {
+	} else if (check_image(b, img, &f, reason, sizeof(reason)) < 0) {
 		refuse_staged(b, id, reason,
 			      img->loaded ? img->m.version : NULL);
 	} else {

@@ -57,6 +57,119 @@ test_update_arms_a_trial() {
 	[ "$(efi_fingerprint)" = "$before" ] || fail "trial boot wrote a variable"
 }
 
+# The result file on the data partition, for `slotflip status`.
+test_result_file_content() {
+	device_setup
+	boot
+	"$STATE" root set a.version=1.0
+	make_version 1.1
+	image 1.1 v1.1.img
+	stage v1.1.img
+	boot
+	sed 's/^time=[0-9]*$/time=T/' root/data/slotflip/last-result >got
+	printf '%s\n' result=applied time=T slot=b version=1.1 \
+		"reason=version 1.1 written to slot b; trial armed with 3 tries" >want
+	diff want got || fail "last-result content"
+	t=$(sed -n 's/^time=//p' root/data/slotflip/last-result)
+	[ $(($(date +%s) - t)) -lt 600 ] || fail "time $t is not now"
+}
+
+# apply_counts: "W chunks written, S already right" of the last apply.
+apply_counts() {
+	sed -n 's/.*read back: \([0-9]*\) chunks written, \([0-9]*\) already right$/\1 \2/p' init.out
+}
+
+# Zero chunks are skipped where the slot already reads zero, written where
+# it does not.
+test_zero_chunks_skipped_where_the_slot_reads_zero() {
+	device_setup
+	boot
+	make_version 1.1
+	{ head -c 200000 rootfs-1.1; head -c 409600 /dev/zero; } >rootfs-z
+	mv rootfs-z rootfs-1.1
+	image 1.1 v1.1.img
+	zeros=$("$SF_BIN/slotflip-image" inspect v1.1.img |
+		sed -n 's/^payload rootfs.*(zero \([0-9]*\),.*/\1/p')
+	[ "$zeros" -ge 90 ] || fail "only $zeros zero chunks"
+	total=$("$SF_BIN/slotflip-image" inspect v1.1.img |
+		awk '/^payload/ {n += $6} END {print n}')
+	stage v1.1.img
+	boot
+	[ "$(apply_counts)" = "$total 0" ] || fail "counts $(apply_counts), want $total 0"
+	slot_holds b 1.1 || fail "b does not hold 1.1"
+	# Again on a slot b of zeros.
+	rm -rf root release.sec
+	device_setup
+	truncate -s 0 root/slots/b.img
+	truncate -s $SLOT_SIZE root/slots/b.img
+	boot
+	image 1.1 v1.1.img
+	stage v1.1.img
+	boot
+	[ "$(apply_counts)" = "$((total - zeros)) $zeros" ] ||
+		fail "counts $(apply_counts), want $((total - zeros)) $zeros"
+	slot_holds b 1.1 || fail "b does not hold 1.1"
+}
+
+# An apply that finds the slot already right writes no chunk: the slot and
+# the EFI binary are not touched (mtime, inode), and no slot-write fault
+# point is passed.
+test_chunks_already_right_are_not_rewritten() {
+	device_setup
+	boot
+	make_version 1.1
+	image 1.1 v1.1.img
+	stage v1.1.img
+	boot
+	expect_next "next: reboot (BootNext=b)"
+	# As if the apply had been cut just before arming the trial.
+	"$STATE" root set trial=none b.status=invalid b.version= tries=0
+	rm "$EFIVARS/BootNext-$GLOBAL"
+	before=$(stat -c '%Y.%y %i' root/slots/b.img root/esp/EFI/slotflip/b/linux.efi)
+	sleep 1
+	fw_boot
+	SLOTFLIP_FAULT_AT=0 "$INIT" --root root >init.out 2>&1
+	[ "$(apply_counts)" = "0 152" ] || fail "counts $(apply_counts), want 0 152"
+	grep -q "^next: reboot (BootNext=b)$" init.out || fail "not armed"
+	n=$(sed -n 's/^fault points passed: //p' init.out)
+	# Slot flush, state, result, BootNext: no chunk written (and the
+	# state already said b invalid, for this image: not rewritten).
+	[ "$n" = 4 ] || { cat init.out; fail "$n fault points, want 4"; }
+	[ "$(stat -c '%Y.%y %i' root/slots/b.img root/esp/EFI/slotflip/b/linux.efi)" = "$before" ] ||
+		fail "slot b or its EFI binary was rewritten"
+}
+
+# Which slot booted: slotflip.slot= on the command line wins over
+# BootCurrent (with a warning); neither: no slot, exit 1.
+test_booted_slot_detection() {
+	device_setup
+	boot
+	efi_set BootCurrent 0200
+	init
+	grep -q "warning: the kernel command line says slot a, BootCurrent says slot b: trusting the command line" init.out ||
+		{ cat init.out; fail "no warning"; }
+	expect_next "next: boot a"
+	# BootCurrent alone names b, not the good slot: back to a.
+	echo quiet >root/proc/cmdline
+	init
+	expect_next "next: reboot (BootNext=a)"
+	rm "$EFIVARS/BootCurrent-$GLOBAL"
+	rc=0
+	"$INIT" --root root >out 2>&1 || rc=$?
+	[ "$rc" = 1 ] || fail "exit $rc, want 1"
+	grep -q "^next: none (cannot tell which slot booted: no slotflip.slot= on the kernel command line and BootCurrent names neither slot's boot entry)$" out ||
+		{ cat out; fail "no reason"; }
+}
+
+test_help_and_usage_errors() {
+	"$INIT" --help | grep -q "^Usage: slotflip-init --root DIR" || fail "--help"
+	"$INIT" --help | grep -q "^99 a fault was injected" || fail "exit codes"
+	expect_fail 2 "give --root DIR" "$INIT"
+	expect_fail 2 "Usage:" "$INIT" --bogus
+	SLOTFLIP_FAULT_AT=x expect_fail 2 "SLOTFLIP_FAULT_AT must be a number" \
+		"$INIT" --root .
+}
+
 # The trial never confirms (or panics at once: the firmware comes back to
 # a through BootOrder): after exactly `tries` boots of b, a is good and b
 # failed.

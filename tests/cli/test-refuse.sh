@@ -206,6 +206,14 @@ test_oversized_payload() {
 	refuse_staged big.img "root filesystem of $((SLOT_SIZE + 4096)) bytes does not fit the $SLOT_SIZE-byte slot"
 }
 
+# The ESP has no room for the new EFI binary (written beside the old one).
+test_esp_full() {
+	setup
+	mount_tmpfs root/esp/EFI/slotflip/b 8k
+	room=$(($(stat -f -c '%a * %S' root/esp/EFI/slotflip/b)))
+	refuse_staged v1.1.img "EFI binary of $(stat -c %s efi-1.1) bytes does not fit the $room bytes free on the ESP"
+}
+
 # A delta made against another version than the running one.
 test_delta_against_wrong_base_version() {
 	setup
