@@ -234,8 +234,16 @@ static void act_fail_trial(struct boot *b)
 static void refuse_staged(struct boot *b, const uint8_t *id, const char *reason,
 			  const char *version)
 {
+	struct sf_bootstate old = b->st;
+
 	memcpy(b->st.image_id, id, SF_IMAGE_ID_BYTES);
 	sf_bootstate_set_result(&b->st, SF_RESULT_REFUSED, b->now, reason);
+	/* The same refusal again (its move aside was cut short, or it was
+	 * staged again): the record stays as it is, no variable write. */
+	if (old.last_result == SF_RESULT_REFUSED &&
+	    !memcmp(old.image_id, id, SF_IMAGE_ID_BYTES) &&
+	    !strcmp(old.last_reason, b->st.last_reason))
+		b->st.last_time = old.last_time;
 	sf_log(b->ctx, SF_LOG_ERR, 0, "staged image refused: %s", reason);
 	write_result(b, version);
 	if (store(b) < 0)
@@ -552,9 +560,9 @@ static void act(struct boot *b, const uint8_t *id)
 		act_fail_trial(b);
 		break;
 	case SF_ACT_DISCARD:
-		move_aside(b, b->st.last_result == SF_RESULT_REFUSED
-				      ? ".refused"
-				      : ".failed");
+		move_aside(b, b->st.last_result == SF_RESULT_TRIAL_FAILED
+				      ? ".failed"
+				      : ".applied");
 		break;
 	case SF_ACT_BOOT_GOOD:
 		reboot_into(b, b->st.good);

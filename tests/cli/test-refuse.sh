@@ -167,8 +167,10 @@ test_too_few_signatures() {
 	sed -i 's|^pubkey = /keys/release.pub$|&\npubkey = /keys/second.pub\nthreshold = 2|' \
 		root/etc/slotflip/slotflip.conf
 	refuse_staged v1.1.img "image has valid signatures from 1 of the 2 trusted keys, 2 required"
-	SOURCE_DATE_EPOCH=1700000000 image 1.1 both.img --key second.sec
-	stage both.img
+	# Signed again, staged again: the same manifest (same image id) is
+	# checked again, not discarded as refused.
+	"$SF_BIN/slotflip-image" sign v1.1.img --key second.sec
+	stage v1.1.img
 	boot
 	expect_next "next: reboot (BootNext=b)"
 }
@@ -179,6 +181,21 @@ test_wrong_compatible() {
 		--version 1.1 --compatible other-board --key release.sec \
 		--chunk-size 4096 -o other.img >/dev/null
 	refuse_staged other.img 'image is for "other-board", this device is "test-board"'
+}
+
+# The same refused image staged again is checked and refused again, and
+# the state record is not rewritten.
+test_refused_image_staged_again() {
+	setup
+	make_version 0.9
+	image 0.9 old.img
+	refuse_staged old.img "version 0.9 is below the running version 1.0 (a downgrade)"
+	before=$(efi_fingerprint)
+	cp $DATA/staged.img.refused again.img
+	rm $DATA/staged.img.refused
+	sleep 1 # a new time would change the record
+	refuse_staged again.img "version 0.9 is below the running version 1.0 (a downgrade)"
+	[ "$(efi_fingerprint)" = "$before" ] || fail "the same refusal was written again"
 }
 
 test_downgrade() {
