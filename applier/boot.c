@@ -272,6 +272,30 @@ struct slot_files {
 	char efi[4096], active_efi[4096];
 };
 
+/* Progress on the console: a line every 10%, from any worker thread. */
+static void console_progress(void *data, uint64_t done, uint64_t total)
+{
+	struct boot *b = data;
+	unsigned tenth = total ? (unsigned)(done * 10 / total) : 10;
+	unsigned last = atomic_load(&b->progress_tenth);
+
+	if (tenth > last &&
+	    atomic_compare_exchange_strong(&b->progress_tenth, &last, tenth)) {
+		bool mib = total >= (16u << 20);
+
+		say(b, "%s: %u%% (%llu of %llu %s)", b->progress_what,
+		    tenth * 10, (unsigned long long)(done >> (mib ? 20 : 10)),
+		    (unsigned long long)(total >> (mib ? 20 : 10)),
+		    mib ? "MiB" : "KiB");
+	}
+}
+
+static void progress_start(struct boot *b, const char *what)
+{
+	b->progress_what = what;
+	atomic_store(&b->progress_tenth, 0);
+}
+
 /* Bytes free in @path's filesystem, plus what @path holds (it is
  * replaced); UINT64_MAX when that cannot be told (the write will say). */
 static uint64_t room_for(const char *path)
@@ -341,7 +365,8 @@ static int check_image(struct boot *b, struct sf_image *img,
 	if (r >= 0) {
 		say(b, "checking the %u chunks of version %s", img->m.n_chunks,
 		    img->m.version);
-		r = sf_image_verify_data(b->ctx, img, 0, NULL, NULL);
+		progress_start(b, "check");
+		r = sf_image_verify_data(b->ctx, img, 0, console_progress, b);
 	}
 	if (r < 0) {
 		snprintf(reason, size, "%s", b->last_error);
@@ -397,24 +422,6 @@ static int open_slots(struct boot *b, struct slot_files *f)
 		r = efi_path(b, b->booted, f->active_efi,
 			     sizeof(f->active_efi));
 	return r;
-}
-
-/* Progress on the console: a line every 10%, from any apply thread. */
-static void console_progress(void *data, uint64_t done, uint64_t total)
-{
-	struct boot *b = data;
-	unsigned tenth = total ? (unsigned)(done * 10 / total) : 10;
-	unsigned last = atomic_load(&b->progress_tenth);
-
-	if (tenth > last &&
-	    atomic_compare_exchange_strong(&b->progress_tenth, &last, tenth)) {
-		bool mib = total >= (16u << 20);
-
-		say(b, "apply: %u%% (%llu of %llu %s)", tenth * 10,
-		    (unsigned long long)(done >> (mib ? 20 : 10)),
-		    (unsigned long long)(total >> (mib ? 20 : 10)),
-		    mib ? "MiB" : "KiB");
-	}
 }
 
 static void apply_failed(struct boot *b, int r, const char *version)
@@ -506,6 +513,7 @@ static void apply_checked(struct boot *b, struct sf_image *img,
 		return;
 	}
 	say(b, "writing version %s to slot %s", version, sf_slot_name(spare));
+	progress_start(b, "apply");
 	r = sf_apply_write(b->ctx, img, &t, &stats);
 	if (r < 0) {
 		apply_failed(b, r, version);

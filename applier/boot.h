@@ -27,6 +27,8 @@ struct boot {
 	uint64_t now;
 	/* The last error message logged (kept by the log function). */
 	const char *last_error;
+	/* Console progress: what is in progress, the last tenth shown. */
+	const char *progress_what;
 	atomic_uint progress_tenth;
 	/* Set by boot_run(): */
 	struct sf_decision decision;
