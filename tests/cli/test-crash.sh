@@ -15,6 +15,17 @@ STATE=$SF_BIN/tool-state-tool
 
 state() { "$STATE" root get "$1"; }
 
+# state_is FIELD=VALUE...: the state holds these values (one state-tool
+# run: this test makes thousands of checks).
+state_is() {
+	local kv fields=() want=""
+	for kv in "$@"; do
+		fields+=("${kv%%=*}")
+		want+="${kv#*=}"$'\n'
+	done
+	[ "$("$STATE" root get "${fields[@]}")"$'\n' = "$want" ]
+}
+
 # The points tried in this case, and how many of each kind.
 TRIED=0
 declare -A KINDS
@@ -44,8 +55,7 @@ slot_complete() {
 		;;
 	b)
 		slot_holds b "$NEW" || fail "slot b picked but incomplete ($WHERE)"
-		[ "$(state trial)" = b ] && [ "$(state b.status)" = trial ] &&
-			[ "$(state b.version)" = "$NEW" ] ||
+		state_is trial=b b.status=trial "b.version=$NEW" ||
 			fail "slot b picked but not armed as the trial ($WHERE)"
 		;;
 	esac
@@ -116,13 +126,11 @@ report() {
 settled_trial() { [ "$BOOTED" = b ] && [ "$NEXT" = "next: boot b" ]; }
 final_trial() {
 	slot_holds b "$NEW" || fail "b not complete at the end ($WHERE)"
-	[ "$(state good)" = a ] && [ "$(state a.status)" = good ] &&
-		[ "$(state a.version)" = 1.0 ] || fail "good slot a lost ($WHERE)"
+	state_is good=a a.status=good a.version=1.0 ||
+		fail "good slot a lost ($WHERE)"
 	# Arming consumes one try; a cut between arming and BootNext makes
 	# the next boot count a retry, so one more may be gone.
-	local t
-	t=$(state tries)
-	[ "$t" = 2 ] || [ "$t" = 1 ] || fail "tries left $t ($WHERE)"
+	state_is tries=2 || state_is tries=1 || fail "tries left $(state tries) ($WHERE)"
 	grep -q "^result=applied$" root/data/slotflip/last-result &&
 		grep -q "^version=$NEW$" root/data/slotflip/last-result ||
 		fail "last-result: $(cat root/data/slotflip/last-result) ($WHERE)"
@@ -168,10 +176,9 @@ test_power_cut_during_delta_apply() {
 
 # The boots after the apply: a retry (a trial that never confirms comes back
 # to a through BootOrder) and the fallback once the tries are gone.
-settled_fallback() { [ "$BOOTED" = a ] && [ "$(state b.status)" = failed ]; }
+settled_fallback() { [ "$BOOTED" = a ] && state_is b.status=failed; }
 final_fallback() {
-	[ "$(state good)" = a ] && [ "$(state trial)" = none ] ||
-		fail "state after the fallback ($WHERE)"
+	state_is good=a trial=none || fail "state after the fallback ($WHERE)"
 	[ -e root/data/slotflip/staged.img.failed ] &&
 		[ ! -e root/data/slotflip/staged.img ] ||
 		fail "staged image not moved aside ($WHERE)"

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Test tool: read or set fields of the slotflip state record on a test root.
- *	state-tool DIR get FIELD       good trial tries result reason floor
+ *	state-tool DIR get FIELD...    good trial tries result reason floor
  *	                               a.status a.version b.status b.version
+ *	                               (one value a line, in order)
  *	state-tool DIR set FIELD=VALUE ...   (same fields, status by name)
  *	state-tool DIR poke OFFSET BYTE      change one byte of the record
  *	                                     and fix its CRC (to make records
@@ -124,7 +125,8 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[2], "get")) {
 		if (r < 0)
 			return 1;
-		get(&st, argv[3]);
+		for (int i = 3; i < argc; i++)
+			get(&st, argv[i]);
 		return 0;
 	}
 	if (r < 0)
