@@ -125,6 +125,14 @@ static bool staged_id(struct boot *b, uint8_t id[SF_IMAGE_ID_BYTES])
 	return true;
 }
 
+/* Set the result in the state (reason cut to its field) and keep the
+ * whole reason for the result file. */
+static void note_result(struct boot *b, enum sf_result code, const char *reason)
+{
+	snprintf(b->result_reason, sizeof(b->result_reason), "%s", reason);
+	sf_bootstate_set_result(&b->st, code, b->now, reason);
+}
+
 /* The last result, for `slotflip status`, on the data partition. */
 static void write_result(struct boot *b, const char *version)
 {
@@ -139,7 +147,7 @@ static void write_result(struct boot *b, const char *version)
 		     sf_result_name(b->st.last_result),
 		     (unsigned long long)b->st.last_time,
 		     sf_slot_name(1 - b->booted), version ? version : "",
-		     b->st.last_reason);
+		     b->result_reason);
 	sf_fault_point(b->ctx, "result write");
 	r = write_file_atomic(path, text, (size_t)n, 0644);
 	if (r < 0 && unlink(path) == 0) {
@@ -212,7 +220,7 @@ static void act_retry(struct boot *b)
 static void act_fail_trial(struct boot *b)
 {
 	uint8_t t = b->st.trial;
-	char reason[SF_REASON_FIELD];
+	char reason[SF_ERROR_MAX];
 
 	snprintf(reason, sizeof(reason),
 		 "slot %s (version %s) did not confirm its trial after %u "
@@ -221,7 +229,7 @@ static void act_fail_trial(struct boot *b)
 	b->st.slot[t].status = SF_SLOT_FAILED;
 	b->st.trial = SF_NO_SLOT;
 	b->st.tries_left = 0;
-	sf_bootstate_set_result(&b->st, SF_RESULT_TRIAL_FAILED, b->now, reason);
+	note_result(b, SF_RESULT_TRIAL_FAILED, reason);
 	sf_log(b->ctx, SF_LOG_ERR, 0, "update failed: %s", reason);
 	/* Result file first: once the state is stored, the next boot only
 	 * moves the image aside and would not write it. */
@@ -231,19 +239,30 @@ static void act_fail_trial(struct boot *b)
 	move_aside(b, ".failed");
 }
 
+/*
+ * Record result @code for image @id. The same result again for the same
+ * image (a refusal cut before its move aside, an image staged again, an
+ * apply error met at every boot) keeps its time: the record is unchanged
+ * and not rewritten, sparing the NVRAM.
+ */
+static void set_result(struct boot *b, enum sf_result code, const uint8_t *id,
+		       const char *reason)
+{
+	bool same = b->st.last_result == code &&
+		    !memcmp(b->st.image_id, id, SF_IMAGE_ID_BYTES) &&
+		    !strncmp(b->st.last_reason, reason, SF_REASON_FIELD - 1);
+	uint64_t then = b->st.last_time;
+
+	memmove(b->st.image_id, id, SF_IMAGE_ID_BYTES);
+	note_result(b, code, reason);
+	if (same)
+		b->st.last_time = then;
+}
+
 static void refuse_staged(struct boot *b, const uint8_t *id, const char *reason,
 			  const char *version)
 {
-	struct sf_bootstate old = b->st;
-
-	memcpy(b->st.image_id, id, SF_IMAGE_ID_BYTES);
-	sf_bootstate_set_result(&b->st, SF_RESULT_REFUSED, b->now, reason);
-	/* The same refusal again (its move aside was cut short, or it was
-	 * staged again): the record stays as it is, no variable write. */
-	if (old.last_result == SF_RESULT_REFUSED &&
-	    !memcmp(old.image_id, id, SF_IMAGE_ID_BYTES) &&
-	    !strcmp(old.last_reason, b->st.last_reason))
-		b->st.last_time = old.last_time;
+	set_result(b, SF_RESULT_REFUSED, id, reason);
 	sf_log(b->ctx, SF_LOG_ERR, 0, "staged image refused: %s", reason);
 	write_result(b, version);
 	if (store(b) < 0)
@@ -346,12 +365,12 @@ static int check_image(struct boot *b, struct sf_image *img,
 	};
 	int r = load_keys(b, keys);
 
-	if (r < 0) {
-		snprintf(reason, size,
-			 "cannot load the trusted public keys: %s",
-			 b->last_error);
-		return -EPERM;
-	}
+	/* The device's fault, not the image's: not a refusal. */
+	if (r < 0)
+		return sf_err(b->ctx, -ENOKEY,
+			      "cannot load the trusted public keys (%s): "
+			      "check the config's pubkey lines",
+			      b->last_error);
 	r = sf_image_check_signatures(b->ctx, img, keys, b->cfg.n_pubkeys,
 				      b->cfg.threshold);
 	if (r >= 0)
@@ -424,18 +443,15 @@ static int open_slots(struct boot *b, struct slot_files *f)
 	return r;
 }
 
-static void apply_failed(struct boot *b, int r, const char *version)
+static void apply_failed(struct boot *b, int r, const uint8_t *id,
+			 const char *version)
 {
 	if (r == -EBADMSG || r == -EXDEV) {
 		/* The staged file is not what was signed, or not for us. */
-		uint8_t id[SF_IMAGE_ID_BYTES];
-
-		memcpy(id, b->st.image_id, sizeof(id));
 		refuse_staged(b, id, b->last_error, version);
 		return;
 	}
-	sf_bootstate_set_result(&b->st, SF_RESULT_APPLY_ERROR, b->now,
-				b->last_error);
+	set_result(b, SF_RESULT_APPLY_ERROR, id, b->last_error);
 	sf_log(b->ctx, SF_LOG_ERR, 0,
 	       "apply failed, will retry at next boot: %s", b->last_error);
 	write_result(b, version);
@@ -444,7 +460,7 @@ static void apply_failed(struct boot *b, int r, const char *version)
 
 static void arm_trial(struct boot *b, uint8_t spare, const char *version)
 {
-	char reason[SF_REASON_FIELD];
+	char reason[SF_ERROR_MAX];
 
 	b->st.slot[spare].status = SF_SLOT_TRIAL;
 	snprintf(b->st.slot[spare].version, SF_VERSION_FIELD, "%s", version);
@@ -453,13 +469,12 @@ static void arm_trial(struct boot *b, uint8_t spare, const char *version)
 	snprintf(reason, sizeof(reason),
 		 "version %s written to slot %s; trial armed with %u tries",
 		 version, sf_slot_name(spare), b->cfg.tries);
-	sf_bootstate_set_result(&b->st, SF_RESULT_APPLIED, b->now, reason);
+	note_result(b, SF_RESULT_APPLIED, reason);
 	/* Result file first: a power cut right after arming must not leave
 	 * an older result there. */
 	write_result(b, version);
 	if (store(b) < 0) {
-		sf_bootstate_set_result(&b->st, SF_RESULT_APPLY_ERROR, b->now,
-					b->last_error);
+		note_result(b, SF_RESULT_APPLY_ERROR, b->last_error);
 		sf_log(b->ctx, SF_LOG_ERR, 0,
 		       "cannot arm the trial in the EFI state: booting slot %s; "
 		       "the apply is redone at the next boot",
@@ -507,8 +522,7 @@ static void apply_checked(struct boot *b, struct sf_image *img,
 
 	snprintf(version, sizeof(version), "%s", img->m.version);
 	if (invalidate_spare(b, spare, img->manifest_hash) < 0) {
-		sf_bootstate_set_result(&b->st, SF_RESULT_APPLY_ERROR, b->now,
-					b->last_error);
+		note_result(b, SF_RESULT_APPLY_ERROR, b->last_error);
 		write_result(b, version);
 		return;
 	}
@@ -516,7 +530,7 @@ static void apply_checked(struct boot *b, struct sf_image *img,
 	progress_start(b, "apply");
 	r = sf_apply_write(b->ctx, img, &t, &stats);
 	if (r < 0) {
-		apply_failed(b, r, version);
+		apply_failed(b, r, img->manifest_hash, version);
 		return;
 	}
 	say(b,
@@ -530,17 +544,20 @@ static void act_apply(struct boot *b, const uint8_t *id)
 {
 	struct slot_files f = { .spare_fd = -1, .active_fd = -1 };
 	struct sf_image *img = NULL;
-	char path[4096], reason[SF_REASON_FIELD];
+	char path[4096], reason[SF_ERROR_MAX];
 	int r;
 
 	r = boot_staged_path(b, "", path, sizeof(path));
 	if (r >= 0)
 		r = open_slots(b, &f);
 	if (r < 0) {
-		apply_failed(b, -EIO, NULL);
+		apply_failed(b, -EIO, id, NULL);
 	} else if (sf_image_open(b->ctx, path, &img) < 0) {
 		refuse_staged(b, id, b->last_error, NULL);
-	} else if (check_image(b, img, &f, reason, sizeof(reason)) < 0) {
+	} else if ((r = check_image(b, img, &f, reason, sizeof(reason))) ==
+		   -ENOKEY) {
+		apply_failed(b, -EIO, id, NULL);
+	} else if (r < 0) {
 		refuse_staged(b, id, reason,
 			      img->loaded ? img->m.version : NULL);
 	} else {

@@ -40,7 +40,7 @@ static const char help_text[] =
 
 struct console {
 	const char *prog;
-	char last_error[SF_REASON_FIELD];
+	char last_error[SF_ERROR_MAX];
 };
 
 static void console_log(void *data, int level, const char *msg)

@@ -449,4 +449,93 @@ test_full_data_partition_refusal() {
 	refused 'image is for "other-board", this device is "test-board"'
 }
 
+# Apply errors: the device's fault, not the image's. apply_error PREFIX:
+# the reason starts with PREFIX; nothing is armed, slot a is untouched, the
+# image stays staged; the next boot meets the same error and writes no
+# variable.
+apply_error() {
+	local why before
+	expect_next "next: boot a"
+	why=$(sed -n 's/^slotflip-init: error: apply failed, will retry at next boot: //p' init.out)
+	case $why in
+	"$1"*) ;;
+	*) cat init.out; fail "apply error '$why', want '$1...'" ;;
+	esac
+	grep -qx "result=apply-error" $DATA/last-result &&
+		grep -qxF "reason=$why" $DATA/last-result ||
+		{ cat $DATA/last-result; fail "last-result"; }
+	cmp -s root/slots/a.img a.before || fail "slot a changed"
+	state_fields=$(for f in good trial a.status b.status; do state $f; done | paste -sd' ')
+	[ "$state_fields" = "a none good invalid" ] || fail "state: $state_fields"
+	[ -z "$(efi_get_u16 BootNext)" ] || fail "BootNext set"
+	[ -e $DATA/staged.img ] || fail "staged image gone"
+	before=$(efi_fingerprint)
+	boot
+	grep -qF "apply failed, will retry at next boot: $why" init.out ||
+		{ cat init.out; fail "not the same error again"; }
+	[ "$(efi_fingerprint)" = "$before" ] || fail "the same error wrote a variable"
+}
+
+# fixed: the fault is gone: the next boot applies.
+fixed() {
+	boot
+	expect_next "next: reboot (BootNext=b)"
+	slot_holds b 1.1 || fail "b not written once the fault is gone"
+}
+
+test_apply_error_missing_public_key() {
+	setup
+	snapshot
+	mv root/keys/release.pub release.pub
+	stage v1.1.img
+	boot
+	apply_error "cannot load the trusted public keys ("
+	mv release.pub root/keys/release.pub
+	fixed
+}
+
+test_apply_error_spare_slot_missing() {
+	setup
+	snapshot
+	mv root/slots/b.img b.img
+	stage v1.1.img
+	boot
+	apply_error "cannot open slot b ("
+	mv b.img root/slots/b.img
+	fixed
+}
+
+# Slot b on a filesystem that fills up: its writes fail.
+test_apply_error_slot_write_fails() {
+	setup
+	sed -i 's|^device = /slots/b.img$|device = /slots/small/b.img|' \
+		root/etc/slotflip/slotflip.conf
+	mount_tmpfs root/slots/small 64k
+	truncate -s $SLOT_SIZE root/slots/small/b.img
+	snapshot
+	stage v1.1.img
+	boot
+	apply_error "cannot write the spare slot: No space left on device"
+	sf_unmount_all
+	sed -i 's|^device = /slots/small/b.img$|device = /slots/b.img|' \
+		root/etc/slotflip/slotflip.conf
+	fixed
+}
+
+# The ESP directory of slot b is missing: the EFI binary cannot be written
+# (after the root filesystem was); once it is there, the next apply writes
+# only the EFI binary.
+test_apply_error_efi_binary_not_writable() {
+	setup
+	snapshot
+	rmdir root/esp/EFI/slotflip/b
+	stage v1.1.img
+	boot
+	apply_error "cannot create "
+	mkdir root/esp/EFI/slotflip/b
+	fixed
+	grep -q "read back: 4 chunks written, 148 already right" init.out ||
+		{ cat init.out; fail "the root filesystem was written again"; }
+}
+
 run_cases
