@@ -174,6 +174,39 @@ test_power_cut_during_delta_apply() {
 	report 40
 }
 
+# A second power cut while the next boot redoes the apply: after any two
+# cuts, booting on still ends with b complete and armed.
+test_two_power_cuts() {
+	apply_setup
+	NEW=1.1
+	make_version 1.1
+	image 1.1 v1.1.img
+	stage v1.1.img
+	fw_boot
+	rm -rf snap && cp -a root snap
+	for first in 2 40 120 151; do
+		rm -rf root && cp -a snap root
+		SLOTFLIP_FAULT_AT=$first "$INIT" --root root >crash.out 2>&1 &&
+			fail "no fault at $first"
+		fw_boot
+		rm -rf snap2 && cp -a root snap2
+		SLOTFLIP_FAULT_AT=0 "$INIT" --root root >count.out 2>&1
+		total=$(sed -n 's/^fault points passed: //p' count.out)
+		for second in 1 2 $((total / 2)) $((total - 1)) $total; do
+			rm -rf root && cp -a snap2 root
+			rc=0
+			SLOTFLIP_FAULT_AT=$second "$INIT" --root root >crash.out 2>&1 ||
+				rc=$?
+			[ "$rc" = 99 ] || { cat crash.out; fail "cut $first, then $second: exit $rc"; }
+			WHERE="power cuts at point $first, then $second of $total"
+			boot_on settled_trial
+			final_trial
+			TRIED=$((TRIED + 1))
+		done
+	done
+	echo "pairs of power cuts tried: $TRIED"
+}
+
 # The boots after the apply: a retry (a trial that never confirms comes back
 # to a through BootOrder) and the fallback once the tries are gone.
 settled_fallback() { [ "$BOOTED" = a ] && state_is b.status=failed; }
