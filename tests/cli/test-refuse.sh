@@ -5,7 +5,12 @@
 # binaries and the state stay as they were except the refusal record; the
 # image is moved to staged.img.refused, so the next boot neither retries it
 # nor writes an EFI variable. Also: a missing or corrupt state record, EFI
-# variable writes refused by the firmware, a full data partition.
+# variable writes refused by the firmware (a read-only bind mount of the
+# efivars directory or of one variable: tests run as root, which ignores
+# permission bits, and chattr +i is undone by slotflip's efivar code as on
+# a real efivarfs), a full data partition or ESP (small tmpfs mounts), and
+# apply errors (the device's fault: the image stays staged). Mounts are
+# undone when a case ends, passed or failed (mount.sh).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/firmware.sh"
 . "$(dirname "$0")/mount.sh"
