@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <libgen.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "apply.h"
@@ -95,7 +97,8 @@ static void load_state(struct boot *b)
 		sf_log(b->ctx, SF_LOG_WARNING, 0,
 		       "slotflip state unreadable (%s): rebuilt with the "
 		       "booted slot %s as good",
-		       strerror(-r), sf_slot_name(b->booted));
+		       b->last_error[0] ? b->last_error : strerror(-r),
+		       sf_slot_name(b->booted));
 	sf_bootstate_rebuild(&b->st, b->booted);
 	r = sf_bootstate_store(b->ctx, &b->st);
 	if (r < 0)
@@ -122,6 +125,14 @@ static bool staged_id(struct boot *b, uint8_t id[SF_IMAGE_ID_BYTES])
 	return true;
 }
 
+/* Set the result in the state (reason cut to its field) and keep the
+ * whole reason for the result file. */
+static void note_result(struct boot *b, enum sf_result code, const char *reason)
+{
+	snprintf(b->result_reason, sizeof(b->result_reason), "%s", reason);
+	sf_bootstate_set_result(&b->st, code, b->now, reason);
+}
+
 /* The last result, for `slotflip status`, on the data partition. */
 static void write_result(struct boot *b, const char *version)
 {
@@ -136,13 +147,17 @@ static void write_result(struct boot *b, const char *version)
 		     sf_result_name(b->st.last_result),
 		     (unsigned long long)b->st.last_time,
 		     sf_slot_name(1 - b->booted), version ? version : "",
-		     b->st.last_reason);
+		     b->result_reason);
 	sf_fault_point(b->ctx, "result write");
 	r = write_file_atomic(path, text, (size_t)n, 0644);
+	if (r < 0 && unlink(path) == 0) {
+		/* A stale result must not stay; its space may be enough. */
+		r = write_file_atomic(path, text, (size_t)n, 0644);
+	}
 	if (r < 0)
 		sf_log(b->ctx, SF_LOG_WARNING, 0,
-		       "cannot write %s: %s (the result stays in the EFI "
-		       "state)",
+		       "cannot write %s: %s; the result stays in the EFI "
+		       "state (is the data partition full?)",
 		       path, strerror(-r));
 }
 
@@ -205,7 +220,7 @@ static void act_retry(struct boot *b)
 static void act_fail_trial(struct boot *b)
 {
 	uint8_t t = b->st.trial;
-	char reason[SF_REASON_FIELD];
+	char reason[SF_ERROR_MAX];
 
 	snprintf(reason, sizeof(reason),
 		 "slot %s (version %s) did not confirm its trial after %u "
@@ -214,24 +229,45 @@ static void act_fail_trial(struct boot *b)
 	b->st.slot[t].status = SF_SLOT_FAILED;
 	b->st.trial = SF_NO_SLOT;
 	b->st.tries_left = 0;
-	sf_bootstate_set_result(&b->st, SF_RESULT_TRIAL_FAILED, b->now, reason);
+	note_result(b, SF_RESULT_TRIAL_FAILED, reason);
 	sf_log(b->ctx, SF_LOG_ERR, 0, "update failed: %s", reason);
+	/* Result file first: once the state is stored, the next boot only
+	 * moves the image aside and would not write it. */
+	write_result(b, b->st.slot[t].version);
 	if (store(b) < 0)
 		say(b, "cannot record the failure in the EFI state");
 	move_aside(b, ".failed");
-	write_result(b, b->st.slot[t].version);
+}
+
+/*
+ * Record result @code for image @id. The same result again for the same
+ * image (a refusal cut before its move aside, an image staged again, an
+ * apply error met at every boot) keeps its time: the record is unchanged
+ * and not rewritten, sparing the NVRAM.
+ */
+static void set_result(struct boot *b, enum sf_result code, const uint8_t *id,
+		       const char *reason)
+{
+	bool same = b->st.last_result == code &&
+		    !memcmp(b->st.image_id, id, SF_IMAGE_ID_BYTES) &&
+		    !strncmp(b->st.last_reason, reason, SF_REASON_FIELD - 1);
+	uint64_t then = b->st.last_time;
+
+	memmove(b->st.image_id, id, SF_IMAGE_ID_BYTES);
+	note_result(b, code, reason);
+	if (same)
+		b->st.last_time = then;
 }
 
 static void refuse_staged(struct boot *b, const uint8_t *id, const char *reason,
 			  const char *version)
 {
-	memcpy(b->st.image_id, id, SF_IMAGE_ID_BYTES);
-	sf_bootstate_set_result(&b->st, SF_RESULT_REFUSED, b->now, reason);
+	set_result(b, SF_RESULT_REFUSED, id, reason);
 	sf_log(b->ctx, SF_LOG_ERR, 0, "staged image refused: %s", reason);
+	write_result(b, version);
 	if (store(b) < 0)
 		say(b, "cannot record the refusal in the EFI state");
 	move_aside(b, ".refused");
-	write_result(b, version);
 }
 
 static int load_keys(struct boot *b, struct ms_pubkey *keys)
@@ -249,39 +285,114 @@ static int load_keys(struct boot *b, struct ms_pubkey *keys)
 	return 0;
 }
 
+struct slot_files {
+	int spare_fd, active_fd;
+	uint64_t spare_size;
+	char efi[4096], active_efi[4096];
+};
+
+/* Progress on the console: a line every 10%, from any worker thread. */
+static void console_progress(void *data, uint64_t done, uint64_t total)
+{
+	struct boot *b = data;
+	unsigned tenth = total ? (unsigned)(done * 10 / total) : 10;
+	unsigned last = atomic_load(&b->progress_tenth);
+
+	if (tenth > last &&
+	    atomic_compare_exchange_strong(&b->progress_tenth, &last, tenth)) {
+		bool mib = total >= (16u << 20);
+
+		say(b, "%s: %u%% (%llu of %llu %s)", b->progress_what,
+		    tenth * 10, (unsigned long long)(done >> (mib ? 20 : 10)),
+		    (unsigned long long)(total >> (mib ? 20 : 10)),
+		    mib ? "MiB" : "KiB");
+	}
+}
+
+static void progress_start(struct boot *b, const char *what)
+{
+	b->progress_what = what;
+	atomic_store(&b->progress_tenth, 0);
+}
+
+/* Bytes free in @path's filesystem, plus what @path holds (it is
+ * replaced); UINT64_MAX when that cannot be told (the write will say). */
+static uint64_t room_for(const char *path)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	struct statvfs sv;
+	struct stat st;
+	uint64_t room;
+
+	if (!dir || statvfs(dirname(dir), &sv) < 0)
+		return UINT64_MAX;
+	room = (uint64_t)sv.f_bavail * sv.f_frsize;
+	if (stat(path, &st) == 0)
+		room += (uint64_t)st.st_size;
+	return room;
+}
+
+/* The EFI binary is written as "<name>.new" beside its final name. */
+static int check_esp_room(struct boot *b, const struct sf_image *img,
+			  const char *efi, char *reason, size_t size)
+{
+	const struct sf_payload *p =
+		sf_manifest_payload(&img->m, SF_PAYLOAD_EFI);
+	char tmp[4200];
+	uint64_t room;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", efi);
+	room = room_for(tmp);
+	if (p->size <= room)
+		return 0;
+	snprintf(reason, size,
+		 "EFI binary of %llu bytes does not fit the %llu bytes free "
+		 "on the ESP",
+		 (unsigned long long)p->size, (unsigned long long)room);
+	return sf_err(b->ctx, -EPERM, "refused: %s", reason);
+}
+
 /* Signatures, then the device's policy. Returns 0 or -EPERM + reason. */
-static int check_image(struct boot *b, struct sf_image *img, uint64_t slot_size,
-		       char *reason, size_t size)
+static int check_image(struct boot *b, struct sf_image *img,
+		       const struct slot_files *f, char *reason, size_t size)
 {
 	struct ms_pubkey keys[SF_CONFIG_MAX_KEYS];
 	struct sf_apply_policy p = {
 		.compatible = b->cfg.compatible,
 		.floor = b->st.floor,
 		.running_version = b->st.slot[b->booted].version,
-		.slot_size = slot_size,
+		.slot_size = f->spare_size,
 	};
 	int r = load_keys(b, keys);
 
-	if (r < 0) {
-		snprintf(reason, size,
-			 "cannot load the trusted public keys: %s",
-			 b->last_error);
-		return -EPERM;
-	}
+	/* The device's fault, not the image's: not a refusal. */
+	if (r < 0)
+		return sf_err(b->ctx, -ENOKEY,
+			      "cannot load the trusted public keys (%s): "
+			      "check the config's pubkey lines",
+			      b->last_error);
 	r = sf_image_check_signatures(b->ctx, img, keys, b->cfg.n_pubkeys,
 				      b->cfg.threshold);
+	if (r >= 0)
+		r = sf_apply_precheck(b->ctx, img, &p, reason, size);
+	if (r >= 0)
+		r = check_esp_room(b, img, f->efi, reason, size);
+	if (r == -EPERM)
+		return r;
+	/* A corrupt or truncated data area is refused before the spare
+	 * slot changes; each chunk is checked again when it is written. */
+	if (r >= 0) {
+		say(b, "checking the %u chunks of version %s", img->m.n_chunks,
+		    img->m.version);
+		progress_start(b, "check");
+		r = sf_image_verify_data(b->ctx, img, 0, console_progress, b);
+	}
 	if (r < 0) {
 		snprintf(reason, size, "%s", b->last_error);
 		return -EPERM;
 	}
-	return sf_apply_precheck(b->ctx, img, &p, reason, size);
+	return 0;
 }
-
-struct slot_files {
-	int spare_fd, active_fd;
-	uint64_t spare_size;
-	char efi[4096], active_efi[4096];
-};
 
 static int slot_size(int fd, uint64_t *ret)
 {
@@ -332,45 +443,24 @@ static int open_slots(struct boot *b, struct slot_files *f)
 	return r;
 }
 
-/* Progress on the console: a line every 10%, from any apply thread. */
-static void console_progress(void *data, uint64_t done, uint64_t total)
-{
-	struct boot *b = data;
-	unsigned tenth = total ? (unsigned)(done * 10 / total) : 10;
-	unsigned last = atomic_load(&b->progress_tenth);
-
-	if (tenth > last &&
-	    atomic_compare_exchange_strong(&b->progress_tenth, &last, tenth)) {
-		bool mib = total >= (16u << 20);
-
-		say(b, "apply: %u%% (%llu of %llu %s)", tenth * 10,
-		    (unsigned long long)(done >> (mib ? 20 : 10)),
-		    (unsigned long long)(total >> (mib ? 20 : 10)),
-		    mib ? "MiB" : "KiB");
-	}
-}
-
-static void apply_failed(struct boot *b, int r, const char *version)
+static void apply_failed(struct boot *b, int r, const uint8_t *id,
+			 const char *version)
 {
 	if (r == -EBADMSG || r == -EXDEV) {
 		/* The staged file is not what was signed, or not for us. */
-		uint8_t id[SF_IMAGE_ID_BYTES];
-
-		memcpy(id, b->st.image_id, sizeof(id));
 		refuse_staged(b, id, b->last_error, version);
 		return;
 	}
-	sf_bootstate_set_result(&b->st, SF_RESULT_APPLY_ERROR, b->now,
-				b->last_error);
+	set_result(b, SF_RESULT_APPLY_ERROR, id, b->last_error);
 	sf_log(b->ctx, SF_LOG_ERR, 0,
 	       "apply failed, will retry at next boot: %s", b->last_error);
-	store(b);
 	write_result(b, version);
+	store(b);
 }
 
 static void arm_trial(struct boot *b, uint8_t spare, const char *version)
 {
-	char reason[SF_REASON_FIELD];
+	char reason[SF_ERROR_MAX];
 
 	b->st.slot[spare].status = SF_SLOT_TRIAL;
 	snprintf(b->st.slot[spare].version, SF_VERSION_FIELD, "%s", version);
@@ -379,27 +469,38 @@ static void arm_trial(struct boot *b, uint8_t spare, const char *version)
 	snprintf(reason, sizeof(reason),
 		 "version %s written to slot %s; trial armed with %u tries",
 		 version, sf_slot_name(spare), b->cfg.tries);
-	sf_bootstate_set_result(&b->st, SF_RESULT_APPLIED, b->now, reason);
+	note_result(b, SF_RESULT_APPLIED, reason);
+	/* Result file first: a power cut right after arming must not leave
+	 * an older result there. */
+	write_result(b, version);
 	if (store(b) < 0) {
-		say(b, "cannot arm the trial in the EFI state: booting on");
+		note_result(b, SF_RESULT_APPLY_ERROR, b->last_error);
+		sf_log(b->ctx, SF_LOG_ERR, 0,
+		       "cannot arm the trial in the EFI state: booting slot %s; "
+		       "the apply is redone at the next boot",
+		       sf_slot_name(b->booted));
+		write_result(b, version);
 		return;
 	}
 	say(b, "%s", reason);
-	write_result(b, version);
 	reboot_into(b, spare);
 }
 
 /* Mark the spare slot invalid before its first byte changes. */
 static int invalidate_spare(struct boot *b, uint8_t spare, const uint8_t *id)
 {
+	int r;
+
 	b->st.slot[spare].status = SF_SLOT_INVALID;
 	b->st.slot[spare].version[0] = '\0';
 	memcpy(b->st.image_id, id, SF_IMAGE_ID_BYTES);
-	if (store(b) < 0)
+	r = store(b);
+	if (r < 0)
 		return sf_err(b->ctx, -EIO,
-			      "cannot mark slot %s invalid in the EFI state: "
-			      "not applying",
-			      sf_slot_name(spare));
+			      "cannot mark slot %s invalid in the EFI state "
+			      "(%s): not applying; the update is tried again "
+			      "at the next boot",
+			      sf_slot_name(spare), strerror(-r));
 	return 0;
 }
 
@@ -420,12 +521,16 @@ static void apply_checked(struct boot *b, struct sf_image *img,
 	int r;
 
 	snprintf(version, sizeof(version), "%s", img->m.version);
-	if (invalidate_spare(b, spare, img->manifest_hash) < 0)
+	if (invalidate_spare(b, spare, img->manifest_hash) < 0) {
+		note_result(b, SF_RESULT_APPLY_ERROR, b->last_error);
+		write_result(b, version);
 		return;
+	}
 	say(b, "writing version %s to slot %s", version, sf_slot_name(spare));
+	progress_start(b, "apply");
 	r = sf_apply_write(b->ctx, img, &t, &stats);
 	if (r < 0) {
-		apply_failed(b, r, version);
+		apply_failed(b, r, img->manifest_hash, version);
 		return;
 	}
 	say(b,
@@ -439,18 +544,20 @@ static void act_apply(struct boot *b, const uint8_t *id)
 {
 	struct slot_files f = { .spare_fd = -1, .active_fd = -1 };
 	struct sf_image *img = NULL;
-	char path[4096], reason[SF_REASON_FIELD];
+	char path[4096], reason[SF_ERROR_MAX];
 	int r;
 
 	r = boot_staged_path(b, "", path, sizeof(path));
 	if (r >= 0)
 		r = open_slots(b, &f);
 	if (r < 0) {
-		apply_failed(b, -EIO, NULL);
+		apply_failed(b, -EIO, id, NULL);
 	} else if (sf_image_open(b->ctx, path, &img) < 0) {
 		refuse_staged(b, id, b->last_error, NULL);
-	} else if (check_image(b, img, f.spare_size, reason, sizeof(reason)) <
-		   0) {
+	} else if ((r = check_image(b, img, &f, reason, sizeof(reason))) ==
+		   -ENOKEY) {
+		apply_failed(b, -EIO, id, NULL);
+	} else if (r < 0) {
 		refuse_staged(b, id, reason,
 			      img->loaded ? img->m.version : NULL);
 	} else {
@@ -478,9 +585,9 @@ static void act(struct boot *b, const uint8_t *id)
 		act_fail_trial(b);
 		break;
 	case SF_ACT_DISCARD:
-		move_aside(b, b->st.last_result == SF_RESULT_REFUSED
-				      ? ".refused"
-				      : ".failed");
+		move_aside(b, b->st.last_result == SF_RESULT_TRIAL_FAILED
+				      ? ".failed"
+				      : ".applied");
 		break;
 	case SF_ACT_BOOT_GOOD:
 		reboot_into(b, b->st.good);

@@ -14,6 +14,8 @@
 #include "decide.h"
 #include "log.h"
 
+#define SF_ERROR_MAX 512u
+
 enum boot_next {
 	BOOT_NEXT_SLOT, /* boot (switch_root into) b->next_slot */
 	BOOT_NEXT_REBOOT, /* reboot: BootNext says where */
@@ -25,8 +27,13 @@ struct boot {
 	struct sf_bootstate st;
 	uint8_t booted;
 	uint64_t now;
-	/* The last error message logged (kept by the log function). */
+	/* The last error message logged (kept by the log function, in a
+	 * buffer of SF_ERROR_MAX bytes). */
 	const char *last_error;
+	/* The whole reason of the result (the state holds its start). */
+	char result_reason[SF_ERROR_MAX];
+	/* Console progress: what is in progress, the last tenth shown. */
+	const char *progress_what;
 	atomic_uint progress_tenth;
 	/* Set by boot_run(): */
 	struct sf_decision decision;

@@ -27,12 +27,20 @@ static const char help_text[] =
 	"It prints what it decided and did; the last line is\n"
 	"  next: boot SLOT     or     next: reboot (BootNext=SLOT)\n"
 	"\n"
+	"\n"
+	"Tests only (with --root): SLOTFLIP_FAULT_AT=N ends the process at the\n"
+	"N-th point where a power cut matters (writes, flushes, renames, EFI\n"
+	"variable writes), exit status 99; N=0 only counts them and prints\n"
+	"\"fault points passed: COUNT\" after the next: line.\n"
+	"SLOTFLIP_FAULT_STOP=1 stops the process (SIGSTOP) at point N instead.\n"
+	"\n"
 	"Exit status: 0 a slot to boot was found (even after a refused or\n"
-	"failed update), 1 no slot could be determined, 2 usage error.\n";
+	"failed update), 1 no slot could be determined, 2 usage error,\n"
+	"99 a fault was injected (tests only).\n";
 
 struct console {
 	const char *prog;
-	char last_error[SF_REASON_FIELD];
+	char last_error[SF_ERROR_MAX];
 };
 
 static void console_log(void *data, int level, const char *msg)
@@ -106,9 +114,14 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!ctx.root || optind != argc || parse_fault(&fault, &ctx) < 0) {
+	if (!ctx.root || optind != argc) {
 		fprintf(stderr, "slotflip-init: give --root DIR: the boot mode "
 				"(as PID 1) is not in this build yet\n");
+		return 2;
+	}
+	if (parse_fault(&fault, &ctx) < 0) {
+		fprintf(stderr, "slotflip-init: SLOTFLIP_FAULT_AT must be a "
+				"number (0: count the fault points only)\n");
 		return 2;
 	}
 	if (sodium_init() < 0)
@@ -120,7 +133,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	print_next(&b);
-	if (fault.at)
-		printf("fault points passed: %lu\n", fault.count);
+	if (ctx.fault)
+		printf("fault points passed: %lu\n", atomic_load(&fault.count));
 	return 0;
 }

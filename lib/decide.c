@@ -10,7 +10,11 @@ static struct sf_decision mk(enum sf_action a, uint8_t slot, const char *why)
 	return (struct sf_decision){ .action = a, .slot = slot, .why = why };
 }
 
-/* The staged image was already refused, failed its trial or confirmed. */
+/*
+ * The staged image already failed its trial or was confirmed. A refused
+ * one is checked again instead: it may have been signed again since (same
+ * manifest, same id), or the refusal was cut before the move aside.
+ */
 static bool staged_done(const struct sf_decide_in *in)
 {
 	const struct sf_bootstate *st = in->state;
@@ -19,8 +23,7 @@ static bool staged_done(const struct sf_decide_in *in)
 	if (!in->staged_id || !memcmp(st->image_id, zero, sizeof(zero)) ||
 	    memcmp(in->staged_id, st->image_id, SF_IMAGE_ID_BYTES) != 0)
 		return false;
-	return st->last_result == SF_RESULT_REFUSED ||
-	       st->last_result == SF_RESULT_TRIAL_FAILED ||
+	return st->last_result == SF_RESULT_TRIAL_FAILED ||
 	       st->last_result == SF_RESULT_CONFIRMED;
 }
 
@@ -58,7 +61,7 @@ struct sf_decision sf_decide(const struct sf_decide_in *in)
 		return mk(SF_ACT_BOOT_ON, b, "nothing staged: booting on");
 	if (staged_done(in))
 		return mk(SF_ACT_DISCARD, b,
-			  "the staged image was already refused, failed or "
+			  "the staged image already failed its trial or was "
 			  "confirmed: moving it aside");
 	return mk(SF_ACT_APPLY, (uint8_t)(1 - b),
 		  "an update is staged: applying it to the spare slot");

@@ -12,7 +12,7 @@ enum sf_action {
 	SF_ACT_APPLY, /* apply the staged image to the other slot */
 	SF_ACT_RETRY, /* trial: one try less, BootNext = trial, reboot */
 	SF_ACT_FAIL_TRIAL, /* trial out of tries: record failure, boot on */
-	SF_ACT_DISCARD, /* staged image already failed/refused: move aside */
+	SF_ACT_DISCARD, /* staged image already failed/confirmed: move aside */
 	SF_ACT_BOOT_GOOD, /* booted slot is not bootable: BootNext = good */
 };
 

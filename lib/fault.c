@@ -7,13 +7,17 @@
 
 void sf_fault_point(const struct sf_ctx *ctx, const char *what)
 {
+	unsigned long n;
+
 	if (!ctx || !ctx->fault)
 		return;
-	ctx->fault->count++;
-	if (!ctx->fault->at || ctx->fault->count != ctx->fault->at)
+	/* Apply threads pass points at once: each gets its own number, so
+	 * exactly one of them is the N-th. */
+	n = atomic_fetch_add(&ctx->fault->count, 1) + 1;
+	if (!ctx->fault->at || n != ctx->fault->at)
 		return;
-	fprintf(stderr, "fault injected at point %lu (%s)\n", ctx->fault->count,
-		what);
+	fprintf(stderr, "fault injected at point %lu (%s)\n", n, what);
+	fflush(stderr);
 	if (ctx->fault->stop)
 		raise(SIGSTOP);
 	else

@@ -6,10 +6,13 @@
  * slotflip-init --root), the N-th point ends the process at once with exit
  * status SF_FAULT_EXIT, as a power cut would end it; or, with
  * SLOTFLIP_FAULT_STOP=1, stops it (SIGSTOP) so that a test can change files
- * under it before it goes on.
+ * under it before it goes on. Points passed by parallel threads are
+ * numbered atomically: exactly one is the N-th (which one depends on the
+ * scheduling, the total does not).
  */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "log.h"
@@ -18,7 +21,7 @@
 
 struct sf_fault {
 	unsigned long at; /* 0: count only */
-	unsigned long count; /* points passed so far */
+	atomic_ulong count; /* points passed so far */
 	int stop; /* SIGSTOP instead of exit */
 };
 

@@ -1,6 +1,9 @@
 #!/bin/bash
 # Integration tests of slotflip-init --root: whole boot sequences on a fake
-# device (tests/cli/firmware.sh), refusals, crash injection.
+# device (tests/cli/firmware.sh). Refusals are in test-refuse.sh, power cuts
+# in test-crash.sh. The sequence through a confirmed trial (stage, apply,
+# trial boot, mark-good, boot) needs the runtime tool's mark-good and is
+# joined with it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/firmware.sh"
 STATE=$SF_BIN/tool-state-tool
@@ -38,7 +41,8 @@ test_update_arms_a_trial() {
 	stage v1.1.img
 	boot
 	expect_next "next: reboot (BootNext=b)"
-	grep -q "apply: 100%" init.out || fail "no progress shown"
+	grep -q "check: 100%" init.out && grep -q "apply: 100%" init.out ||
+		fail "no progress shown"
 	[ "$(efi_get_u16 BootNext)" = 0002 ] || fail "BootNext not set to b"
 	slot_holds b 1.1 || fail "slot b does not hold 1.1"
 	slot_holds a 1.0 || fail "slot a changed"
@@ -52,6 +56,119 @@ test_update_arms_a_trial() {
 	before=$(efi_fingerprint)
 	init
 	[ "$(efi_fingerprint)" = "$before" ] || fail "trial boot wrote a variable"
+}
+
+# The result file on the data partition, for `slotflip status`.
+test_result_file_content() {
+	device_setup
+	boot
+	"$STATE" root set a.version=1.0
+	make_version 1.1
+	image 1.1 v1.1.img
+	stage v1.1.img
+	boot
+	sed 's/^time=[0-9]*$/time=T/' root/data/slotflip/last-result >got
+	printf '%s\n' result=applied time=T slot=b version=1.1 \
+		"reason=version 1.1 written to slot b; trial armed with 3 tries" >want
+	diff want got || fail "last-result content"
+	t=$(sed -n 's/^time=//p' root/data/slotflip/last-result)
+	[ $(($(date +%s) - t)) -lt 600 ] || fail "time $t is not now"
+}
+
+# apply_counts: "W chunks written, S already right" of the last apply.
+apply_counts() {
+	sed -n 's/.*read back: \([0-9]*\) chunks written, \([0-9]*\) already right$/\1 \2/p' init.out
+}
+
+# Zero chunks are skipped where the slot already reads zero, written where
+# it does not.
+test_zero_chunks_skipped_where_the_slot_reads_zero() {
+	device_setup
+	boot
+	make_version 1.1
+	{ head -c 200000 rootfs-1.1; head -c 409600 /dev/zero; } >rootfs-z
+	mv rootfs-z rootfs-1.1
+	image 1.1 v1.1.img
+	zeros=$("$SF_BIN/slotflip-image" inspect v1.1.img |
+		sed -n 's/^payload rootfs.*(zero \([0-9]*\),.*/\1/p')
+	[ "$zeros" -ge 90 ] || fail "only $zeros zero chunks"
+	total=$("$SF_BIN/slotflip-image" inspect v1.1.img |
+		awk '/^payload/ {n += $6} END {print n}')
+	stage v1.1.img
+	boot
+	[ "$(apply_counts)" = "$total 0" ] || fail "counts $(apply_counts), want $total 0"
+	slot_holds b 1.1 || fail "b does not hold 1.1"
+	# Again on a slot b of zeros.
+	rm -rf root release.sec
+	device_setup
+	truncate -s 0 root/slots/b.img
+	truncate -s $SLOT_SIZE root/slots/b.img
+	boot
+	image 1.1 v1.1.img
+	stage v1.1.img
+	boot
+	[ "$(apply_counts)" = "$((total - zeros)) $zeros" ] ||
+		fail "counts $(apply_counts), want $((total - zeros)) $zeros"
+	slot_holds b 1.1 || fail "b does not hold 1.1"
+}
+
+# An apply that finds the slot already right writes no chunk: the slot and
+# the EFI binary are not touched (mtime, inode), and no slot-write fault
+# point is passed.
+test_chunks_already_right_are_not_rewritten() {
+	device_setup
+	boot
+	make_version 1.1
+	image 1.1 v1.1.img
+	stage v1.1.img
+	boot
+	expect_next "next: reboot (BootNext=b)"
+	# As if the apply had been cut just before arming the trial.
+	"$STATE" root set trial=none b.status=invalid b.version= tries=0
+	rm "$EFIVARS/BootNext-$GLOBAL"
+	before=$(stat -c '%Y.%y %i' root/slots/b.img root/esp/EFI/slotflip/b/linux.efi)
+	sleep 1
+	fw_boot
+	SLOTFLIP_FAULT_AT=0 "$INIT" --root root >init.out 2>&1
+	[ "$(apply_counts)" = "0 152" ] || fail "counts $(apply_counts), want 0 152"
+	grep -q "^next: reboot (BootNext=b)$" init.out || fail "not armed"
+	n=$(sed -n 's/^fault points passed: //p' init.out)
+	# Slot flush, state, result, BootNext: no chunk written (and the
+	# state already said b invalid, for this image: not rewritten).
+	[ "$n" = 4 ] || { cat init.out; fail "$n fault points, want 4"; }
+	[ "$(stat -c '%Y.%y %i' root/slots/b.img root/esp/EFI/slotflip/b/linux.efi)" = "$before" ] ||
+		fail "slot b or its EFI binary was rewritten"
+}
+
+# Which slot booted: slotflip.slot= on the command line wins over
+# BootCurrent (with a warning); neither: no slot, exit 1.
+test_booted_slot_detection() {
+	device_setup
+	boot
+	efi_set BootCurrent 0200
+	init
+	grep -q "warning: the kernel command line says slot a, BootCurrent says slot b: trusting the command line" init.out ||
+		{ cat init.out; fail "no warning"; }
+	expect_next "next: boot a"
+	# BootCurrent alone names b, not the good slot: back to a.
+	echo quiet >root/proc/cmdline
+	init
+	expect_next "next: reboot (BootNext=a)"
+	rm "$EFIVARS/BootCurrent-$GLOBAL"
+	rc=0
+	"$INIT" --root root >out 2>&1 || rc=$?
+	[ "$rc" = 1 ] || fail "exit $rc, want 1"
+	grep -q "^next: none (cannot tell which slot booted: no slotflip.slot= on the kernel command line and BootCurrent names neither slot's boot entry)$" out ||
+		{ cat out; fail "no reason"; }
+}
+
+test_help_and_usage_errors() {
+	"$INIT" --help | grep -q "^Usage: slotflip-init --root DIR" || fail "--help"
+	"$INIT" --help | grep -q "^99 a fault was injected" || fail "exit codes"
+	expect_fail 2 "give --root DIR" "$INIT"
+	expect_fail 2 "Usage:" "$INIT" --bogus
+	SLOTFLIP_FAULT_AT=x expect_fail 2 "SLOTFLIP_FAULT_AT must be a number" \
+		"$INIT" --root .
 }
 
 # The trial never confirms (or panics at once: the firmware comes back to
@@ -88,6 +205,58 @@ trial_fallback() {
 	expect_next "next: boot a"
 	[ "$(efi_fingerprint)" = "$before" ] || fail "wrote after the fallback"
 }
+
+# trial_panics TRIES PATTERN: the trial kernel panics before its initramfs
+# runs ("p": the firmware is reset, slotflip-init never runs in b) or boots
+# and never confirms ("i"), per trial boot in the order of PATTERN. After
+# exactly TRIES boots of b, in any mix, a is good and b failed.
+trial_panics() {
+	local tries=$1 pattern=$2 trial_boots=0 panics=0 i
+	device_setup "$tries"
+	boot
+	"$STATE" root set a.version=1.0
+	make_version 1.1
+	image 1.1 v1.1.img
+	stage v1.1.img
+	boot
+	expect_next "next: reboot (BootNext=b)"
+	for i in $(seq 1 20); do
+		fw_boot
+		if [ "$BOOTED" = b ]; then
+			trial_boots=$((trial_boots + 1))
+			[ "$(efi_get_u16 BootNext)" = "" ] ||
+				fail "BootNext still set in the trial boot"
+			if [ "${pattern:$(((trial_boots - 1) % ${#pattern})):1}" = p ]; then
+				panics=$((panics + 1))
+				continue
+			fi
+			init
+			expect_next "next: boot b"
+			continue
+		fi
+		# The firmware came back to a through BootOrder.
+		[ "$(efi_get_u16 BootOrder)" = 0001 ] || fail "BootOrder no longer starts with a"
+		init
+		[ "$NEXT" = "next: boot a" ] && break
+		expect_next "next: reboot (BootNext=b)"
+	done
+	[ "$trial_boots" = "$tries" ] || fail "b booted $trial_boots times, want $tries"
+	echo "  $trial_boots trial boots, $panics of them panics"
+	[ "$(state good)" = a ] && [ "$(state a.status)" = good ] ||
+		fail "a not good"
+	[ "$(state b.status)" = failed ] && [ "$(state trial)" = none ] ||
+		fail "b not failed"
+	[ "$(state result)" = trial-failed ] || fail "result"
+	grep -q "did not confirm its trial after $tries tries" root/data/slotflip/last-result
+	slot_holds a 1.0 || fail "slot a changed"
+	boot
+	expect_next "next: boot a"
+}
+
+test_trial_panics_every_time() { trial_panics 3 p; }
+test_trial_panics_once_of_one_try() { trial_panics 1 p; }
+test_trial_mixed_panics_and_boots() { trial_panics 4 ippi; }
+test_trial_mixed_boots_then_panics() { trial_panics 3 ipp; }
 
 test_trial_falls_back_after_exactly_3_tries() { trial_fallback 3; }
 test_trial_falls_back_after_exactly_1_try() { trial_fallback 1; }

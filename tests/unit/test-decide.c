@@ -39,9 +39,10 @@ static const struct row rows[] = {
 	  1 },
 	{ 1, NONE, 0, SF_SLOT_INVALID, 0, SF_RESULT_NONE, 1, ID_Y, SF_ACT_APPLY,
 	  0 },
-	/* Staged image already handled: discard; interrupted: apply again. */
+	/* Staged image already handled: discard; interrupted: apply again;
+	 * refused: checked again (it may carry new signatures now). */
 	{ 0, NONE, 0, SF_SLOT_FAILED, 0, SF_RESULT_REFUSED, 0, ID_X,
-	  SF_ACT_DISCARD, 0 },
+	  SF_ACT_APPLY, 1 },
 	{ 0, NONE, 0, SF_SLOT_FAILED, 0, SF_RESULT_TRIAL_FAILED, 0, ID_X,
 	  SF_ACT_DISCARD, 0 },
 	{ 0, NONE, 0, SF_SLOT_GOOD, 0, SF_RESULT_CONFIRMED, 0, ID_X,

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Test tool: make a validly signed image whose chunk lies.
+ *	lie-image IN OUT SECKEY CHUNK longer|wrong
+ * Copies image IN to OUT, with root filesystem chunk CHUNK replaced by a
+ * deflate stream that inflates to twice the chunk's declared length
+ * ("longer") or to its declared length but other content ("wrong"); the
+ * manifest's stored length and stored hash follow, and SECKEY signs the new
+ * manifest. Only a check of the inflated chunk can catch the lie.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chunk.h"
+#include "fileio.h"
+#include "image.h"
+#include "util.h"
+
+static struct sf_ctx ctx = { .log_fn = sf_log_stderr,
+			     .log_data = "lie-image",
+			     .log_level = SF_LOG_ERR };
+
+/* Read every chunk's stored bytes. */
+static int read_all(struct sf_image *img, uint8_t ***ret)
+{
+	uint8_t **data = calloc(img->m.n_chunks, sizeof(*data));
+
+	if (!data)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < img->m.n_chunks; i++) {
+		data[i] = malloc(img->m.chunks[i].stored_len + 1);
+		if (!data[i] || sf_image_read_stored(&ctx, img, i, data[i]) < 0)
+			return -EIO;
+	}
+	*ret = data;
+	return 0;
+}
+
+/* Replace chunk @c's stored bytes by a lying deflate stream. */
+static int lie(struct sf_chunk *c, bool longer, uint8_t **stored)
+{
+	uint32_t len = longer ? 2 * c->length : c->length;
+	uint8_t *content = malloc(len), *out = malloc(len + 1024);
+	struct sf_codec codec;
+	int n;
+
+	if (!content || !out)
+		return -ENOMEM;
+	memset(content, 'L', len);
+	sf_codec_init(&codec, 9);
+	n = sf_deflate(&codec, content, len, NULL, out, len + 1024);
+	sf_codec_done(&codec);
+	free(content);
+	if (n < 0) {
+		free(out);
+		return n;
+	}
+	free(*stored);
+	*stored = out;
+	c->form = SF_FORM_DEFLATE;
+	c->stored_len = (uint32_t)n;
+	sf_hash(out, (size_t)n, c->stored_hash);
+	return 0;
+}
+
+static int sign(struct sf_manifest *m, const uint8_t *man, size_t len,
+		const char *seckey, uint8_t *block)
+{
+	struct sf_sigblock sb = { .n = 0 };
+	struct ms_seckey sk;
+	char comment[256], *text = NULL;
+	int r;
+
+	r = ms_seckey_load(&ctx, seckey, NULL, &sk);
+	if (r < 0)
+		return r;
+	sf_image_trusted_comment(m, comment, sizeof(comment));
+	r = ms_sign(&ctx, &sk, man, len, comment, &text);
+	ms_seckey_wipe(&sk);
+	if (r >= 0)
+		r = sf_sigblock_add(&sb, text);
+	if (r >= 0)
+		r = sf_sigblock_encode(&sb, block);
+	free(text);
+	sf_sigblock_free(&sb);
+	return r;
+}
+
+static int write_image(const char *path, struct sf_manifest *m, uint8_t **data,
+		       const char *seckey)
+{
+	size_t len = sf_manifest_encoded_size(m);
+	uint8_t *man = malloc(len), header[SF_HEADER_SIZE];
+	uint8_t block[SF_SIGBLOCK_SIZE];
+	uint64_t d = sf_image_data_offset(len);
+	int fd, r;
+
+	if (!man)
+		return -ENOMEM;
+	sf_manifest_set_data_offsets(m);
+	sf_manifest_encode(m, man);
+	r = sign(m, man, len, seckey, block);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (r >= 0 && fd < 0)
+		r = -errno;
+	sf_image_header_encode(header, len);
+	if (r >= 0)
+		r = pwrite_full(fd, header, sizeof(header), 0);
+	if (r >= 0)
+		r = pwrite_full(fd, man, len, SF_HEADER_SIZE);
+	if (r >= 0)
+		r = pwrite_full(fd, block, sizeof(block),
+				sf_image_sig_offset(len));
+	for (uint32_t i = 0; r >= 0 && i < m->n_chunks; i++)
+		r = pwrite_full(fd, data[i], m->chunks[i].stored_len,
+				d + m->chunks[i].data_offset);
+	if (r >= 0 && ftruncate(fd, (off_t)(d + m->data_size)) < 0)
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	free(man);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	struct sf_image *img = NULL;
+	uint8_t **data = NULL;
+	const struct sf_payload *p;
+	uint32_t k;
+	int r;
+
+	if (argc != 6 || sodium_init() < 0) {
+		fprintf(stderr, "usage: lie-image IN OUT SECKEY CHUNK "
+				"longer|wrong\n");
+		return 2;
+	}
+	r = sf_image_open(&ctx, argv[1], &img);
+	if (r >= 0)
+		r = sf_image_load_manifest(&ctx, img);
+	if (r >= 0)
+		r = read_all(img, &data);
+	if (r < 0)
+		return 1;
+	p = sf_manifest_payload(&img->m, SF_PAYLOAD_ROOTFS);
+	k = (uint32_t)atoi(argv[4]);
+	if (k >= p->n_chunks)
+		return 2;
+	k += p->first_chunk;
+	r = lie(&img->m.chunks[k], !strcmp(argv[5], "longer"), &data[k]);
+	if (r >= 0)
+		r = write_image(argv[2], &img->m, data, argv[3]);
+	if (r < 0)
+		fprintf(stderr, "lie-image: %s\n", strerror(-r));
+	for (uint32_t i = 0; i < img->m.n_chunks; i++)
+		free(data[i]);
+	free(data);
+	sf_image_close(img);
+	return r < 0;
+}
