@@ -543,8 +543,11 @@ int sf_image_verify_content(const struct sf_ctx *ctx, struct sf_image *img,
 			    sf_progress_fn progress, void *progress_data,
 			    uint32_t *ret_unchecked)
 {
-	struct verify_job job = { .ctx = ctx, .img = img, .bases = bases };
+	static const struct sf_base none[SF_MAX_PAYLOADS + 1];
+	struct verify_job job = { .ctx = ctx, .img = img };
 	int r = sf_image_load_manifest(ctx, img);
+
+	job.bases = bases ? bases : none;
 
 	if (r < 0)
 		return r;

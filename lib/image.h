@@ -106,8 +106,8 @@ int sf_image_verify_data(const struct sf_ctx *ctx, struct sf_image *img,
  * sf_image_verify_content - what sf_image_verify_data() checks, and also
  * decode every chunk and check that it gives exactly its length and its
  * content hash (a chunk that lies about its content is signed as well as
- * a true one). @bases (SF_MAX_PAYLOADS + 1 entries, by payload kind)
- * reads the payloads a delta was made against; a base and patch chunk
+ * a true one). @bases (SF_MAX_PAYLOADS + 1 entries, by payload kind, or
+ * NULL) reads the payloads a delta was made against; a base and patch chunk
  * whose payload's entry has no read function is not decoded but counted
  * in *@ret_unchecked. Progress counts payload bytes.
  * Returns 0 and *@ret_unchecked; -EBADMSG naming the first chunk that

@@ -54,28 +54,28 @@ test_good_image_passes() {
 		fail "unexpected output: $(cat out.txt)"
 }
 
-# The chunk inflates to twice its declared length: signatures and stored
-# hashes are right, so plain verify passes; --content refuses it.
-test_chunk_longer_than_declared_is_refused() {
+# lie_refused CHUNK longer|wrong MESSAGE: v1.img with rootfs chunk CHUNK
+# lying as lie-image makes it. Its signatures and stored hashes are right,
+# so plain verify passes it; verify --content refuses it with MESSAGE.
+lie_refused() {
 	setup
-	"$LIE" v1.img lie.img k.sec 3 longer
+	"$LIE" v1.img lie.img k.sec "$1" "$2"
 	"$IMG" verify lie.img --pubkey k.pub >/dev/null ||
 		fail "plain verify refused a validly signed image"
-	expect_fail 1 "chunk 3: does not inflate to its 16384 bytes" \
-		"$IMG" verify lie.img --pubkey k.pub --content
+	expect_fail 1 "$3" "$IMG" verify lie.img --pubkey k.pub --content
 	grep -q "lie.img is refused: its signatures are valid, but its data is not what its manifest declares" err.txt ||
 		fail "no summary line: $(cat err.txt)"
 	[ ! -s out.txt ] || fail "said something on stdout: $(cat out.txt)"
 }
 
+# The chunk inflates to twice its declared length.
+test_chunk_longer_than_declared_is_refused() {
+	lie_refused 3 longer "chunk 3: does not inflate to its 16384 bytes"
+}
+
 # The chunk inflates to its declared length, but to other content.
 test_chunk_with_wrong_content_is_refused() {
-	setup
-	"$LIE" v1.img lie.img k.sec 5 wrong
-	"$IMG" verify lie.img --pubkey k.pub >/dev/null ||
-		fail "plain verify refused a validly signed image"
-	expect_fail 1 "chunk 5: content does not match its hash" \
-		"$IMG" verify lie.img --pubkey k.pub --content
+	lie_refused 5 wrong "chunk 5: content does not match its hash"
 }
 
 # A stored-data tamper is still found with --content (the stored hash is
