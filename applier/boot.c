@@ -13,9 +13,11 @@
 #include <unistd.h>
 
 #include "apply.h"
+#include "booted.h"
 #include "efivar.h"
 #include "fault.h"
 #include "fileio.h"
+#include "staging.h"
 #include "util.h"
 
 #define say(b, ...) sf_log((b)->ctx, SF_LOG_NOTICE, 0, __VA_ARGS__)
@@ -23,64 +25,25 @@
 int boot_staged_path(const struct boot *b, const char *suffix, char *buf,
 		     size_t size)
 {
-	char rel[SF_CONFIG_VALUE_MAX + 64];
+	char name[64];
 
-	snprintf(rel, sizeof(rel), "%s/slotflip/staged.img%s", b->cfg.data_dir,
-		 suffix);
-	return sf_root_path(b->ctx, rel, buf, size);
-}
-
-/* slotflip.slot= from the kernel command line: 0, 1, or -ENOENT. */
-static int cmdline_slot(const struct sf_ctx *ctx)
-{
-	char path[4096], line[4096], *p;
-	FILE *f;
-	size_t n;
-
-	if (sf_root_path(ctx, "/proc/cmdline", path, sizeof(path)) < 0 ||
-	    !(f = fopen(path, "re")))
-		return -ENOENT;
-	n = fread(line, 1, sizeof(line) - 1, f);
-	fclose(f);
-	line[n] = '\0';
-	for (p = strtok(line, " \t\n"); p; p = strtok(NULL, " \t\n")) {
-		if (!strcmp(p, "slotflip.slot=a"))
-			return 0;
-		if (!strcmp(p, "slotflip.slot=b"))
-			return 1;
-	}
-	return -ENOENT;
-}
-
-/* The slot whose boot entry BootCurrent names: 0, 1, or -ENOENT. */
-static int bootcurrent_slot(const struct boot *b)
-{
-	uint16_t cur;
-
-	if (efivar_get_u16(b->ctx, "BootCurrent", &cur) < 0)
-		return -ENOENT;
-	for (int s = 0; s < 2; s++)
-		if (b->cfg.slot[s].boot_entry == cur)
-			return s;
-	return -ENOENT;
+	if (snprintf(name, sizeof(name), "staged.img%s", suffix) >=
+	    (int)sizeof(name))
+		return -ENAMETOOLONG;
+	return sf_staged_path(b->ctx, &b->cfg, name, buf, size);
 }
 
 static int detect_booted(struct boot *b)
 {
-	int cmd = cmdline_slot(b->ctx), cur = bootcurrent_slot(b);
+	int r = sf_booted_slot(b->ctx, &b->cfg);
 
-	if (cmd >= 0 && cur >= 0 && cmd != cur)
-		sf_log(b->ctx, SF_LOG_WARNING, 0,
-		       "the kernel command line says slot %s, BootCurrent says "
-		       "slot %s: trusting the command line",
-		       sf_slot_name((uint8_t)cmd), sf_slot_name((uint8_t)cur));
-	if (cmd < 0 && cur < 0)
+	if (r < 0)
 		return sf_err(
 			b->ctx, -ENOENT,
 			"cannot tell which slot booted: no slotflip.slot= "
 			"on the kernel command line and BootCurrent names "
 			"neither slot's boot entry");
-	b->booted = (uint8_t)(cmd >= 0 ? cmd : cur);
+	b->booted = (uint8_t)r;
 	return 0;
 }
 
@@ -139,9 +102,9 @@ static void write_result(struct boot *b, const char *version)
 	char path[4096], text[1024];
 	int n, r;
 
-	if (boot_staged_path(b, "", path, sizeof(path)) < 0)
+	if (sf_staged_path(b->ctx, &b->cfg, "last-result", path, sizeof(path)) <
+	    0)
 		return;
-	strcpy(strrchr(path, '/') + 1, "last-result");
 	n = snprintf(text, sizeof(text),
 		     "result=%s\ntime=%llu\nslot=%s\nversion=%s\nreason=%s\n",
 		     sf_result_name(b->st.last_result),
@@ -270,21 +233,6 @@ static void refuse_staged(struct boot *b, const uint8_t *id, const char *reason,
 	move_aside(b, ".refused");
 }
 
-static int load_keys(struct boot *b, struct ms_pubkey *keys)
-{
-	char path[4096];
-	int r;
-
-	for (unsigned i = 0; i < b->cfg.n_pubkeys; i++) {
-		r = sf_root_path(b->ctx, b->cfg.pubkeys[i], path, sizeof(path));
-		if (r >= 0)
-			r = ms_pubkey_load(b->ctx, path, &keys[i]);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
 struct slot_files {
 	int spare_fd, active_fd;
 	uint64_t spare_size;
@@ -363,14 +311,11 @@ static int check_image(struct boot *b, struct sf_image *img,
 		.running_version = b->st.slot[b->booted].version,
 		.slot_size = f->spare_size,
 	};
-	int r = load_keys(b, keys);
+	int r = sf_config_load_pubkeys(b->ctx, &b->cfg, keys);
 
 	/* The device's fault, not the image's: not a refusal. */
 	if (r < 0)
-		return sf_err(b->ctx, -ENOKEY,
-			      "cannot load the trusted public keys (%s): "
-			      "check the config's pubkey lines",
-			      b->last_error);
+		return -ENOKEY;
 	r = sf_image_check_signatures(b->ctx, img, keys, b->cfg.n_pubkeys,
 				      b->cfg.threshold);
 	if (r >= 0)

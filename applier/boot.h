@@ -50,6 +50,7 @@ struct boot {
  */
 int boot_run(struct boot *b, const char *config_path);
 
-/* The path of the staged image (under ctx->root) into @buf. */
+/* The path of staged.img@suffix under ctx->root (sf_staged_path()) into
+ * @buf. Returns 0 or -ENAMETOOLONG. */
 int boot_staged_path(const struct boot *b, const char *suffix, char *buf,
 		     size_t size);

@@ -10,6 +10,7 @@
 
 #include "bootstate.h"
 #include "config.h"
+#include "efivar.h"
 #include "image.h"
 #include "log.h"
 
@@ -39,7 +40,7 @@ struct cli {
 	/* "valid", or "absent"/"unreadable": rebuilt in memory as slotflip-init
 	 * does (the running slot good), and written by it at the next boot. */
 	const char *state_record;
-	int booted; /* 0, 1, or -1 when unknown */
+	int booted; /* 0, 1, or negative when unknown */
 };
 
 enum cli_need {
@@ -63,14 +64,25 @@ int cli_store_state(struct cli *c);
  */
 int cli_efi_refused(struct cli *c, const char *what);
 
+/* BootOrder as it is and as slotflip wants it (sf_boot_order_arrange()). */
+struct boot_order {
+	uint16_t have[EFI_MAX_BOOT_ORDER];
+	uint16_t want[EFI_MAX_BOOT_ORDER + 2];
+	size_t n_have, n_want;
+};
+
+/*
+ * cli_boot_order - read BootOrder (absent: empty) into @o and arrange it
+ * with slot @good's entry first and the other slot's present.
+ * Returns EXIT_OK, or EXIT_EFI with the message printed.
+ */
+int cli_boot_order(struct cli *c, uint8_t good, struct boot_order *o);
+
 /*
  * Put the good slot's boot entry first in BootOrder, the other's present.
  * Writes nothing when it already is. Returns EXIT_OK or EXIT_EFI.
  */
 int cli_fix_boot_order(struct cli *c, uint8_t good);
-
-/* Load the configured public keys into @keys. Returns 0 or -errno. */
-int cli_load_keys(struct cli *c, struct ms_pubkey *keys);
 
 /* Run `reboot` (found through PATH). Returns EXIT_OK or EXIT_IO. */
 int cli_reboot(struct cli *c);

@@ -61,25 +61,20 @@ static int inspect(struct cli *c, const struct sf_esp *esp, struct entry *e)
 /* Is BootOrder as slotflip wants it? Says what is wrong in @why. */
 static int check_order(struct cli *c, bool *ok, char *why, size_t size)
 {
-	uint16_t in[EFI_MAX_BOOT_ORDER], out[EFI_MAX_BOOT_ORDER + 2];
 	uint8_t g = c->st.good;
-	int n = efivar_get_boot_order(&c->ctx, in, EFI_MAX_BOOT_ORDER);
-	size_t k;
+	struct boot_order o;
+	int r = cli_boot_order(c, g, &o);
 
-	if (n == -ENOENT)
-		n = 0;
-	if (n < 0)
-		return cli_fail(c, EXIT_EFI, "cannot read BootOrder: %s",
-				strerror(-n));
-	k = sf_boot_order_arrange(in, (size_t)n, c->cfg.slot[g].boot_entry,
-				  c->cfg.slot[1 - g].boot_entry, out);
-	*ok = k == (size_t)n && !memcmp(in, out, k * sizeof(*in));
-	if (n == 0)
+	if (r)
+		return r;
+	*ok = o.n_want == o.n_have &&
+	      !memcmp(o.have, o.want, o.n_have * sizeof(*o.have));
+	if (o.n_have == 0)
 		snprintf(why, size, "absent");
-	else if (in[0] != c->cfg.slot[g].boot_entry)
+	else if (o.have[0] != c->cfg.slot[g].boot_entry)
 		snprintf(why, size,
-			 "starts with %04X, not the good slot %s's %04X", in[0],
-			 sf_slot_name(g), c->cfg.slot[g].boot_entry);
+			 "starts with %04X, not the good slot %s's %04X",
+			 o.have[0], sf_slot_name(g), c->cfg.slot[g].boot_entry);
 	else
 		snprintf(why, size, "lacks slot %s's %04X",
 			 sf_slot_name((uint8_t)(1 - g)),

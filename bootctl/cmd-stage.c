@@ -73,24 +73,6 @@ static int stage_allowed(struct cli *c)
 	return EXIT_OK;
 }
 
-static ssize_t read_full(int fd, uint8_t *buf, size_t len)
-{
-	size_t n = 0;
-
-	while (n < len) {
-		ssize_t k = read(fd, buf + n, len - n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		if (k == 0)
-			break;
-		n += (size_t)k;
-	}
-	return (ssize_t)n;
-}
-
 static int open_input(struct stage *s)
 {
 	struct cli *c = s->c;
@@ -341,7 +323,7 @@ static int verify_copy(struct stage *s)
 	struct progress p;
 	int r;
 
-	if (cli_load_keys(c, keys) < 0)
+	if (sf_config_load_pubkeys(&c->ctx, &c->cfg, keys) < 0)
 		return EXIT_CONFIG;
 	if (sf_image_open(&c->ctx, s->tmp, &s->img) < 0 ||
 	    sf_image_check_signatures(&c->ctx, s->img, keys, c->cfg.n_pubkeys,

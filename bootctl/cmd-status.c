@@ -58,7 +58,7 @@ static void staged_info(struct cli *c, struct staged_info *si)
 	snprintf(si->version, sizeof(si->version), "%s", img->m.version);
 	si->size = img->file_size;
 	quiet.log_fn = NULL;
-	si->verified = cli_load_keys(c, keys) == 0 &&
+	si->verified = sf_config_load_pubkeys(&c->ctx, &c->cfg, keys) == 0 &&
 		       sf_image_check_signatures(&quiet, img, keys,
 						 c->cfg.n_pubkeys,
 						 c->cfg.threshold) >= 0;

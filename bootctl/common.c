@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "booted.h"
 #include "cli.h"
 #include "efivar.h"
 #include "transition.h"
@@ -34,46 +35,6 @@ int cli_fail(struct cli *c, int code, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return code;
-}
-
-/* slotflip.slot= on ROOT/proc/cmdline: 0, 1, or -ENOENT. */
-static int cmdline_slot(struct cli *c)
-{
-	char path[4096], line[4096];
-	size_t n;
-	FILE *f;
-
-	if (sf_root_path(&c->ctx, "/proc/cmdline", path, sizeof(path)) < 0 ||
-	    !(f = fopen(path, "re")))
-		return -ENOENT;
-	n = fread(line, 1, sizeof(line) - 1, f);
-	fclose(f);
-	line[n] = '\0';
-	return sf_cmdline_slot(line);
-}
-
-static int bootcurrent_slot(struct cli *c)
-{
-	uint16_t cur;
-
-	if (efivar_get_u16(&c->ctx, "BootCurrent", &cur) < 0)
-		return -ENOENT;
-	for (int s = 0; s < 2; s++)
-		if (c->cfg.slot[s].boot_entry == cur)
-			return s;
-	return -ENOENT;
-}
-
-static void find_booted(struct cli *c)
-{
-	int cmd = cmdline_slot(c), cur = bootcurrent_slot(c);
-
-	if (cmd >= 0 && cur >= 0 && cmd != cur)
-		sf_log(&c->ctx, SF_LOG_WARNING, 0,
-		       "the kernel command line says slot %s, BootCurrent says "
-		       "slot %s: trusting the command line",
-		       sf_slot_name((uint8_t)cmd), sf_slot_name((uint8_t)cur));
-	c->booted = cmd >= 0 ? cmd : cur;
 }
 
 static int load_state(struct cli *c)
@@ -119,7 +80,7 @@ int cli_load(struct cli *c, const char *cmd, unsigned need)
 		return EXIT_CONFIG;
 	if (efivar_check_available(&c->ctx) < 0)
 		return EXIT_EFI;
-	find_booted(c);
+	c->booted = sf_booted_slot(&c->ctx, &c->cfg);
 	if ((need & NEED_BOOTED) && c->booted < 0)
 		return cli_fail(c, EXIT_REFUSED,
 				"cannot tell which slot is running: no "
@@ -149,41 +110,34 @@ int cli_store_state(struct cli *c)
 	return r < 0 ? EXIT_EFI : EXIT_OK;
 }
 
-int cli_fix_boot_order(struct cli *c, uint8_t good)
+int cli_boot_order(struct cli *c, uint8_t good, struct boot_order *o)
 {
-	uint16_t in[EFI_MAX_BOOT_ORDER], out[EFI_MAX_BOOT_ORDER + 2];
-	int n = efivar_get_boot_order(&c->ctx, in, EFI_MAX_BOOT_ORDER);
-	size_t k;
+	int n = efivar_get_boot_order(&c->ctx, o->have, EFI_MAX_BOOT_ORDER);
 
 	if (n == -ENOENT)
 		n = 0;
 	if (n < 0)
 		return cli_fail(c, EXIT_EFI, "cannot read BootOrder: %s",
 				strerror(-n));
-	k = sf_boot_order_arrange(in, (size_t)n, c->cfg.slot[good].boot_entry,
-				  c->cfg.slot[1 - good].boot_entry, out);
-	if (k > EFI_MAX_BOOT_ORDER)
-		k = EFI_MAX_BOOT_ORDER;
-	return efivar_set_boot_order(&c->ctx, out, k) < 0 ? EXIT_EFI : EXIT_OK;
+	o->n_have = (size_t)n;
+	o->n_want = sf_boot_order_arrange(o->have, o->n_have,
+					  c->cfg.slot[good].boot_entry,
+					  c->cfg.slot[1 - good].boot_entry,
+					  o->want);
+	if (o->n_want > EFI_MAX_BOOT_ORDER)
+		o->n_want = EFI_MAX_BOOT_ORDER;
+	return EXIT_OK;
 }
 
-int cli_load_keys(struct cli *c, struct ms_pubkey *keys)
+int cli_fix_boot_order(struct cli *c, uint8_t good)
 {
-	char path[4096];
-	int r;
+	struct boot_order o;
+	int r = cli_boot_order(c, good, &o);
 
-	for (unsigned i = 0; i < c->cfg.n_pubkeys; i++) {
-		r = sf_root_path(&c->ctx, c->cfg.pubkeys[i], path,
-				 sizeof(path));
-		if (r >= 0)
-			r = ms_pubkey_load(&c->ctx, path, &keys[i]);
-		if (r < 0)
-			return sf_err(&c->ctx, r,
-				      "cannot load the trusted public key %s "
-				      "(config: pubkey)",
-				      path);
-	}
-	return 0;
+	if (r)
+		return r;
+	return efivar_set_boot_order(&c->ctx, o.want, o.n_want) < 0 ? EXIT_EFI
+								    : EXIT_OK;
 }
 
 int cli_reboot(struct cli *c)

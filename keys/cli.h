@@ -16,6 +16,7 @@ enum {
 	EXIT_USAGE = 2,
 	EXIT_IO = 3, /* a file could not be read or written */
 	EXIT_KEY = 4, /* a key file is unusable, or a password is wrong */
+	EXIT_UNCHECKED = 5, /* verify --content: a delta's base not given */
 };
 
 #define MAX_KEYS 16

@@ -17,13 +17,30 @@ struct verify_args {
 	unsigned long threshold;
 	const char *out[SF_MAX_PAYLOADS + 1]; /* by payload kind */
 	const char *base[SF_MAX_PAYLOADS + 1]; /* by payload kind */
+	bool content; /* verify --content */
 };
 
 static const char verify_help[] =
 	"Usage: slotflip-image verify IMAGE --pubkey PUB [--pubkey PUB2 ...]\n"
 	"         [--threshold K]\n"
+	"         [--content [--base-rootfs FILE] [--base-efi FILE]]\n"
 	"Check that K (default 1) distinct trusted keys signed the manifest,\n"
-	"then the hash of every chunk. Exit 0 only if all holds.\n";
+	"then the hash of every chunk's stored data (on all cores).\n"
+	"\n"
+	"--content also decodes every chunk and checks that it gives exactly\n"
+	"the length and content hash the manifest declares (slower: it\n"
+	"inflates everything). This catches an image that a faulty build\n"
+	"server signed with a chunk that lies about its content, which\n"
+	"slotflip-init would refuse at boot. The base and patch chunks of a\n"
+	"delta image read the payloads of the version it was made against:\n"
+	"give them with --base-rootfs and --base-efi (as `extract` takes them);\n"
+	"without them those chunks are counted as not checked.\n"
+	"\n"
+	"Exit status: 0 all holds; 1 the image is refused (a signature, a\n"
+	"hash, a chunk's content, or a base that is not what the delta was\n"
+	"made against); 2 usage error; 3 a file could not be read; 4 a key\n"
+	"file is unusable; 5 (--content only) nothing is wrong, but some\n"
+	"chunks of a delta could not be checked without its base payloads.\n";
 
 static const char extract_help[] =
 	"Usage: slotflip-image extract IMAGE --pubkey PUB [--threshold K]\n"
@@ -43,6 +60,7 @@ static int parse_verify(const char *cmd, int argc, char **argv,
 		{ "efi", required_argument, NULL, 'e' },
 		{ "base-rootfs", required_argument, NULL, 'R' },
 		{ "base-efi", required_argument, NULL, 'E' },
+		{ "content", no_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool extract = !strcmp(cmd, "extract");
@@ -50,7 +68,7 @@ static int parse_verify(const char *cmd, int argc, char **argv,
 
 	a->threshold = 1;
 	while ((c = getopt_long(argc, argv, "p:", opts, NULL)) != -1) {
-		if (!extract && strchr("reRE", c))
+		if (extract ? c == 'c' : strchr("re", c) != NULL)
 			c = '?';
 		switch (c) {
 		case 'p':
@@ -75,6 +93,9 @@ static int parse_verify(const char *cmd, int argc, char **argv,
 		case 'E':
 			a->base[SF_PAYLOAD_EFI] = optarg;
 			break;
+		case 'c':
+			a->content = true;
+			break;
 		case 'h':
 			fputs(extract ? extract_help : verify_help, stdout);
 			return -1;
@@ -84,6 +105,10 @@ static int parse_verify(const char *cmd, int argc, char **argv,
 	}
 	if (optind + 1 != argc || !a->n_pubkeys)
 		return usage_error(cmd, "give IMAGE and --pubkey PUB");
+	if (!extract && !a->content &&
+	    (a->base[SF_PAYLOAD_ROOTFS] || a->base[SF_PAYLOAD_EFI]))
+		return usage_error(cmd, "--base-rootfs and --base-efi go with "
+					"--content");
 	if (a->threshold > a->n_pubkeys)
 		return usage_error(cmd,
 				   "threshold %lu is above the %u keys given",
@@ -106,30 +131,113 @@ static int open_checked(const char *cmd, int argc, char **argv,
 			     (unsigned)a->threshold, ret);
 }
 
+static int pread_base(void *data, uint64_t offset, void *buf, size_t len)
+{
+	return pread_full(*(int *)data, buf, len, offset);
+}
+
+/* The base files of verify --content, by payload kind. */
+struct bases {
+	int fd[SF_MAX_PAYLOADS + 1];
+	struct sf_base base[SF_MAX_PAYLOADS + 1];
+};
+
+static int open_bases(const struct verify_args *a, const struct sf_image *img,
+		      struct bases *b)
+{
+	bool delta = img->m.flags & SF_MANIFEST_FLAG_DELTA;
+
+	for (unsigned k = 0; k <= SF_MAX_PAYLOADS; k++) {
+		b->fd[k] = -1;
+		b->base[k] = (struct sf_base){ NULL, NULL };
+	}
+	for (unsigned k = 1; k <= SF_MAX_PAYLOADS; k++) {
+		if (!a->base[k])
+			continue;
+		if (!delta)
+			sf_log(&cli_ctx, SF_LOG_WARNING, 0,
+			       "not a delta image: --base-%s is not used",
+			       sf_payload_kind_name(k));
+		b->fd[k] = open(a->base[k], O_RDONLY | O_CLOEXEC);
+		if (b->fd[k] < 0)
+			return sf_err(&cli_ctx, -errno,
+				      "cannot open base %s: %m", a->base[k]);
+		b->base[k] = (struct sf_base){ pread_base, &b->fd[k] };
+	}
+	return 0;
+}
+
+static void close_bases(struct bases *b)
+{
+	for (unsigned k = 0; k <= SF_MAX_PAYLOADS; k++)
+		if (b->fd[k] >= 0)
+			close(b->fd[k]);
+}
+
+static int verify_content(const struct verify_args *a, struct sf_image *img,
+			  uint32_t *ret_unchecked)
+{
+	struct bases b;
+	int r = open_bases(a, img, &b);
+
+	if (r >= 0)
+		r = sf_image_verify_content(&cli_ctx, img, b.base, 0,
+					    progress_tty, "verify",
+					    ret_unchecked);
+	close_bases(&b);
+	return r;
+}
+
+static int report(const char *path, const struct sf_image *img, bool content,
+		  uint32_t unchecked)
+{
+	const struct sf_manifest *m = &img->m;
+
+	if (unchecked) {
+		printf("%s: not fully checked: signatures and %u chunks check, "
+		       "but the content of %u chunks that read the payloads of "
+		       "version %s was not checked: give them with "
+		       "--base-rootfs FILE and --base-efi FILE\n",
+		       path, m->n_chunks, unchecked, m->base_version);
+		return EXIT_UNCHECKED;
+	}
+	printf("%s: good: %s image %s for %s, signatures and %u chunks%s "
+	       "check\n",
+	       path, m->flags & SF_MANIFEST_FLAG_DELTA ? "delta" : "full",
+	       m->version, m->compatible, m->n_chunks,
+	       content ? " with their content" : "");
+	return EXIT_OK;
+}
+
 int cmd_verify(int argc, char **argv)
 {
 	struct verify_args a = { .n_pubkeys = 0 };
 	struct sf_image *img = NULL;
+	uint32_t unchecked = 0;
 	int r;
 
 	r = open_checked("verify", argc, argv, &a, &img);
 	if (r != EXIT_OK)
 		return r < 0 ? EXIT_OK : r;
-	r = sf_image_verify_data(&cli_ctx, img, 0, progress_tty, "verify");
+	if (a.content)
+		r = verify_content(&a, img, &unchecked);
+	else
+		r = sf_image_verify_data(&cli_ctx, img, 0, progress_tty,
+					 "verify");
 	progress_end();
 	if (r == 0)
-		printf("%s: good: %s image %s for %s, signatures and %u chunks "
-		       "check\n",
-		       argv[optind],
-		       img->m.flags & SF_MANIFEST_FLAG_DELTA ? "delta" : "full",
-		       img->m.version, img->m.compatible, img->m.n_chunks);
+		r = report(argv[optind], img, a.content, unchecked);
+	else if (r == -EBADMSG || r == -EXDEV)
+		fprintf(stderr,
+			"slotflip-image: error: %s is refused: its signatures "
+			"are valid, but its data is not what its manifest "
+			"declares%s\n",
+			argv[optind],
+			r == -EXDEV ? " (or the base is not the one the delta "
+				      "was made against)"
+				    : "");
 	sf_image_close(img);
-	return r < 0 ? exit_for_image_error(r) : EXIT_OK;
-}
-
-static int pread_base(void *data, uint64_t offset, void *buf, size_t len)
-{
-	return pread_full(*(int *)data, buf, len, offset);
+	return r < 0 ? exit_for_image_error(r) : r;
 }
 
 /* Decode payload @p of @img into @fd. */

@@ -37,8 +37,10 @@ static const char help_text[] =
 	"  sign IMAGE --key SEC\n"
 	"      Add a signature.\n"
 	"  verify IMAGE --pubkey PUB [--pubkey PUB2 ...] [--threshold K]\n"
+	"         [--content [--base-rootfs FILE] [--base-efi FILE]]\n"
 	"      Check the signatures (K of the given keys, default 1), then\n"
-	"      the hash of every chunk.\n"
+	"      the hash of every chunk; with --content also decode every\n"
+	"      chunk and check its length and content hash.\n"
 	"  inspect IMAGE [--json]\n"
 	"      Show what an image holds (checks nothing: use verify).\n"
 	"  manifest IMAGE -o MANIFEST -x MANIFEST.minisig [--signature N]\n"
@@ -57,7 +59,9 @@ static const char help_text[] =
 	"  2  usage error (unknown option, missing argument, bad value)\n"
 	"  3  a file could not be read or written (missing, permissions,\n"
 	"     disk full)\n"
-	"  4  a key file is unusable or a password is wrong\n";
+	"  4  a key file is unusable or a password is wrong\n"
+	"  5  verify --content: nothing is wrong, but chunks of a delta\n"
+	"     could not be checked without its base payloads (--base-*)\n";
 
 int usage_error(const char *cmd, const char *fmt, ...)
 {

@@ -360,3 +360,22 @@ int sf_config_resolve_device(const struct sf_ctx *ctx, const char *spec,
 	free(dev);
 	return r;
 }
+
+int sf_config_load_pubkeys(const struct sf_ctx *ctx,
+			   const struct sf_config *cfg, struct ms_pubkey *keys)
+{
+	char path[4096];
+	int r;
+
+	for (unsigned i = 0; i < cfg->n_pubkeys; i++) {
+		r = sf_root_path(ctx, cfg->pubkeys[i], path, sizeof(path));
+		if (r >= 0)
+			r = ms_pubkey_load(ctx, path, &keys[i]);
+		if (r < 0)
+			return sf_err(ctx, r,
+				      "cannot load the trusted public key %s "
+				      "(config: pubkey)",
+				      path);
+	}
+	return 0;
+}

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "minisign.h"
 
 #define SF_CONFIG_PATH "/etc/slotflip/slotflip.conf"
 #define SF_CONFIG_MAX_KEYS 8
@@ -79,6 +80,15 @@ int sf_config_load(const struct sf_ctx *ctx, const char *path,
  */
 int sf_config_resolve_device(const struct sf_ctx *ctx, const char *spec,
 			     char *buf, size_t size);
+
+/*
+ * sf_config_load_pubkeys - load the @cfg->n_pubkeys trusted public keys
+ * (pubkey lines, under ctx->root) into @keys.
+ * Returns 0, or the error of ms_pubkey_load() with a message naming the
+ * key file.
+ */
+int sf_config_load_pubkeys(const struct sf_ctx *ctx,
+			   const struct sf_config *cfg, struct ms_pubkey *keys);
 
 /*
  * sf_root_path - @path (absolute) under ctx->root, in @buf.

@@ -48,25 +48,15 @@ static int read_raw(const char *path, uint8_t *buf, size_t cap)
 	_cleanup_close_ int fd =
 		open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	struct stat st;
-	size_t n = 0;
+	ssize_t n;
 
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return -EINVAL;
-	for (;;) {
-		ssize_t k = read(fd, buf + n, cap - n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		if (k == 0)
-			return (int)n;
-		n += (size_t)k;
-		if (n == cap)
-			return -E2BIG;
-	}
+	/* A variable that fills @buf may be longer: refused, not cut. */
+	n = read_full(fd, buf, cap);
+	return n == (ssize_t)cap ? -E2BIG : (int)n;
 }
 
 int efivar_read(const struct sf_ctx *ctx, const char *name, const char *guid,

@@ -50,6 +50,25 @@ int pwrite_full(int fd, const void *buf, size_t len, uint64_t offset)
 	return 0;
 }
 
+ssize_t read_full(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	size_t n = 0;
+
+	while (n < len) {
+		ssize_t k = read(fd, p + n, len - n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	return (ssize_t)n;
+}
+
 int tmpfile_create(const char *path, int mode, char **ret_tmp)
 {
 	_cleanup_free_ char *tmp = NULL;

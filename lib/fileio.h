@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /*
  * pread_full / pwrite_full - transfer exactly @len bytes at @offset,
@@ -12,6 +13,13 @@
  */
 int pread_full(int fd, void *buf, size_t len, uint64_t offset);
 int pwrite_full(int fd, const void *buf, size_t len, uint64_t offset);
+
+/*
+ * read_full - read up to @len bytes from @fd's position into @buf, until
+ * @len or the end of the file, retrying short reads and EINTR.
+ * Returns the count (below @len only at the end of the file), or -errno.
+ */
+ssize_t read_full(int fd, void *buf, size_t len);
 
 /*
  * tmpfile_create - create a new file next to @path (same directory, name

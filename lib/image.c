@@ -428,39 +428,99 @@ int sf_image_read_stored(const struct sf_ctx *ctx, struct sf_image *img,
 struct verify_job {
 	const struct sf_ctx *ctx;
 	struct sf_image *img;
+	/* Content check (sf_image_verify_content()): bases by payload kind;
+	 * NULL for the stored hashes only. */
+	const struct sf_base *bases;
 	atomic_uint next;
 	atomic_uint_fast64_t done;
+	atomic_uint unchecked;
 	atomic_int err;
+	uint64_t total;
 	sf_progress_fn progress;
 	void *progress_data;
 };
+
+/* The base chunk @c's payload reads from, or NULL when none was given. */
+static const struct sf_base *chunk_base(const struct verify_job *job,
+					const struct sf_chunk *c)
+{
+	uint32_t kind = job->img->m.payloads[c->payload].kind;
+
+	if (kind > SF_MAX_PAYLOADS || !job->bases[kind].read)
+		return NULL;
+	return &job->bases[kind];
+}
+
+/* Decode chunk @i (stored bytes in @stored, hash checked) into @out and
+ * check its length and content hash. Returns 0 or -errno. */
+static int check_chunk_content(struct verify_job *job, struct sf_codec *codec,
+			       uint32_t i, const uint8_t *stored, uint8_t *out)
+{
+	const struct sf_chunk *c = &job->img->m.chunks[i];
+	const struct sf_base *base = chunk_base(job, c);
+
+	if ((c->form == SF_FORM_BASE || c->form == SF_FORM_PATCH) && !base) {
+		atomic_fetch_add(&job->unchecked, 1);
+		return 0;
+	}
+	return sf_chunk_decode(job->ctx, codec, c, i, stored, base, true, out);
+}
 
 static void *verify_worker(void *arg)
 {
 	struct verify_job *job = arg;
 	struct sf_manifest *m = &job->img->m;
 	_cleanup_free_ uint8_t *buf = malloc(m->chunk_size);
+	_cleanup_free_ uint8_t *out = job->bases ? malloc(m->chunk_size) : NULL;
 	bool reporter = job->progress && atomic_load(&job->next) == 0;
+	struct sf_codec codec;
 	unsigned i;
 
-	if (!buf) {
+	if (!buf || (job->bases && !out)) {
 		atomic_store(&job->err, -ENOMEM);
 		return NULL;
 	}
+	sf_codec_init(&codec, 9);
 	while (atomic_load(&job->err) == 0 &&
 	       (i = atomic_fetch_add(&job->next, 1)) < m->n_chunks) {
 		int r = sf_image_read_stored(job->ctx, job->img, i, buf);
 
+		if (r >= 0 && job->bases)
+			r = check_chunk_content(job, &codec, i, buf, out);
 		if (r < 0) {
 			atomic_store(&job->err, r);
 			break;
 		}
-		atomic_fetch_add(&job->done, m->chunks[i].stored_len);
+		atomic_fetch_add(&job->done, job->bases
+						     ? m->chunks[i].length
+						     : m->chunks[i].stored_len);
 		if (reporter)
 			job->progress(job->progress_data,
-				      atomic_load(&job->done), m->data_size);
+				      atomic_load(&job->done), job->total);
 	}
+	sf_codec_done(&codec);
 	return NULL;
+}
+
+static int run_verify(struct verify_job *job, unsigned threads)
+{
+	pthread_t tid[64];
+	unsigned started = 0;
+
+	if (threads == 0)
+		threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	if (threads == 0 || threads > ARRAY_SIZE(tid))
+		threads = 1;
+	for (; started < threads; started++)
+		if (pthread_create(&tid[started], NULL, verify_worker, job))
+			break;
+	if (started == 0)
+		verify_worker(job);
+	for (unsigned t = 0; t < started; t++)
+		pthread_join(tid[t], NULL);
+	if (job->progress && job->err == 0)
+		job->progress(job->progress_data, job->total, job->total);
+	return job->err;
 }
 
 int sf_image_verify_data(const struct sf_ctx *ctx, struct sf_image *img,
@@ -468,27 +528,35 @@ int sf_image_verify_data(const struct sf_ctx *ctx, struct sf_image *img,
 			 void *progress_data)
 {
 	struct verify_job job = { .ctx = ctx, .img = img };
-	pthread_t tid[64];
-	unsigned started = 0;
-	int r;
+	int r = sf_image_load_manifest(ctx, img);
 
-	r = sf_image_load_manifest(ctx, img);
 	if (r < 0)
 		return r;
+	job.total = img->m.data_size;
 	job.progress = progress;
 	job.progress_data = progress_data;
-	if (threads == 0)
-		threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
-	if (threads == 0 || threads > ARRAY_SIZE(tid))
-		threads = 1;
-	for (; started < threads; started++)
-		if (pthread_create(&tid[started], NULL, verify_worker, &job))
-			break;
-	if (started == 0)
-		verify_worker(&job);
-	for (unsigned t = 0; t < started; t++)
-		pthread_join(tid[t], NULL);
-	if (progress && job.err == 0)
-		progress(progress_data, img->m.data_size, img->m.data_size);
-	return job.err;
+	return run_verify(&job, threads);
+}
+
+int sf_image_verify_content(const struct sf_ctx *ctx, struct sf_image *img,
+			    const struct sf_base *bases, unsigned threads,
+			    sf_progress_fn progress, void *progress_data,
+			    uint32_t *ret_unchecked)
+{
+	static const struct sf_base none[SF_MAX_PAYLOADS + 1];
+	struct verify_job job = { .ctx = ctx, .img = img };
+	int r = sf_image_load_manifest(ctx, img);
+
+	job.bases = bases ? bases : none;
+
+	if (r < 0)
+		return r;
+	for (unsigned p = 0; p < img->m.n_payloads; p++)
+		job.total += img->m.payloads[p].size;
+	job.progress = progress;
+	job.progress_data = progress_data;
+	r = run_verify(&job, threads);
+	if (r >= 0)
+		*ret_unchecked = atomic_load(&job.unchecked);
+	return r;
 }

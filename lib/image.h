@@ -103,6 +103,23 @@ int sf_image_verify_data(const struct sf_ctx *ctx, struct sf_image *img,
 			 void *progress_data);
 
 /*
+ * sf_image_verify_content - what sf_image_verify_data() checks, and also
+ * decode every chunk and check that it gives exactly its length and its
+ * content hash (a chunk that lies about its content is signed as well as
+ * a true one). @bases (SF_MAX_PAYLOADS + 1 entries, by payload kind, or
+ * NULL) reads the payloads a delta was made against; a base and patch chunk
+ * whose payload's entry has no read function is not decoded but counted
+ * in *@ret_unchecked. Progress counts payload bytes.
+ * Returns 0 and *@ret_unchecked; -EBADMSG naming the first chunk that
+ * lies or is corrupt; -EXDEV when a base does not hold what the delta was
+ * made against; -errno on I/O (also from @bases).
+ */
+int sf_image_verify_content(const struct sf_ctx *ctx, struct sf_image *img,
+			    const struct sf_base *bases, unsigned threads,
+			    sf_progress_fn progress, void *progress_data,
+			    uint32_t *ret_unchecked);
+
+/*
  * sf_image_read_stored - read chunk @idx's stored bytes into @buf (room for
  * the chunk's stored length) and check their hash.
  * Returns 0, -EBADMSG if the hash differs, -errno on I/O.

@@ -494,7 +494,7 @@ test_apply_error_missing_public_key() {
 	mv root/keys/release.pub release.pub
 	stage v1.1.img
 	boot
-	apply_error "cannot load the trusted public keys ("
+	apply_error "cannot load the trusted public key root/keys/release.pub (config: pubkey)"
 	mv release.pub root/keys/release.pub
 	fixed
 }

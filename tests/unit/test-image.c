@@ -408,3 +408,98 @@ TEST(every_byte_flip_is_refused)
 	CHECK_EQ(open_check("a.img", k.pk, 1, 1), 1);
 	printf("  %lu single-byte flips, all refused\n", n);
 }
+
+static int pread_file(void *data, uint64_t offset, void *buf, size_t len)
+{
+	return pread_full(*(int *)data, buf, len, offset);
+}
+
+static void last_progress(void *data, uint64_t done, uint64_t total)
+{
+	uint64_t *seen = data;
+
+	seen[0] = done;
+	seen[1] = total;
+}
+
+/* Base and patch chunks of @img: what needs the base to be decoded. */
+static uint32_t base_chunks(const struct sf_image *img)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < img->m.n_chunks; i++)
+		n += img->m.chunks[i].form == SF_FORM_BASE ||
+		     img->m.chunks[i].form == SF_FORM_PATCH;
+	return n;
+}
+
+/* verify --content: the same answer on 1 and on 4 threads; a delta's
+ * base chunks are counted unless its bases are given, and a wrong base is
+ * refused. */
+TEST(verify_content_full_and_delta)
+{
+	struct sf_base bases[SF_MAX_PAYLOADS + 1] = { { NULL, NULL } };
+	uint64_t seen[2] = { 0, 0 };
+	struct sf_image *img = NULL;
+	uint32_t unchecked = 99;
+	struct keys k;
+	int fd_r, fd_e;
+
+	make_keys(&k);
+	make_payloads();
+	CHECK_EQ(create("v1.img", "1.0", &k, 1, NULL), 0);
+	CHECK_EQ(rename("rootfs", "rootfs.v1"), 0);
+	CHECK_EQ(rename("efi", "efi.v1"), 0);
+	make_payloads();
+	patch_file("rootfs", 70000, "changed", 7);
+	CHECK_EQ(create("v2.img", "1.1", &k, 1, "v1.img"), 0);
+	for (unsigned threads = 1; threads <= 4; threads += 3) {
+		CHECK_EQ(sf_image_open(&test_ctx, "v1.img", &img), 0);
+		CHECK_EQ(sf_image_verify_content(&test_ctx, img, bases, threads,
+						 last_progress, seen,
+						 &unchecked),
+			 0);
+		CHECK_EQ(unchecked, 0);
+		CHECK_EQ(seen[0], (300 + 20) * 1024);
+		CHECK_EQ(seen[1], (300 + 20) * 1024);
+		sf_image_close(img);
+		CHECK_EQ(sf_image_open(&test_ctx, "v2.img", &img), 0);
+		CHECK_EQ(sf_image_verify_content(&test_ctx, img, NULL, threads,
+						 NULL, NULL, &unchecked),
+			 0);
+		CHECK(unchecked > 0);
+		CHECK_EQ(unchecked, base_chunks(img));
+		sf_image_close(img);
+	}
+	fd_r = open("rootfs.v1", O_RDONLY);
+	fd_e = open("efi.v1", O_RDONLY);
+	CHECK(fd_r >= 0 && fd_e >= 0);
+	bases[SF_PAYLOAD_ROOTFS] = (struct sf_base){ pread_file, &fd_r };
+	bases[SF_PAYLOAD_EFI] = (struct sf_base){ pread_file, &fd_e };
+	CHECK_EQ(sf_image_open(&test_ctx, "v2.img", &img), 0);
+	CHECK_EQ(sf_image_verify_content(&test_ctx, img, bases, 2, NULL, NULL,
+					 &unchecked),
+		 0);
+	CHECK_EQ(unchecked, 0);
+	/* A rootfs base of the right size but other bytes: not what the
+	 * delta was made against. */
+	close(fd_r);
+	{
+		static uint8_t other[300 * 1024];
+
+		test_fill_random(other, sizeof(other), 9);
+		test_write_file("other", other, sizeof(other));
+	}
+	fd_r = open("other", O_RDONLY);
+	CHECK(fd_r >= 0);
+	unchecked = 99;
+	CHECK_EQ(sf_image_verify_content(&test_ctx, img, bases, 2, NULL, NULL,
+					 &unchecked),
+		 -EXDEV);
+	CHECK_LOG(
+		"the base does not hold the data this delta was made against");
+	CHECK_EQ(unchecked, 99);
+	sf_image_close(img);
+	close(fd_r);
+	close(fd_e);
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Which slot is running: the kernel command line's "slotflip.slot=",
+ * cross-checked with the firmware's BootCurrent (DESIGN.md). Shared by
+ * slotflip-init and the runtime tool, so that both always agree.
+ */
+#pragma once
+
+#include "config.h"
+#include "log.h"
+
+/*
+ * sf_booted_slot - the running slot: "slotflip.slot=a|b" on
+ * ROOT/proc/cmdline (sf_cmdline_slot()), else the slot whose boot-entry
+ * BootCurrent names. When both are known and disagree, a warning is
+ * logged and the command line wins.
+ * Returns 0 (slot a), 1 (slot b), or -ENOENT when neither tells; nothing
+ * is logged then: the caller says what that means for it.
+ */
+int sf_booted_slot(const struct sf_ctx *ctx, const struct sf_config *cfg);

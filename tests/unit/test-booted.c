@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+
+#include "booted.h"
+#include "efivar.h"
+#include "testlib.h"
+
+static const struct sf_config cfg = {
+	.slot = { { .boot_entry = 0x0001 }, { .boot_entry = 0x0002 } },
+};
+
+static void cmdline(const char *text)
+{
+	CHECK_EQ(system("mkdir -p proc sys/firmware/efi/efivars"), 0);
+	test_write_file("proc/cmdline", text, strlen(text));
+}
+
+static void bootcurrent(uint16_t entry)
+{
+	uint8_t v[2] = { (uint8_t)entry, (uint8_t)(entry >> 8) };
+
+	CHECK_EQ(system("mkdir -p sys/firmware/efi/efivars"), 0);
+	CHECK(efivar_write(&test_ctx, "BootCurrent", EFI_GLOBAL_GUID,
+			   EFI_VARIABLE_NV_BS_RT, v, 2) >= 0);
+}
+
+TEST(command_line_alone)
+{
+	cmdline("root=/dev/sda2 slotflip.slot=b quiet\n");
+	CHECK_EQ(sf_booted_slot(&test_ctx, &cfg), 1);
+	cmdline("slotflip.slot=a\n");
+	CHECK_EQ(sf_booted_slot(&test_ctx, &cfg), 0);
+}
+
+TEST(bootcurrent_alone)
+{
+	cmdline("quiet\n");
+	bootcurrent(0x0002);
+	CHECK_EQ(sf_booted_slot(&test_ctx, &cfg), 1);
+	bootcurrent(0x0001);
+	CHECK_EQ(sf_booted_slot(&test_ctx, &cfg), 0);
+}
+
+TEST(disagreement_trusts_the_command_line)
+{
+	cmdline("slotflip.slot=a\n");
+	bootcurrent(0x0002);
+	CHECK_EQ(sf_booted_slot(&test_ctx, &cfg), 0);
+	CHECK_LOG("the kernel command line says slot a, BootCurrent says "
+		  "slot b: trusting the command line");
+}
+
+TEST(neither_tells)
+{
+	CHECK_EQ(sf_booted_slot(&test_ctx, &cfg), -ENOENT);
+	cmdline("slotflip.slot=c\n");
+	bootcurrent(0x0007); /* not a slot's entry */
+	CHECK_EQ(sf_booted_slot(&test_ctx, &cfg), -ENOENT);
+}

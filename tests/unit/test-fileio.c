@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "testlib.h"
+
+TEST(read_full_stops_at_the_end_of_the_file)
+{
+	char buf[100];
+	int fd;
+
+	test_write_file("f", "0123456789", 10);
+	fd = open("f", O_RDONLY);
+	CHECK(fd >= 0);
+	CHECK_EQ(read_full(fd, buf, 4), 4);
+	CHECK(!memcmp(buf, "0123", 4));
+	CHECK_EQ(read_full(fd, buf, sizeof(buf)), 6);
+	CHECK(!memcmp(buf, "456789", 6));
+	CHECK_EQ(read_full(fd, buf, sizeof(buf)), 0);
+	close(fd);
+	CHECK_EQ(read_full(fd, buf, sizeof(buf)), -EBADF);
+}
+
+/* A pipe hands out what was written so far: short reads are retried. */
+TEST(read_full_gathers_short_reads)
+{
+	char buf[64] = { 0 };
+	int p[2], status;
+	pid_t pid;
+
+	CHECK_EQ(pipe(p), 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		close(p[0]);
+		for (int i = 0; i < 3; i++) {
+			if (write(p[1], "abcd", 4) != 4)
+				_exit(1);
+			usleep(20000);
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	CHECK_EQ(read_full(p[0], buf, 12), 12);
+	CHECK_STREQ(buf, "abcdabcdabcd");
+	CHECK_EQ(read_full(p[0], buf, sizeof(buf)), 0);
+	close(p[0]);
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK_EQ(status, 0);
+}
