@@ -1,0 +1,20 @@
+# Real boot: slotflip-init as PID 1 (links libkmod), the initramfs and UKIs
+# (initrd/), the OVMF varstore tool and the disk builder (qemu/), and the
+# QEMU scenarios (tests/qemu/, `make qemu-check`).
+
+ifndef KMOD_MK_INCLUDED
+include mk/kmod.mk
+endif
+
+# applier/modules.c uses libkmod: its headers and archive come from
+# mk/kmod.mk; the archive is linked into both builds of slotflip-init.
+$(B)/obj/applier/modules.o: REL_CFLAGS += $(KMOD_CFLAGS)
+$(S)/obj/applier/modules.o: SAN_CFLAGS += $(KMOD_CFLAGS)
+$(B)/obj/applier/modules.o $(S)/obj/applier/modules.o: $(KMOD_A)
+$(B)/slotflip-init $(S)/slotflip-init: $(KMOD_A)
+
+# Unit tests of applier/initplan.c (not part of lib/).
+$(S)/test-initplan: $(call san_obj,tests/unit/test-initplan.c \
+		tests/unit/testlib.c applier/initplan.c $(LIB_SRCS))
+	@$(if $(Q),echo "  LD/san  $@")
+	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
