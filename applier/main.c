@@ -100,8 +100,6 @@ int main(int argc, char **argv)
 
 	if (getpid() == 1) {
 		ctx.root = "/";
-		if (sodium_init() < 0)
-			con.prog = "slotflip-init (libsodium failed)";
 		return pid1_main(&b) < 0 ? 1 : 0;
 	}
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {

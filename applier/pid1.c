@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/watchdog.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -352,6 +353,24 @@ static void switch_root(struct pid1 *p, char *why, size_t size)
 		 strerror(errno));
 }
 
+/*
+ * libsodium waits for the kernel's random pool at sodium_init(), which
+ * takes seconds early in a VM's boot. Only checking a staged image needs
+ * libsodium, so a boot with nothing staged does not wait.
+ */
+static void init_crypto(struct pid1 *p)
+{
+	char path[4096];
+
+	p->b->cfg = p->cfg;
+	if (boot_staged_path(p->b, "", path, sizeof(path)) < 0 ||
+	    access(path, F_OK) < 0)
+		return;
+	if (sodium_init() < 0)
+		warn(p, "libsodium did not initialise: the staged image "
+			"cannot be checked");
+}
+
 int pid1_main(struct boot *b)
 {
 	struct pid1 p = { .b = b, .ctx = b->ctx };
@@ -372,6 +391,7 @@ int pid1_main(struct boot *b)
 	wait_devices(&p);
 	mount_partitions(&p);
 	b->now = (uint64_t)time(NULL);
+	init_crypto(&p);
 	if (boot_run(b, SF_CONFIG_PATH) < 0)
 		fall_back(&p, b->last_error);
 	if (b->next == BOOT_NEXT_REBOOT) {

@@ -18,3 +18,19 @@ $(S)/test-initplan: $(call san_obj,tests/unit/test-initplan.c \
 		tests/unit/testlib.c applier/initplan.c $(LIB_SRCS))
 	@$(if $(Q),echo "  LD/san  $@")
 	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
+
+# The OVMF varstore tool (qemu/varstore.c, qemu/ovmf-vars.c), built like a
+# shipped program (static) and like a test tool (sanitizers).
+OVMF_VARS_SRCS := qemu/varstore.c qemu/ovmf-vars.c
+$(B)/ovmf-vars: $(call rel_obj,$(OVMF_VARS_SRCS) $(LIB_SRCS))
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(REL_CFLAGS) -o $@ $^ $(LIBS)
+$(S)/ovmf-vars: $(call san_obj,$(OVMF_VARS_SRCS) $(LIB_SRCS))
+	@$(if $(Q),echo "  LD/san  $@")
+	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
+$(call rel_obj,$(OVMF_VARS_SRCS)) $(call san_obj,$(OVMF_VARS_SRCS)): \
+	qemu/varstore.h
+
+all: $(B)/ovmf-vars
+CHECK_EXTRA += $(S)/ovmf-vars
+CHECK_EXTRA_TESTS += tests/qemu/test-ovmf-vars.sh
