@@ -236,12 +236,32 @@ static _Noreturn void fall_back(struct pid1 *p, const char *why)
 	do_reboot(p, p->opts.fail_delay_s);
 }
 
+/*
+ * /dev/watchdog, once its driver registered one (/sys/class/watchdog):
+ * devtmpfs creates the node a moment after the module loaded, so wait for
+ * it a little. Returns the fd or -1 (errno set).
+ */
+static int open_watchdog(void)
+{
+	const struct timespec step = { 0, 20 * 1000 * 1000 };
+	int fd = -1;
+
+	for (int i = 0; i < 100; i++) {
+		fd = open("/dev/watchdog", O_WRONLY);
+		if (fd >= 0 || errno != ENOENT ||
+		    access("/sys/class/watchdog/watchdog0", F_OK) < 0)
+			break;
+		nanosleep(&step, NULL);
+	}
+	return fd;
+}
+
 /* A trial boot: arm /dev/watchdog and hand its fd to the slot's init. */
 static void arm_watchdog(struct pid1 *p)
 {
 	int t = (int)p->opts.watchdog_s;
 	char num[16];
-	int fd = open("/dev/watchdog", O_WRONLY); /* inherited by init */
+	int fd = open_watchdog(); /* inherited by init */
 
 	if (fd < 0) {
 		warn(p, "trial boot without a hardware watchdog (%m): a hang "
@@ -330,12 +350,12 @@ static void switch_root(struct pid1 *p, char *why, size_t size)
 	}
 	if (stat("/", &st) < 0)
 		st.st_dev = 0;
+	if (b->st.trial == b->next_slot)
+		arm_watchdog(p);
 	if (move_mounts(p) < 0) {
 		snprintf(why, size, "%s", b->last_error);
 		return;
 	}
-	if (b->st.trial == b->next_slot)
-		arm_watchdog(p);
 	say(p, "switching root to slot %s (%s)", sf_slot_name(b->next_slot),
 	    p->opts.init);
 	fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -62,6 +62,7 @@ fi
 sync
 case $action in
 hang)
+	echo "SFTEST: watchdog devices: $(ls /dev | grep watchdog | tr '\n' ' ')"
 	echo "SFTEST: hanging"
 	while :; do sleep 3600; done
 	;;

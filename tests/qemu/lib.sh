@@ -171,6 +171,24 @@ boot() {
 	return $rc
 }
 
+# boot_rebooting [QEMU ARGS]: one QEMU process that follows every guest
+# reset (the firmware's real reset path) until the guest powers off.
+boot_rebooting() {
+	local rc=0 t0=$SECONDS
+	BOOTS=$((BOOTS + 1))
+	LOG=boot$BOOTS.log
+	qemu_cmd
+	timeout -s KILL "$BOOT_LIMIT" "${QEMU[@]}" \
+		-serial "file:boot$BOOTS.raw" "$@" || rc=$?
+	strip_log "boot$BOOTS.raw" "$LOG"
+	echo "  run $BOOTS (resets inside): $((SECONDS - t0)) s, rc $rc" >&2
+	[ $rc != 137 ] || fail "run $BOOTS did not end within $BOOT_LIMIT s (see $PWD/$LOG)"
+	return $rc
+}
+
+# count PATTERN: how many lines of the last log match.
+count() { grep -Ec -- "$1" "$LOG" || true; }
+
 # boot_until PATTERN: boot, and cut the power (SIGKILL to QEMU) as soon as
 # the serial log shows PATTERN. Fails if the boot ends before.
 boot_until() {

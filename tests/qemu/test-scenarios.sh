@@ -79,4 +79,52 @@ test_delta_applies_and_boots() {
 	expect_state good a
 }
 
+# Scenario 3: B's kernel panics (its initramfs has no /init) before any
+# slotflip code runs in it. One QEMU process follows every reset: after
+# exactly `tries` (2) boots of B, A is good and B failed.
+test_panicking_kernel_falls_back_after_tries() {
+	build_world cloud 2
+	machine "$W/img-2.0-panic"
+	vars state-init a 1.0
+	BOOT_LIMIT=$((BOOT_LIMIT * 3)) boot_rebooting
+	log_has "trial armed with 2 tries"
+	[ "$(count 'Kernel panic')" = 2 ] || fail "B panicked $(count 'Kernel panic') times, want 2"
+	[ "$(count 'slotflip-init: starting')" = 3 ] ||
+		fail "A's initramfs ran $(count 'slotflip-init: starting') times, want 3"
+	log_has "retrying the trial of slot b \(0 tries left after this one\)"
+	log_has "update failed: slot b \(version 2.0\) did not confirm its trial after 2 tries"
+	[ "$(tail -n 20 "$LOG" | grep -c 'SFTEST: up slot=a version=1.0')" = 1 ] ||
+		fail "A did not boot last"
+	expect_state good a
+	expect_state b.status failed
+	expect_state trial none
+	expect_state result trial-failed
+	state reason | grep -q "after 2 tries" || fail "reason: $(state reason)"
+}
+
+# Scenario 5: power cuts during the apply (QEMU killed at a few points);
+# every following boot still reaches A, and the last one finishes the
+# apply (skipping what is already right) and B boots.
+test_power_cut_during_apply_resumes() {
+	build_world cloud 2
+	machine "$W/img-2.0"
+	vars state-init a 1.0
+	for at in "writing version 2.0 to slot b" "apply: 30%" "apply: 80%"; do
+		boot_until "$at"
+		expect_state good a
+		expect_state b.status invalid
+		expect_state trial none
+		vars get-u16 BootNext && fail "BootNext set after a power cut"
+	done
+	boot
+	log_has "booted slot a; an update is staged"
+	log_has "slot b written and read back"
+	grep -o "[0-9]* chunks written, [0-9]* already right" "$LOG" >&2
+	log_has "rebooting into slot b"
+	expect_state trial b
+	boot
+	log_has "SFTEST: up slot=b version=2.0"
+	expect_state b.status trial
+}
+
 run_qemu_cases
