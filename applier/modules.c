@@ -73,8 +73,7 @@ static int load_one(const struct sf_ctx *ctx, struct kmod_ctx *k,
 			      "(add it to the initramfs or drop it from %s)",
 			      name, SF_MODULES_PATH);
 	r = 0;
-	kmod_list_foreach(it, list)
-	{
+	kmod_list_foreach(it, list) {
 		struct kmod_module *mod = kmod_module_get_module(it);
 		int q = kmod_module_probe_insert_module(mod, 0, NULL, NULL,
 							NULL, NULL);

@@ -95,8 +95,9 @@ static void read_cmdline(struct pid1 *p)
 	}
 	sf_init_opts_parse(line, &p->opts, bad, sizeof(bad));
 	if (bad[0])
-		warn(p, "ignored bad kernel command line options (defaults "
-			"used): %s",
+		warn(p,
+		     "ignored bad kernel command line options (defaults "
+		     "used): %s",
 		     bad);
 }
 
@@ -273,8 +274,9 @@ static void arm_watchdog(struct pid1 *p)
 	ioctl(fd, WDIOC_KEEPALIVE, 0);
 	snprintf(num, sizeof(num), "%d", fd);
 	setenv("SLOTFLIP_WATCHDOG_FD", num, 1);
-	say(p, "watchdog armed: %d s (fd %d, SLOTFLIP_WATCHDOG_FD) until the "
-	       "trial confirms",
+	say(p,
+	    "watchdog armed: %d s (fd %d, SLOTFLIP_WATCHDOG_FD) until the "
+	    "trial confirms",
 	    t, fd);
 }
 
@@ -336,8 +338,8 @@ static void switch_root(struct pid1 *p, char *why, size_t size)
 	struct stat st;
 	int fd;
 
-	if (!mount_device(p, p->cfg.slot[b->next_slot].device, SYSROOT,
-			  "ext4", MS_RDONLY)) {
+	if (!mount_device(p, p->cfg.slot[b->next_slot].device, SYSROOT, "ext4",
+			  MS_RDONLY)) {
 		snprintf(why, size, "its root filesystem does not mount");
 		return;
 	}

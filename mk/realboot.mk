@@ -34,3 +34,20 @@ $(call rel_obj,$(OVMF_VARS_SRCS)) $(call san_obj,$(OVMF_VARS_SRCS)): \
 all: $(B)/ovmf-vars
 CHECK_EXTRA += $(S)/ovmf-vars
 CHECK_EXTRA_TESTS += tests/qemu/test-ovmf-vars.sh
+$(S)/obj/tests/unit/test-initplan.o: SAN_CFLAGS += -Iapplier
+
+# The QEMU boot scenarios: OVMF + a Debian kernel fetched into $(B)/kernel
+# (qemu/fetch-kernel.sh), one QEMU at a time. Work files and serial logs
+# stay in $(B)/qemu/cases/NAME. QEMU_CASES="name ..." runs only those.
+QEMU_TESTS := tests/qemu/test-scenarios.sh tests/qemu/test-watchdog.sh
+QEMU_PROGRAMS := $(B)/slotflip-init $(B)/slotflip-image $(B)/ovmf-vars
+
+qemu-check: deps
+	$(MAKE) $(QEMU_PROGRAMS)
+	SF_SRCDIR=$(CURDIR) SF_STATIC_BIN=$(CURDIR)/$(B) SF_BIN=$(CURDIR)/$(S) \
+		tests/run.sh $(B)/qemu-logs $(QEMU_TESTS)
+
+CHECK_EXTRA += $(QEMU_PROGRAMS)
+CHECK_EXTRA_TESTS += $(QEMU_TESTS)
+
+.PHONY: qemu-check

@@ -56,7 +56,7 @@ static int usage(void)
 
 static int parse_guid(const char *name, const char *arg, uint8_t guid[16])
 {
-	const char *s = arg ? arg
+	const char *s = arg			     ? arg
 			: strcmp(name, SF_STATE_VAR) ? EFI_GLOBAL_GUID
 						     : SF_VENDOR_GUID;
 
@@ -65,6 +65,15 @@ static int parse_guid(const char *name, const char *arg, uint8_t guid[16])
 		return -EINVAL;
 	}
 	return 0;
+}
+
+static int absent(const char *name, const uint8_t guid[16])
+{
+	char g[37];
+
+	varstore_guid_format(guid, g);
+	fprintf(stderr, "ovmf-vars: %s-%s: no such variable\n", name, g);
+	return 3;
 }
 
 static int print_var(const struct varstore_var *v, void *data)
@@ -115,7 +124,7 @@ static int cmd_get(struct varstore *vs, int argc, char **argv)
 		return usage();
 	n = varstore_get(vs, argv[0], guid, NULL, buf, sizeof(buf));
 	if (n == -ENOENT)
-		return 3;
+		return absent(argv[0], guid);
 	if (n < 0)
 		return 1;
 	for (int i = 0; i < n; i++)
@@ -157,7 +166,7 @@ static int cmd_get_u16(struct varstore *vs, int argc, char **argv)
 		return usage();
 	n = varstore_get(vs, argv[0], guid, NULL, buf, sizeof(buf));
 	if (n == -ENOENT)
-		return 3;
+		return absent(argv[0], guid);
 	if (n != 2) {
 		fprintf(stderr, "ovmf-vars: %s is not 2 bytes long\n", argv[0]);
 		return 1;
@@ -174,7 +183,7 @@ static int cmd_boot_order(struct varstore *vs)
 	efi_guid_parse(EFI_GLOBAL_GUID, guid);
 	n = varstore_get(vs, "BootOrder", guid, NULL, buf, sizeof(buf));
 	if (n == -ENOENT)
-		return 3;
+		return absent("BootOrder", guid);
 	if (n < 0)
 		return 1;
 	for (int i = 0; i + 1 < n; i += 2)
@@ -201,8 +210,8 @@ static int cmd_set_boot_order(struct varstore *vs, int argc, char **argv,
 		buf[n++] = (uint8_t)v;
 		buf[n++] = (uint8_t)(v >> 8);
 	}
-	if (varstore_set(vs, "BootOrder", guid, EFI_VARIABLE_NV_BS_RT, buf,
-			 n) < 0) {
+	if (varstore_set(vs, "BootOrder", guid, EFI_VARIABLE_NV_BS_RT, buf, n) <
+	    0) {
 		fprintf(stderr, "ovmf-vars: cannot set BootOrder: the variable "
 				"store is full\n");
 		return 1;
@@ -232,7 +241,8 @@ static int cmd_boot_entry(struct varstore *vs, int argc, char **argv,
 		return usage();
 	n = efi_load_option_encode(&o, buf, sizeof(buf));
 	if (n < 0) {
-		fprintf(stderr, "ovmf-vars: cannot encode the load option: %s\n",
+		fprintf(stderr,
+			"ovmf-vars: cannot encode the load option: %s\n",
 			strerror(-n));
 		return 1;
 	}
@@ -240,8 +250,9 @@ static int cmd_boot_entry(struct varstore *vs, int argc, char **argv,
 	efi_guid_parse(EFI_GLOBAL_GUID, guid);
 	if (varstore_set(vs, name, guid, EFI_VARIABLE_NV_BS_RT, buf,
 			 (size_t)n) < 0) {
-		fprintf(stderr, "ovmf-vars: cannot set %s: the variable store "
-				"is full\n",
+		fprintf(stderr,
+			"ovmf-vars: cannot set %s: the variable store "
+			"is full\n",
 			name);
 		return 1;
 	}
@@ -284,10 +295,18 @@ static int cmd_state(struct varstore *vs, int argc, char **argv)
 		return usage();
 	efi_guid_parse(SF_VENDOR_GUID, guid);
 	n = varstore_get(vs, SF_STATE_VAR, guid, NULL, buf, sizeof(buf));
-	if (n == -ENOENT)
+	if (n == -ENOENT) {
+		fprintf(stderr,
+			"ovmf-vars: no slotflip state (%s) in this "
+			"varstore\n",
+			SF_STATE_VAR);
 		return 3;
-	if (n < 0 || sf_bootstate_decode(&ctx, buf, (size_t)n, &st) < 0)
+	}
+	if (n < 0 || sf_bootstate_decode(&ctx, buf, (size_t)n, &st) < 0) {
+		fprintf(stderr,
+			"ovmf-vars: the slotflip state is bad (above)\n");
 		return 1;
+	}
 	return print_state_field(&st, argv[0]);
 }
 
@@ -312,8 +331,9 @@ static int cmd_state_init(struct varstore *vs, int argc, char **argv,
 	efi_guid_parse(SF_VENDOR_GUID, guid);
 	if (varstore_set(vs, SF_STATE_VAR, guid, EFI_VARIABLE_NV_BS_RT, buf,
 			 sizeof(buf)) < 0) {
-		fprintf(stderr, "ovmf-vars: cannot set %s: the variable store "
-				"is full\n",
+		fprintf(stderr,
+			"ovmf-vars: cannot set %s: the variable store "
+			"is full\n",
 			SF_STATE_VAR);
 		return 1;
 	}
@@ -338,7 +358,7 @@ static int run(struct varstore *vs, const char *cmd, int argc, char **argv,
 		if (argc < 1 || argc > 2 || parse_guid(argv[0], argv[1], guid))
 			return usage();
 		*dirty = varstore_delete(vs, argv[0], guid) > 0;
-		return *dirty ? 0 : 3;
+		return *dirty ? 0 : absent(argv[0], guid);
 	}
 	if (!strcmp(cmd, "get-u16"))
 		return cmd_get_u16(vs, argc, argv);

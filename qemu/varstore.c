@@ -37,8 +37,7 @@ enum {
 
 void varstore_guid_format(const uint8_t g[16], char out[37])
 {
-	snprintf(out, 37,
-		 "%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	snprintf(out, 37, "%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x",
 		 le32_load(g), le16_load(g + 4), le16_load(g + 6), g[8], g[9],
 		 g[10], g[11], g[12], g[13], g[14], g[15]);
 }
