@@ -127,4 +127,46 @@ test_power_cut_during_apply_resumes() {
 	expect_state b.status trial
 }
 
+# zero_partition START SECTORS: wipe a partition of disk.img (the host
+# breaks a slot between two boots).
+zero_partition() {
+	dd if=/dev/zero of=disk.img bs=512 seek="$1" count="$2" conv=notrunc \
+		status=none
+}
+
+# PID 1's fallback: the trial slot's root does not mount (wiped after the
+# apply): its initramfs sends the machine back to the good slot.
+test_unmountable_trial_root_falls_back_to_good() {
+	build_world cloud 2
+	machine "$W/img-2.0"
+	vars state-init a 1.0
+	boot
+	log_has "rebooting into slot b"
+	zero_partition "$ROOTB_START" $((SLOT_MIB * 2048))
+	boot
+	log_has "slotflip-init: booted slot b; trial boot"
+	log_has "cannot boot slot b: its root filesystem does not mount"
+	log_has "falling back: BootNext = the good slot a"
+	log_lacks "SFTEST: up"
+	[ "$(vars get-u16 BootNext)" = 0001 ] || fail "BootNext is not A's entry"
+	boot
+	log_has "booted slot a; .*retry"
+}
+
+# PID 1's last resort: the good slot itself does not mount and there is
+# nothing to fall back to: it says why and reboots after the delay.
+test_nothing_bootable_says_why_and_reboots() {
+	build_world cloud 2
+	machine
+	vars state-init a 1.0
+	zero_partition "$ROOTA_START" $((SLOT_MIB * 2048))
+	boot
+	log_has "cannot boot slot a: its root filesystem does not mount"
+	log_has "no slot can be booted from here"
+	log_has "rebooting in 10 s"
+	log_lacks "SFTEST: up"
+	vars get-u16 BootNext && fail "BootNext set with nothing to boot"
+	true
+}
+
 run_qemu_cases
