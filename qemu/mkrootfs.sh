@@ -10,14 +10,17 @@
 #   hang                hang without confirming (a watchdog must reset it)
 #   noconfirm           power off without confirming
 #   panic               crash the kernel (sysrq c)
-# Usage: qemu/mkrootfs.sh VERSION CONFIG BINDIR SIZE_MIB OUT.ext4
+# The config goes to /etc/slotflip/slotflip.conf, and the public keys
+# given after OUT to /etc/slotflip/keys/ (for `slotflip stage`).
+# Usage: qemu/mkrootfs.sh VERSION CONFIG BINDIR SIZE_MIB OUT.ext4 [KEY.pub...]
 set -euo pipefail
 
-[ $# = 5 ] || {
+[ $# -ge 5 ] || {
 	sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
 	exit 2
 }
 version=$1 config=$2 bindir=$3 size=$4 out=$5
+shift 5
 busybox=/bin/busybox
 [ -x "$busybox" ] && ! readelf -l "$busybox" | grep -q INTERP || {
 	echo "mkrootfs: need a static /bin/busybox (package busybox-static)" >&2
@@ -26,13 +29,16 @@ busybox=/bin/busybox
 
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-mkdir -p "$dir"/{bin,sbin,usr/bin,etc/slotflip,proc,sys,dev,run,tmp}
+mkdir -p "$dir"/{bin,sbin,usr/bin,etc/slotflip/keys,proc,sys,dev,run,tmp}
 cp "$busybox" "$dir/bin/busybox"
 for c in sh cat echo grep sed mount umount sleep sync poweroff reboot \
 	printf ls uname tr; do
 	ln -s busybox "$dir/bin/$c"
 done
 cp "$config" "$dir/etc/slotflip/slotflip.conf"
+for key in "$@"; do
+	cp "$key" "$dir/etc/slotflip/keys/"
+done
 if [ -x "$bindir/slotflip" ]; then
 	cp "$bindir/slotflip" "$dir/usr/bin/slotflip"
 fi
@@ -59,7 +65,13 @@ if [ -n "$SLOTFLIP_WATCHDOG_FD" ] && [ "$action" != hang ]; then
 	eval "printf V >&$SLOTFLIP_WATCHDOG_FD; exec $SLOTFLIP_WATCHDOG_FD>&-"
 	echo "SFTEST: watchdog disarmed"
 fi
-sync
+# What a real shutdown does: the ESP and the data partition (under /run,
+# moved there by slotflip-init) are unmounted clean.
+shutdown_mounts() {
+	sync
+	umount /run/slotflip/esp /run/slotflip/data 2>/dev/null
+	sync
+}
 case $action in
 hang)
 	echo "SFTEST: watchdog devices: $(ls /dev | grep watchdog | tr '\n' ' ')"
@@ -68,17 +80,21 @@ hang)
 	;;
 reboot)
 	echo "SFTEST: rebooting"
+	shutdown_mounts
 	reboot -f
 	;;
 panic)
 	echo "SFTEST: panicking"
+	sync
 	echo c >/proc/sysrq-trigger
 	;;
 *)
 	echo "SFTEST: powering off"
+	shutdown_mounts
 	poweroff -f
 	;;
 esac
+sync
 sleep 3600
 INIT
 chmod 755 "$dir/sbin/init"

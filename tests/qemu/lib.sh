@@ -94,7 +94,7 @@ build_world() {
 	(cd "$W/empty" && echo etc | cpio --quiet -o -H newc) | gzip >"$W/panic.cpio.gz"
 	for v in 0.9 1.0 2.0; do
 		"$SRC/qemu/mkrootfs.sh" "$v" "$W/slotflip.conf" "$SB" "$SLOT_MIB" \
-			"$W/rootfs-$v.ext4" >/dev/null
+			"$W/rootfs-$v.ext4" "$W/release.pub" >/dev/null
 	done
 	uki "$W/a-1.0.efi" a poweroff
 	uki "$W/b-2.0.efi" b poweroff
@@ -204,7 +204,7 @@ boot_until() {
 		if grep -qa -- "$pat" "boot$BOOTS.raw" 2>/dev/null; then
 			pid=$(cat qemu.pid)
 			kill -KILL "$pid"
-			wait $waiter || true
+			wait $waiter 2>/dev/null || true
 			strip_log "boot$BOOTS.raw" "$LOG"
 			echo "  boot $BOOTS: power cut at '$pat' after $((SECONDS - t0)) s" >&2
 			return 0
