@@ -124,8 +124,7 @@ static size_t device_specs(const struct pid1 *p, const char *specs[4])
 	return 4;
 }
 
-/* Returns the number of devices still missing (each named when 0 tries are
- * left). */
+/* The number of devices not there yet; with @report, each is named. */
 static unsigned devices_missing(struct pid1 *p, bool report)
 {
 	struct sf_ctx quiet = *p->ctx;

@@ -39,7 +39,8 @@ $(S)/obj/tests/unit/test-initplan.o: SAN_CFLAGS += -Iapplier
 # The QEMU boot scenarios: OVMF + a Debian kernel fetched into $(B)/kernel
 # (qemu/fetch-kernel.sh), one QEMU at a time. Work files and serial logs
 # stay in $(B)/qemu/cases/NAME. QEMU_CASES="name ..." runs only those.
-QEMU_TESTS := tests/qemu/test-scenarios.sh tests/qemu/test-watchdog.sh
+QEMU_TESTS := tests/qemu/test-scenarios.sh tests/qemu/test-watchdog.sh \
+	tests/qemu/test-runtime.sh
 QEMU_PROGRAMS := $(B)/slotflip-init $(B)/slotflip-image $(B)/ovmf-vars
 
 qemu-check: deps
@@ -51,3 +52,11 @@ CHECK_EXTRA += $(QEMU_PROGRAMS)
 CHECK_EXTRA_TESTS += $(QEMU_TESTS)
 
 .PHONY: qemu-check
+
+# Unit tests of applier/modules.c (libkmod, on trees made with depmod).
+$(S)/obj/tests/unit/test-modules.o: SAN_CFLAGS += -Iapplier
+$(S)/test-modules: $(call san_obj,tests/unit/test-modules.c \
+		tests/unit/testlib.c applier/modules.c applier/initplan.c \
+		$(LIB_SRCS)) $(KMOD_A)
+	@$(if $(Q),echo "  LD/san  $@")
+	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)

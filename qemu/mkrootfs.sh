@@ -10,6 +10,9 @@
 #   hang                hang without confirming (a watchdog must reset it)
 #   noconfirm           power off without confirming
 #   panic               crash the kernel (sysrq c)
+# Before that, a script left by the test on the data partition,
+# sftest/once.sh, is run once (sourced: it may set action=), then renamed
+# to once.sh.done.
 # The config goes to /etc/slotflip/slotflip.conf, and the public keys
 # given after OUT to /etc/slotflip/keys/ (for `slotflip stage`).
 # Usage: qemu/mkrootfs.sh VERSION CONFIG BINDIR SIZE_MIB OUT.ext4 [KEY.pub...]
@@ -58,6 +61,12 @@ if [ -x /usr/bin/slotflip ] && [ "$action" != hang ] &&
 	else
 		echo "SFTEST: mark-good failed"
 	fi
+fi
+once=/run/slotflip/data/sftest/once.sh
+if [ -f "$once" ]; then
+	mv "$once" "$once.done" && sync
+	echo "SFTEST: running the test's once.sh"
+	. "$once.done"
 fi
 if [ -n "$SLOTFLIP_WATCHDOG_FD" ] && [ "$action" != hang ]; then
 	# A healthy system would run a watchdog daemon; the test one disarms

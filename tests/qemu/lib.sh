@@ -48,11 +48,11 @@ esp = PARTLABEL=esp
 [slot a]
 device = PARTLABEL=root-a
 efi = /EFI/slotflip/a/linux.efi
-boot-entry = 0001
+boot-entry = 00A0
 [slot b]
 device = PARTLABEL=root-b
 efi = /EFI/slotflip/b/linux.efi
-boot-entry = 0002
+boot-entry = 00B0
 CONF
 }
 
@@ -77,7 +77,11 @@ image() {
 build_world() {
 	local flavour=$1 tries=$2 mods
 	W=$QDIR/world-$flavour
-	[ -e "$W/done" ] && [ "$W/done" -nt "$SB/slotflip-init" ] && return 0
+	# Rebuilt when a program it holds changed, or slotflip came or went.
+	if [ -e "$W/done" ] && [ "$W/done" -nt "$SB/slotflip-init" ] &&
+		[ "$(cat "$W/done")" = "$(ls -l --time-style=+%s "$SB/slotflip" 2>&1)" ]; then
+		return 0
+	fi
 	rm -rf "$W"
 	mkdir -p "$W/kernel"
 	"$SRC/qemu/fetch-kernel.sh" "$SB" "$flavour" >/dev/null
@@ -106,30 +110,37 @@ build_world() {
 	image "$W/img-2.0" 2.0 "$W/rootfs-2.0.ext4" "$W/b-2.0-noconfirm.efi"
 	image "$W/img-2.0-delta" 2.0 "$W/rootfs-2.0.ext4" "$W/b-2.0-noconfirm.efi" "" \
 		--delta-from "$W/img-1.0"
+	image "$W/img-2.0-confirm" 2.0 "$W/rootfs-2.0.ext4" "$W/b-2.0.efi"
 	image "$W/img-2.0-rogue" 2.0 "$W/rootfs-2.0.ext4" "$W/b-2.0.efi" "$W/rogue.sec"
 	image "$W/img-0.9" 0.9 "$W/rootfs-0.9.ext4" "$W/b-0.9.efi"
 	image "$W/img-2.0-panic" 2.0 "$W/rootfs-2.0.ext4" "$W/b-2.0-panic.efi"
 	image "$W/img-2.0-hang" 2.0 "$W/rootfs-2.0.ext4" "$W/b-2.0-hang.efi"
-	touch "$W/done"
+	ls -l --time-style=+%s "$SB/slotflip" >"$W/done" 2>&1 || true
 }
 
 # ---- a machine -------------------------------------------------------------
 
 # machine [STAGED_IMAGE]: disk.img (A = 1.0, B empty, the image staged on
-# the data partition) and vars.fd (boot entries 0001 = a, 0002 = b,
-# BootOrder 0001,0002) in the current directory.
+# the data partition) and vars.fd (boot entries 00A0 = a, 00B0 = b:
+# numbers OVMF does not take for its own entries; BootOrder 00A0,00B0) in
+# the current directory.
+# A case may define machine_data to add files to the data partition, and
+# set NO_ENTRIES=1 for a varstore without slotflip's boot entries.
 machine() {
 	rm -rf data && mkdir -p data/slotflip
 	[ -z "${1:-}" ] || cp "$1" data/slotflip/staged.img
+	if declare -F machine_data >/dev/null; then machine_data; fi
 	"$SRC/qemu/mkdisk.sh" -a "$W/a-1.0.efi" -r "$W/rootfs-1.0.ext4" \
 		-d data -o disk.img
 	cp "$OVMF_VARS" vars.fd
-	for s in a:0001 b:0002; do
+	BOOTS=0
+	[ -z "${NO_ENTRIES:-}" ] || return 0
+	for s in a:00A0 b:00B0; do
 		"$VARS_TOOL" vars.fd boot-entry "${s#*:}" "slotflip ${s%:*}" 1 \
 			"$ESP_START" "$ESP_SECTORS" "$ESP_GUID" \
 			"\\EFI\\slotflip\\${s%:*}\\linux.efi"
 	done
-	"$VARS_TOOL" vars.fd set-boot-order 0001,0002
+	"$VARS_TOOL" vars.fd set-boot-order 00A0,00B0
 	BOOTS=0
 }
 
@@ -153,7 +164,7 @@ qemu_cmd() {
 
 # strip RAW OUT: the serial log without ANSI escapes and CRs.
 strip_log() {
-	sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1b[()][0-9A-Za-z]//g; s/\r//g' "$1" >"$2"
+	sed 's/\x1b\[[0-9;?=]*[a-zA-Z]//g; s/\x1b[()][0-9A-Za-z]//g; s/\r//g' "$1" >"$2"
 }
 
 # boot [QEMU ARGS]: one boot, one QEMU process with -no-reboot (a reset or
@@ -226,7 +237,7 @@ log_lacks() {
 
 # The slotflip-owned variables, with their data (for "nothing written").
 our_vars() {
-	vars dump | grep -E '^(SlotflipState|BootNext|BootOrder|Boot0001|Boot0002)-' || true
+	vars dump | grep -E '^(SlotflipState|BootNext|BootOrder|Boot00A0|Boot00B0)-' || true
 }
 
 # ---- running the cases -----------------------------------------------------

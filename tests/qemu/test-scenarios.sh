@@ -70,7 +70,7 @@ test_delta_applies_and_boots() {
 	expect_state trial b
 	expect_state b.status trial
 	expect_state b.version 2.0
-	[ "$(vars get-u16 BootNext)" = 0002 ] || fail "BootNext is not 0002"
+	[ "$(vars get-u16 BootNext)" = 00B0 ] || fail "BootNext is not 00B0"
 	boot
 	log_has "slotflip-init: booted slot b"
 	log_has "SFTEST: up slot=b version=2.0"
@@ -148,7 +148,7 @@ test_unmountable_trial_root_falls_back_to_good() {
 	log_has "cannot boot slot b: its root filesystem does not mount"
 	log_has "falling back: BootNext = the good slot a"
 	log_lacks "SFTEST: up"
-	[ "$(vars get-u16 BootNext)" = 0001 ] || fail "BootNext is not A's entry"
+	[ "$(vars get-u16 BootNext)" = 00A0 ] || fail "BootNext is not A's entry"
 	boot
 	log_has "booted slot a; .*retry"
 }
