@@ -38,7 +38,9 @@ debs=$build/kernel/debs
 mkdir -p "$debs"
 if ! compgen -G "$debs/${pkg}_*.deb" >/dev/null; then
 	echo "fetch-kernel: downloading $pkg"
-	if ! (cd "$debs" && apt-get download -q "$pkg" >/dev/null); then
+	# As root, apt would warn that its sandbox user cannot write here.
+	if ! (cd "$debs" && apt-get download -q -o APT::Sandbox::User=root \
+		"$pkg" >/dev/null); then
 		echo "fetch-kernel: 'apt-get download $pkg' failed (network? apt lists?)" >&2
 		exit 1
 	fi

@@ -85,4 +85,24 @@ test_boot_entries_install_from_fallback_path() {
 	log_has "SFTEST: up slot=a version=1.0"
 }
 
+# Scenario 2, the user's side: after a badly signed image was refused at
+# boot, `slotflip status` in A shows the refusal and its reason.
+test_status_shows_refusal_reason() {
+	need_slotflip
+	build_world cloud 2
+	machine_data() {
+		mkdir -p data/sftest
+		echo 'slotflip status' >data/sftest/once.sh
+	}
+	machine "$W/img-2.0-rogue"
+	unset -f machine_data
+	boot
+	log_has "staged image refused"
+	log_has "SFTEST: running the test's once.sh"
+	sed -n "/running the test's once.sh/,/SFTEST: powering off/p" "$LOG" >status.txt
+	grep -q "refused" status.txt || fail "status does not show the refusal"
+	grep -q "signatures from 0 of the 1 trusted keys" status.txt ||
+		fail "status does not show the reason"
+}
+
 run_qemu_cases

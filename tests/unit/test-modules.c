@@ -18,7 +18,8 @@
 static void make_tree(void)
 {
 	CHECK_EQ(system("mkdir -p " TREE " root/etc/slotflip && "
-			"echo kernel/fs/ext4/ext4.ko > " TREE "/modules.builtin && "
+			"echo kernel/fs/ext4/ext4.ko > " TREE
+			"/modules.builtin && "
 			"touch " TREE "/modules.order " TREE
 			"/modules.builtin.modinfo && "
 			"depmod -b root 9.9.9-test"),
@@ -30,7 +31,8 @@ static int load_list(const char *text)
 	struct sf_ctx ctx = test_ctx;
 
 	if (text)
-		test_write_file("root/etc/slotflip/modules", text, strlen(text));
+		test_write_file("root/etc/slotflip/modules", text,
+				strlen(text));
 	ctx.root = "root";
 	test_log_buf[0] = '\0';
 	return sf_modules_load_list(&ctx, SF_MODULES_PATH,
