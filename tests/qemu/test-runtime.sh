@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 need_slotflip() {
-	[ -x "$SB/slotflip" ] || skip "no $SB/slotflip (the runtime tool): scenarios 1 and 7 need it"
+	[ -x "$SB/slotflip" ] || skip "no $SB/slotflip (the runtime tool, built on its own branch): these scenarios run it inside the test systems"
 }
 
 # Scenario 1: in A, `slotflip stage` takes v2.0; the next boot applies it,
