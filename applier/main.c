@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * slotflip-init: the initramfs /init. With --root DIR it runs the boot-time
- * logic on a test root (regular files as slots, a directory laid out like
- * efivarfs), prints what it decided and did, and exits.
+ * slotflip-init: the initramfs /init. As PID 1 it boots (pid1.c). With
+ * --root DIR it runs the boot-time logic on a test root (regular files as
+ * slots, a directory laid out like efivarfs), prints what it decided and
+ * did, and exits.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,12 +16,19 @@
 
 #include "boot.h"
 #include "fault.h"
+#include "pid1.h"
 #include "util.h"
 
 static const char help_text[] =
 	"Usage: slotflip-init --root DIR [--config FILE]\n"
 	"\n"
-	"The initramfs /init of slotflip. With --root, run the boot-time logic\n"
+	"The initramfs /init of slotflip. Run by the kernel as PID 1 it mounts\n"
+	"/proc, /sys, /dev, /run and efivarfs, loads the modules listed in\n"
+	"/etc/slotflip/modules, waits for the disks, applies a staged update or\n"
+	"counts a trial, then reboots or switches root into the slot's init\n"
+	"(see docs/BOOT.md); as PID 1 it takes no options.\n"
+	"\n"
+	"With --root, run the boot-time logic\n"
 	"on DIR instead of the real system: DIR holds the config (default\n"
 	"DIR/etc/slotflip/slotflip.conf), sys/firmware/efi/efivars laid out like\n"
 	"efivarfs, proc/cmdline, and the slots and partitions the config names.\n"
@@ -98,6 +106,10 @@ int main(int argc, char **argv)
 	struct boot b = { .ctx = &ctx, .last_error = con.last_error };
 	int c, r;
 
+	if (getpid() == 1) {
+		ctx.root = "/";
+		return pid1_main(&b) < 0 ? 1 : 0;
+	}
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
@@ -115,8 +127,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!ctx.root || optind != argc) {
-		fprintf(stderr, "slotflip-init: give --root DIR: the boot mode "
-				"(as PID 1) is not in this build yet\n");
+		fprintf(stderr, "slotflip-init: give --root DIR (the boot mode "
+				"runs only as PID 1, in the initramfs)\n");
 		return 2;
 	}
 	if (parse_fault(&fault, &ctx) < 0) {

@@ -138,15 +138,22 @@ static bool unchanged(const char *path, uint32_t attr, const void *data,
 static int write_raw(const struct sf_ctx *ctx, const char *name,
 		     const char *path, const uint8_t *buf, size_t len)
 {
-	_cleanup_close_ int fd =
-		open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	_cleanup_close_ int fd = -1;
 	struct statfs sfs;
 	ssize_t n;
-	int flags;
+	int flags = -1;
 
+	/* An immutable file cannot even be opened for writing: clear the
+	 * flag through a read-only descriptor first (efivarfs makes every
+	 * existing non-standard variable immutable). */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd >= 0) {
+		flags = make_mutable(fd);
+		close(fd);
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return write_error(ctx, name, -errno);
-	flags = make_mutable(fd);
 	sf_fault_point(ctx, "efivar write");
 	/* One write() is one SetVariable(): never split it. */
 	n = write(fd, buf, len);

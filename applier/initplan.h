@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The pure parts of slotflip-init as PID 1, kept apart so that unit tests
+ * can run them: the kernel command line options it reads, and the module
+ * list of the initramfs (/etc/slotflip/modules).
+ *
+ * Kernel command line options (all optional):
+ *	slotflip.slot=a|b        which slot's UKI booted (read by boot.c)
+ *	slotflip.timeout=SEC     wait this long for the devices (default 10)
+ *	slotflip.watchdog=SEC    watchdog timeout for a trial boot (default 30)
+ *	slotflip.init=PATH       the slot's init (default /sbin/init)
+ *	slotflip.fail-delay=SEC  wait before the reboot when nothing can boot
+ *	                         (default 10)
+ */
+#pragma once
+
+#include <stddef.h>
+
+#define SF_MODULES_PATH "/etc/slotflip/modules"
+#define SF_MODULE_NAME_MAX 64u
+#define SF_MODULES_MAX 64u
+
+struct sf_init_opts {
+	unsigned timeout_s;
+	unsigned watchdog_s;
+	unsigned fail_delay_s;
+	char init[256];
+};
+
+/*
+ * sf_cmdline_value - find "@key=VALUE" among the space-separated words of
+ * @cmdline (a word in double quotes may hold spaces; the last occurrence
+ * wins, as the kernel does) and copy VALUE into @buf (@size bytes).
+ * Returns 0, -ENOENT (absent), -ENAMETOOLONG (VALUE does not fit).
+ */
+int sf_cmdline_value(const char *cmdline, const char *key, char *buf,
+		     size_t size);
+
+/*
+ * sf_init_opts_parse - the slotflip.* options above from @cmdline, with
+ * their defaults for absent ones. A bad value (not a number, 0, above
+ * 3600 seconds, an init that is not an absolute path) keeps the default
+ * and is named in @bad (@bad_size bytes, "" when all are good).
+ */
+void sf_init_opts_parse(const char *cmdline, struct sf_init_opts *ret,
+			char *bad, size_t bad_size);
+
+/*
+ * sf_modlist_parse - the module list: one module name a line, '#'
+ * comments, blank lines ignored; names are [A-Za-z0-9_-]+ (dashes and
+ * underscores are the same to the kernel). Names go to @names (@max
+ * entries). Returns the number of names, -EINVAL with the line number in
+ * *@ret_line for a bad name, -E2BIG for more than @max names.
+ */
+int sf_modlist_parse(const char *text, size_t len,
+		     char (*names)[SF_MODULE_NAME_MAX], size_t max,
+		     unsigned *ret_line);

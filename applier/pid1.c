@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "pid1.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/watchdog.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "efivar.h"
+#include "initplan.h"
+#include "modules.h"
+#include "util.h"
+
+#define SYSROOT "/sysroot"
+#define EFIVARS_DIR "/sys/firmware/efi/efivars"
+
+struct pid1 {
+	struct boot *b;
+	const struct sf_ctx *ctx;
+	struct sf_init_opts opts;
+	struct sf_config cfg;
+	bool cfg_loaded;
+	bool data_mounted, esp_mounted;
+};
+
+#define say(p, ...) sf_log((p)->ctx, SF_LOG_NOTICE, 0, __VA_ARGS__)
+#define warn(p, ...) sf_log((p)->ctx, SF_LOG_WARNING, 0, __VA_ARGS__)
+
+static int mkdir_p(const char *path)
+{
+	char buf[4096];
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *s = buf + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int mount_at(struct pid1 *p, const char *src, const char *dir,
+		    const char *type, unsigned long flags, const char *data)
+{
+	int r = mkdir_p(dir);
+
+	if (r >= 0 && mount(src, dir, type, flags, data) < 0)
+		r = -errno;
+	if (r < 0)
+		return sf_err(p->ctx, r, "cannot mount %s (%s) on %s: %s", src,
+			      type, dir, strerror(-r));
+	return 0;
+}
+
+static int early_mounts(struct pid1 *p)
+{
+	const unsigned long nodev = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	int r = 0;
+
+	r |= mount_at(p, "proc", "/proc", "proc", nodev, NULL);
+	r |= mount_at(p, "sysfs", "/sys", "sysfs", nodev, NULL);
+	r |= mount_at(p, "devtmpfs", "/dev", "devtmpfs", MS_NOSUID,
+		      "mode=0755");
+	r |= mount_at(p, "tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV,
+		      "mode=0755");
+	return r ? -EIO : 0;
+}
+
+static void read_cmdline(struct pid1 *p)
+{
+	char line[4096] = "", bad[128];
+	FILE *f = fopen("/proc/cmdline", "re");
+
+	if (f) {
+		size_t n = fread(line, 1, sizeof(line) - 1, f);
+
+		line[n] = '\0';
+		fclose(f);
+	}
+	sf_init_opts_parse(line, &p->opts, bad, sizeof(bad));
+	if (bad[0])
+		warn(p,
+		     "ignored bad kernel command line options (defaults "
+		     "used): %s",
+		     bad);
+}
+
+static void mount_efivarfs(struct pid1 *p)
+{
+	if (access("/sys/firmware/efi", F_OK) < 0) {
+		warn(p, "not booted through UEFI (no /sys/firmware/efi): no "
+			"EFI variables, no boot counting");
+		return;
+	}
+	if (mount("efivarfs", EFIVARS_DIR, "efivarfs",
+		  MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 &&
+	    errno != EBUSY)
+		warn(p, "cannot mount efivarfs on %s: %m", EFIVARS_DIR);
+}
+
+/* The device specs to wait for: data, ESP, both slots. */
+static size_t device_specs(const struct pid1 *p, const char *specs[4])
+{
+	specs[0] = p->cfg.data;
+	specs[1] = p->cfg.esp;
+	specs[2] = p->cfg.slot[0].device;
+	specs[3] = p->cfg.slot[1].device;
+	return 4;
+}
+
+/* The number of devices not there yet; with @report, each is named. */
+static unsigned devices_missing(struct pid1 *p, bool report)
+{
+	struct sf_ctx quiet = *p->ctx;
+	const char *specs[4];
+	unsigned missing = 0;
+	char dev[4096];
+
+	quiet.log_fn = NULL;
+	for (size_t i = 0, n = device_specs(p, specs); i < n; i++) {
+		if (sf_config_resolve_device(&quiet, specs[i], dev,
+					     sizeof(dev)) == 0 &&
+		    access(dev, F_OK) == 0)
+			continue;
+		missing++;
+		if (report)
+			warn(p, "device %s did not show up in %u s", specs[i],
+			     p->opts.timeout_s);
+	}
+	return missing;
+}
+
+static void wait_devices(struct pid1 *p)
+{
+	const struct timespec step = { 0, 50 * 1000 * 1000 };
+	struct timespec start, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		if (devices_missing(p, false) == 0)
+			return;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= (time_t)p->opts.timeout_s)
+			break;
+		nanosleep(&step, NULL);
+	}
+	devices_missing(p, true);
+}
+
+static bool mount_device(struct pid1 *p, const char *spec, const char *dir,
+			 const char *type, unsigned long flags)
+{
+	char dev[4096];
+
+	if (sf_config_resolve_device(p->ctx, spec, dev, sizeof(dev)) < 0)
+		return false;
+	return mount_at(p, dev, dir, type, flags, NULL) == 0;
+}
+
+static void mount_partitions(struct pid1 *p)
+{
+	const unsigned long fl = MS_NOSUID | MS_NODEV;
+
+	p->data_mounted =
+		mount_device(p, p->cfg.data, p->cfg.data_dir, "ext4", fl);
+	if (!p->data_mounted)
+		warn(p, "the data partition is not mounted: a staged update "
+			"cannot be seen at this boot");
+	p->esp_mounted = mount_device(p, p->cfg.esp, p->cfg.esp_dir, "vfat",
+				      fl | MS_NOEXEC);
+	if (!p->esp_mounted)
+		warn(p, "the ESP is not mounted: no update can be applied at "
+			"this boot");
+}
+
+static void unmount_partitions(struct pid1 *p)
+{
+	sync();
+	if (p->esp_mounted && umount2(p->cfg.esp_dir, 0) < 0)
+		warn(p, "cannot unmount %s: %m", p->cfg.esp_dir);
+	if (p->data_mounted && umount2(p->cfg.data_dir, 0) < 0)
+		warn(p, "cannot unmount %s: %m", p->cfg.data_dir);
+	sync();
+}
+
+static _Noreturn void do_reboot(struct pid1 *p, unsigned delay_s)
+{
+	unmount_partitions(p);
+	if (delay_s) {
+		say(p, "rebooting in %u s", delay_s);
+		sleep(delay_s);
+	} else {
+		say(p, "rebooting");
+	}
+	reboot(RB_AUTOBOOT);
+	/* Only if reboot() itself failed: exiting PID 1 panics the kernel,
+	 * and panic=N reboots. */
+	sf_err(p->ctx, -errno, "reboot failed: %m");
+	_exit(1);
+}
+
+/* Nothing bootable here: try the good slot, else say why and reboot. */
+static _Noreturn void fall_back(struct pid1 *p, const char *why)
+{
+	struct boot *b = p->b;
+	uint8_t good = b->st.good;
+
+	sf_log(p->ctx, SF_LOG_ERR, 0, "cannot boot slot %s: %s",
+	       sf_slot_name(b->next_slot), why);
+	if (p->cfg_loaded && good != b->next_slot && good < 2 &&
+	    b->st.slot[good].status == SF_SLOT_GOOD &&
+	    efivar_set_boot_next(p->ctx, p->cfg.slot[good].boot_entry) >= 0) {
+		say(p, "falling back: BootNext = the good slot %s",
+		    sf_slot_name(good));
+		do_reboot(p, 0);
+	}
+	sf_log(p->ctx, SF_LOG_ERR, 0,
+	       "no slot can be booted from here; check the disk and the "
+	       "slotflip config");
+	do_reboot(p, p->opts.fail_delay_s);
+}
+
+/*
+ * /dev/watchdog, once its driver registered one (/sys/class/watchdog):
+ * devtmpfs creates the node a moment after the module loaded, so wait for
+ * it a little. Returns the fd or -1 (errno set).
+ */
+static int open_watchdog(void)
+{
+	const struct timespec step = { 0, 20 * 1000 * 1000 };
+	int fd = -1;
+
+	for (int i = 0; i < 100; i++) {
+		fd = open("/dev/watchdog", O_WRONLY);
+		if (fd >= 0 || errno != ENOENT ||
+		    access("/sys/class/watchdog/watchdog0", F_OK) < 0)
+			break;
+		nanosleep(&step, NULL);
+	}
+	return fd;
+}
+
+/* A trial boot: arm /dev/watchdog and hand its fd to the slot's init. */
+static void arm_watchdog(struct pid1 *p)
+{
+	int t = (int)p->opts.watchdog_s;
+	char num[16];
+	int fd = open_watchdog(); /* inherited by init */
+
+	if (fd < 0) {
+		warn(p, "trial boot without a hardware watchdog (%m): a hang "
+			"in the trial is not reset");
+		return;
+	}
+	if (ioctl(fd, WDIOC_SETTIMEOUT, &t) < 0)
+		warn(p, "cannot set the watchdog timeout to %d s: %m", t);
+	ioctl(fd, WDIOC_KEEPALIVE, 0);
+	snprintf(num, sizeof(num), "%d", fd);
+	setenv("SLOTFLIP_WATCHDOG_FD", num, 1);
+	say(p,
+	    "watchdog armed: %d s (fd %d, SLOTFLIP_WATCHDOG_FD) until the "
+	    "trial confirms",
+	    t, fd);
+}
+
+/* Remove the initramfs' files (they stay in RAM otherwise); stays on
+ * @dev, so mounts below are untouched. */
+static void remove_tree(int dfd, dev_t dev)
+{
+	DIR *d = fdopendir(dfd);
+	struct dirent *e;
+
+	if (!d) {
+		close(dfd);
+		return;
+	}
+	while ((e = readdir(d))) {
+		struct stat st;
+		int sub;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) <
+			    0 ||
+		    st.st_dev != dev)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			sub = openat(dirfd(d), e->d_name,
+				     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (sub >= 0)
+				remove_tree(sub, dev);
+		}
+		unlinkat(dirfd(d), e->d_name,
+			 S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0);
+	}
+	closedir(d);
+}
+
+static int move_mounts(struct pid1 *p)
+{
+	static const char *const dirs[] = { "/dev", "/proc", "/sys", "/run" };
+	char to[64];
+
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		snprintf(to, sizeof(to), SYSROOT "%s", dirs[i]);
+		if (mount(dirs[i], to, NULL, MS_MOVE, NULL) < 0)
+			return sf_err(p->ctx, -errno,
+				      "cannot move %s to %s: %m (does the "
+				      "slot's root have that directory?)",
+				      dirs[i], to);
+	}
+	return 0;
+}
+
+/* Mount the slot, move the mounts, make it / and exec its init. Returns
+ * only on failure, with the reason in @why. */
+static void switch_root(struct pid1 *p, char *why, size_t size)
+{
+	struct boot *b = p->b;
+	char *argv[] = { p->opts.init, NULL };
+	char path[512];
+	struct stat st;
+	int fd;
+
+	if (!mount_device(p, p->cfg.slot[b->next_slot].device, SYSROOT, "ext4",
+			  MS_RDONLY)) {
+		snprintf(why, size, "its root filesystem does not mount");
+		return;
+	}
+	snprintf(path, sizeof(path), SYSROOT "%s", p->opts.init);
+	if (access(path, X_OK) < 0) {
+		snprintf(why, size, "its init %s cannot run: %s", p->opts.init,
+			 strerror(errno));
+		umount2(SYSROOT, MNT_DETACH);
+		return;
+	}
+	if (stat("/", &st) < 0)
+		st.st_dev = 0;
+	if (b->st.trial == b->next_slot)
+		arm_watchdog(p);
+	if (move_mounts(p) < 0) {
+		snprintf(why, size, "%s", b->last_error);
+		return;
+	}
+	say(p, "switching root to slot %s (%s)", sf_slot_name(b->next_slot),
+	    p->opts.init);
+	fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (chdir(SYSROOT) < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 ||
+	    chroot(".") < 0 || chdir("/") < 0) {
+		snprintf(why, size, "switch_root failed: %s", strerror(errno));
+		return;
+	}
+	if (fd >= 0 && st.st_dev)
+		remove_tree(fd, st.st_dev);
+	else if (fd >= 0)
+		close(fd);
+	execv(argv[0], argv);
+	snprintf(why, size, "cannot run its init %s: %s", argv[0],
+		 strerror(errno));
+}
+
+/*
+ * libsodium waits for the kernel's random pool at sodium_init(), which
+ * takes seconds early in a VM's boot. Only checking a staged image needs
+ * libsodium, so a boot with nothing staged does not wait.
+ */
+static void init_crypto(struct pid1 *p)
+{
+	char path[4096];
+
+	p->b->cfg = p->cfg;
+	if (boot_staged_path(p->b, "", path, sizeof(path)) < 0 ||
+	    access(path, F_OK) < 0)
+		return;
+	if (sodium_init() < 0)
+		warn(p, "libsodium did not initialise: the staged image "
+			"cannot be checked");
+}
+
+int pid1_main(struct boot *b)
+{
+	struct pid1 p = { .b = b, .ctx = b->ctx };
+	char why[640];
+	int r;
+
+	say(&p, "starting");
+	if (early_mounts(&p) < 0)
+		fall_back(&p, "the kernel filesystems do not mount");
+	read_cmdline(&p);
+	r = sf_modules_load_list(p.ctx, SF_MODULES_PATH, NULL);
+	if (r != 0)
+		warn(&p, "some kernel modules did not load (above); going on");
+	mount_efivarfs(&p);
+	if (sf_config_load(p.ctx, SF_CONFIG_PATH, &p.cfg) < 0)
+		fall_back(&p, "no usable slotflip config in the initramfs");
+	p.cfg_loaded = true;
+	wait_devices(&p);
+	mount_partitions(&p);
+	b->now = (uint64_t)time(NULL);
+	init_crypto(&p);
+	if (boot_run(b, SF_CONFIG_PATH) < 0)
+		fall_back(&p, b->last_error);
+	if (b->next == BOOT_NEXT_REBOOT) {
+		say(&p, "rebooting into slot %s (BootNext)",
+		    sf_slot_name(b->next_slot));
+		do_reboot(&p, 0);
+	}
+	switch_root(&p, why, sizeof(why));
+	fall_back(&p, why);
+}

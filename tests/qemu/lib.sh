@@ -1,0 +1,271 @@
+# Harness of the QEMU boot scenarios (tests/qemu/test-*.sh): builds the
+# "world" (kernels, initramfs, UKIs, root filesystems, update images) once
+# per run in build/qemu/world-FLAVOUR, makes a fresh disk and varstore per
+# case, boots OVMF + a real Debian kernel under QEMU (TCG), and reads the
+# serial log and the varstore back.
+#
+# Each case is a function test_NAME, run in build/qemu/cases/NAME (kept
+# for inspection: serial logs *.log, the varstore vars.fd); it prints
+# "PASS prog/NAME (N s)" or "FAIL ...". QEMU_CASES="a b" runs only those.
+# Environment (set by the Makefile): SF_SRCDIR, SF_STATIC_BIN (the static
+# programs: slotflip-init, slotflip-image, ovmf-vars; slotflip if built).
+set -u
+: "${SF_SRCDIR:?SF_SRCDIR must name the source tree}"
+: "${SF_STATIC_BIN:?SF_STATIC_BIN must name the static programs}"
+SRC=$SF_SRCDIR
+SB=$SF_STATIC_BIN
+QDIR=$SB/qemu
+OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
+OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
+VARS_TOOL=$SB/ovmf-vars
+BOOT_LIMIT=${QEMU_BOOT_LIMIT:-180}
+. "$SRC/qemu/layout.sh"
+
+fail() {
+	echo "  FAILED: $*" >&2
+	exit 1
+}
+
+skip() {
+	echo "  skip reason: $*"
+	exit 77
+}
+
+# ---- the world -------------------------------------------------------------
+
+# The modules the initramfs loads, per kernel flavour.
+MODULES_cloud="virtio_pci virtio_blk vfat nls_cp437 nls_ascii nls_utf8 efivarfs"
+MODULES_generic="virtio_pci virtio_blk ext4 vfat nls_cp437 nls_ascii nls_utf8 efivarfs i6300esb"
+
+# world_config TRIES: the device config of the test disk.
+world_config() {
+	cat <<CONF
+compatible = slotflip-qemu
+pubkey = /etc/slotflip/keys/release.pub
+tries = $1
+data = PARTLABEL=data
+esp = PARTLABEL=esp
+[slot a]
+device = PARTLABEL=root-a
+efi = /EFI/slotflip/a/linux.efi
+boot-entry = 00A0
+[slot b]
+device = PARTLABEL=root-b
+efi = /EFI/slotflip/b/linux.efi
+boot-entry = 00B0
+CONF
+}
+
+# uki OUT SLOT ACTION [INITRD] [EXTRA CMDLINE]
+uki() {
+	local out=$1 slot=$2 action=$3 initrd=${4:-$W/initrd.cpio.gz}
+	"$SRC/initrd/mkuki.sh" -k "$W/kernel/vmlinuz" -i "$initrd" \
+		-c "console=ttyS0 panic=1 slotflip.slot=$slot sftest.action=$action ${5:-}" \
+		-n "slotflip test $slot" -o "$out" >/dev/null
+}
+
+# image OUT VERSION ROOTFS EFI [KEY] [slotflip-image create args]
+image() {
+	local out=$1 v=$2 rootfs=$3 efi=$4 key=${5:-$W/release.sec}
+	shift 5 || shift $#
+	"$SB/slotflip-image" create --rootfs "$rootfs" --efi "$efi" \
+		--version "$v" --compatible slotflip-qemu --key "$key" \
+		--level 1 --chunk-size 65536 -o "$out" "$@" >/dev/null
+}
+
+# build_world FLAVOUR TRIES: everything the scenarios boot, in $W.
+build_world() {
+	local flavour=$1 tries=$2 mods
+	W=$QDIR/world-$flavour
+	# Rebuilt when a program it holds changed, or slotflip came or went.
+	if [ -e "$W/done" ] && [ "$W/done" -nt "$SB/slotflip-init" ] &&
+		[ "$(cat "$W/done")" = "$(ls -l --time-style=+%s "$SB/slotflip" 2>&1)" ]; then
+		return 0
+	fi
+	rm -rf "$W"
+	mkdir -p "$W/kernel"
+	"$SRC/qemu/fetch-kernel.sh" "$SB" "$flavour" >/dev/null
+	cp "$SB/kernel/$flavour/vmlinuz" "$W/kernel/vmlinuz"
+	"$SB/slotflip-image" keygen -p "$W/release.pub" -s "$W/release.sec" >/dev/null
+	"$SB/slotflip-image" keygen -p "$W/rogue.pub" -s "$W/rogue.sec" >/dev/null
+	world_config "$tries" >"$W/slotflip.conf"
+	mods=MODULES_$flavour
+	"$SRC/initrd/mkinitramfs.sh" -k "$SB/kernel/$flavour" \
+		-i "$SB/slotflip-init" -c "$W/slotflip.conf" -p "$W/release.pub" \
+		-m "${!mods}" -o "$W/initrd.cpio.gz" >"$W/initrd.txt"
+	# An initramfs without /init: the kernel finds no root and panics.
+	mkdir -p "$W/empty/etc"
+	(cd "$W/empty" && echo etc | cpio --quiet -o -H newc) | gzip >"$W/panic.cpio.gz"
+	for v in 0.9 1.0 2.0; do
+		"$SRC/qemu/mkrootfs.sh" "$v" "$W/slotflip.conf" "$SB" "$SLOT_MIB" \
+			"$W/rootfs-$v.ext4" "$W/release.pub" >/dev/null
+	done
+	uki "$W/a-1.0.efi" a poweroff
+	uki "$W/b-2.0.efi" b poweroff
+	uki "$W/b-2.0-noconfirm.efi" b noconfirm
+	uki "$W/b-0.9.efi" b poweroff
+	uki "$W/b-2.0-panic.efi" b poweroff "$W/panic.cpio.gz"
+	uki "$W/b-2.0-hang.efi" b hang "" slotflip.watchdog=10
+	image "$W/img-1.0" 1.0 "$W/rootfs-1.0.ext4" "$W/a-1.0.efi"
+	image "$W/img-2.0" 2.0 "$W/rootfs-2.0.ext4" "$W/b-2.0-noconfirm.efi"
+	image "$W/img-2.0-delta" 2.0 "$W/rootfs-2.0.ext4" "$W/b-2.0-noconfirm.efi" "" \
+		--delta-from "$W/img-1.0"
+	image "$W/img-2.0-confirm" 2.0 "$W/rootfs-2.0.ext4" "$W/b-2.0.efi"
+	image "$W/img-2.0-rogue" 2.0 "$W/rootfs-2.0.ext4" "$W/b-2.0.efi" "$W/rogue.sec"
+	image "$W/img-0.9" 0.9 "$W/rootfs-0.9.ext4" "$W/b-0.9.efi"
+	image "$W/img-2.0-panic" 2.0 "$W/rootfs-2.0.ext4" "$W/b-2.0-panic.efi"
+	image "$W/img-2.0-hang" 2.0 "$W/rootfs-2.0.ext4" "$W/b-2.0-hang.efi"
+	ls -l --time-style=+%s "$SB/slotflip" >"$W/done" 2>&1 || true
+}
+
+# ---- a machine -------------------------------------------------------------
+
+# machine [STAGED_IMAGE]: disk.img (A = 1.0, B empty, the image staged on
+# the data partition) and vars.fd (boot entries 00A0 = a, 00B0 = b:
+# numbers OVMF does not take for its own entries; BootOrder 00A0,00B0) in
+# the current directory.
+# A case may define machine_data to add files to the data partition, and
+# set NO_ENTRIES=1 for a varstore without slotflip's boot entries.
+machine() {
+	rm -rf data && mkdir -p data/slotflip
+	[ -z "${1:-}" ] || cp "$1" data/slotflip/staged.img
+	if declare -F machine_data >/dev/null; then machine_data; fi
+	"$SRC/qemu/mkdisk.sh" -a "$W/a-1.0.efi" -r "$W/rootfs-1.0.ext4" \
+		-d data -o disk.img
+	cp "$OVMF_VARS" vars.fd
+	BOOTS=0
+	[ -z "${NO_ENTRIES:-}" ] || return 0
+	for s in a:00A0 b:00B0; do
+		"$VARS_TOOL" vars.fd boot-entry "${s#*:}" "slotflip ${s%:*}" 1 \
+			"$ESP_START" "$ESP_SECTORS" "$ESP_GUID" \
+			"\\EFI\\slotflip\\${s%:*}\\linux.efi"
+	done
+	"$VARS_TOOL" vars.fd set-boot-order 00A0,00B0
+	BOOTS=0
+}
+
+vars() { "$VARS_TOOL" vars.fd "$@"; }
+state() { "$VARS_TOOL" vars.fd state "$1"; }
+
+# expect_state FIELD VALUE
+expect_state() {
+	local got
+	got=$(state "$1") || fail "no slotflip state in the varstore"
+	[ "$got" = "$2" ] || fail "state $1 is '$got', want '$2'"
+}
+
+qemu_cmd() {
+	QEMU=(qemu-system-x86_64 -accel tcg -m 256 -display none -monitor none
+		-net none -no-user-config
+		-drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE"
+		-drive "if=pflash,format=raw,unit=1,file=vars.fd"
+		-drive "file=disk.img,format=raw,if=virtio")
+}
+
+# strip RAW OUT: the serial log without ANSI escapes and CRs.
+strip_log() {
+	sed 's/\x1b\[[0-9;?=]*[a-zA-Z]//g; s/\x1b[()][0-9A-Za-z]//g; s/\r//g' "$1" >"$2"
+}
+
+# boot [QEMU ARGS]: one boot, one QEMU process with -no-reboot (a reset or
+# power-off ends it). The log is bootN.log; LOG names it; returns QEMU's rc.
+boot() {
+	local rc=0 t0=$SECONDS
+	BOOTS=$((BOOTS + 1))
+	LOG=boot$BOOTS.log
+	qemu_cmd
+	timeout -s KILL "$BOOT_LIMIT" "${QEMU[@]}" -no-reboot \
+		-serial "file:boot$BOOTS.raw" "$@" || rc=$?
+	strip_log "boot$BOOTS.raw" "$LOG"
+	echo "  boot $BOOTS: $((SECONDS - t0)) s, rc $rc" >&2
+	[ $rc != 137 ] || fail "boot $BOOTS did not end within $BOOT_LIMIT s (see $PWD/$LOG)"
+	return $rc
+}
+
+# boot_rebooting [QEMU ARGS]: one QEMU process that follows every guest
+# reset (the firmware's real reset path) until the guest powers off.
+boot_rebooting() {
+	local rc=0 t0=$SECONDS
+	BOOTS=$((BOOTS + 1))
+	LOG=boot$BOOTS.log
+	qemu_cmd
+	timeout -s KILL "$BOOT_LIMIT" "${QEMU[@]}" \
+		-serial "file:boot$BOOTS.raw" "$@" || rc=$?
+	strip_log "boot$BOOTS.raw" "$LOG"
+	echo "  run $BOOTS (resets inside): $((SECONDS - t0)) s, rc $rc" >&2
+	[ $rc != 137 ] || fail "run $BOOTS did not end within $BOOT_LIMIT s (see $PWD/$LOG)"
+	return $rc
+}
+
+# count PATTERN: how many lines of the last log match.
+count() { grep -Ec -- "$1" "$LOG" || true; }
+
+# boot_until PATTERN: boot, and cut the power (SIGKILL to QEMU) as soon as
+# the serial log shows PATTERN. Fails if the boot ends before.
+boot_until() {
+	local pat=$1 pid t0=$SECONDS
+	BOOTS=$((BOOTS + 1))
+	LOG=boot$BOOTS.log
+	qemu_cmd
+	rm -f qemu.pid
+	timeout -s KILL "$BOOT_LIMIT" "${QEMU[@]}" -no-reboot -pidfile qemu.pid \
+		-serial "file:boot$BOOTS.raw" &
+	local waiter=$!
+	while kill -0 $waiter 2>/dev/null; do
+		if grep -qa -- "$pat" "boot$BOOTS.raw" 2>/dev/null; then
+			pid=$(cat qemu.pid)
+			kill -KILL "$pid"
+			wait $waiter 2>/dev/null || true
+			strip_log "boot$BOOTS.raw" "$LOG"
+			echo "  boot $BOOTS: power cut at '$pat' after $((SECONDS - t0)) s" >&2
+			return 0
+		fi
+		sleep 0.05
+	done
+	wait $waiter || true
+	strip_log "boot$BOOTS.raw" "$LOG"
+	fail "boot $BOOTS ended before '$pat' showed (see $PWD/$LOG)"
+}
+
+# log_has PATTERN [LOG]: grep -E in the stripped log of the last boot.
+log_has() {
+	grep -Eq -- "$1" "${2:-$LOG}" || fail "$PWD/${2:-$LOG} does not show '$1'"
+}
+log_lacks() {
+	! grep -Eq -- "$1" "${2:-$LOG}" || fail "$PWD/${2:-$LOG} shows '$1'"
+}
+
+# The slotflip-owned variables, with their data (for "nothing written").
+our_vars() {
+	vars dump | grep -E '^(SlotflipState|BootNext|BootOrder|Boot00A0|Boot00B0)-' || true
+}
+
+# ---- running the cases -----------------------------------------------------
+
+run_qemu_cases() {
+	local prog t rc dir t0
+	prog=$(basename "$0" .sh)
+	if ! [ -r "$OVMF_CODE" ] || ! command -v qemu-system-x86_64 >/dev/null; then
+		echo "qemu-system-x86 or ovmf missing: run scripts/install-deps.sh" >&2
+		for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
+			echo "FAIL $prog/${t#test_} (no QEMU/OVMF)"
+		done
+		return 1
+	fi
+	for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
+		if [ -n "${QEMU_CASES:-}" ] && ! [[ " $QEMU_CASES " == *" ${t#test_} "* ]]; then
+			continue
+		fi
+		dir=$QDIR/cases/${t#test_}
+		rm -rf "$dir" && mkdir -p "$dir"
+		t0=$SECONDS
+		(cd "$dir" && set -e && "$t") >"$dir/case.out" 2>&1
+		rc=$?
+		sed 's/^/  /' "$dir/case.out" >&2
+		case $rc in
+		0) echo "PASS $prog/${t#test_} ($((SECONDS - t0)) s)" ;;
+		77) grep -h 'skip reason:' "$dir/case.out"; echo "SKIP $prog/${t#test_}" ;;
+		*) echo "FAIL $prog/${t#test_} (exit $rc, $((SECONDS - t0)) s, logs in $dir)" ;;
+		esac
+	done
+}

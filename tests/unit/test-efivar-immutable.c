@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * efivarfs makes existing vendor-GUID variables immutable: an immutable
+ * file cannot be opened for writing at all, so efivar_write() must clear
+ * the flag before it opens the file to write (and restore it after).
+ * Needs a filesystem with FS_IMMUTABLE_FL (ext4, ...) and root.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "efivar.h"
+#include "testlib.h"
+
+#define DIR "sys/firmware/efi/efivars/"
+#define PATH DIR "SlotflipTest-" SF_VENDOR_GUID
+
+static int get_flags(void)
+{
+	int fd = open(PATH, O_RDONLY), flags = -1;
+
+	CHECK(fd >= 0);
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0)
+		flags = -1;
+	close(fd);
+	return flags;
+}
+
+static void set_immutable(void)
+{
+	int fd = open(PATH, O_RDONLY), flags;
+
+	CHECK(fd >= 0);
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0) {
+		close(fd);
+		test_skip("this filesystem has no inode flags");
+	}
+	flags |= FS_IMMUTABLE_FL;
+	if (ioctl(fd, FS_IOC_SETFLAGS, &flags) < 0) {
+		close(fd);
+		test_skip("cannot set FS_IMMUTABLE_FL here (not root?)");
+	}
+	close(fd);
+}
+
+static void clear_immutable(void)
+{
+	int fd = open(PATH, O_RDONLY), flags;
+
+	if (fd >= 0 && ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0) {
+		flags &= ~FS_IMMUTABLE_FL;
+		ioctl(fd, FS_IOC_SETFLAGS, &flags);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+TEST(rewrites_an_immutable_variable_and_keeps_it_immutable)
+{
+	uint8_t buf[8];
+	int r;
+
+	CHECK_EQ(system("mkdir -p " DIR), 0);
+	CHECK_EQ(efivar_write(&test_ctx, "SlotflipTest", SF_VENDOR_GUID, 7,
+			      "old", 3),
+		 1);
+	set_immutable();
+	CHECK(open(PATH, O_WRONLY) < 0 && errno == EPERM);
+	r = efivar_write(&test_ctx, "SlotflipTest", SF_VENDOR_GUID, 7, "new!",
+			 4);
+	CHECK(get_flags() & FS_IMMUTABLE_FL);
+	clear_immutable(); /* let the harness remove the directory */
+	CHECK_EQ(r, 1);
+	CHECK_EQ(efivar_read(&test_ctx, "SlotflipTest", SF_VENDOR_GUID, NULL,
+			     buf, sizeof(buf)),
+		 4);
+	CHECK(!memcmp(buf, "new!", 4));
+}
