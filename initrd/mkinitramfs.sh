@@ -4,11 +4,14 @@
 #   /etc/slotflip/slotflip.conf      the device config
 #   /etc/slotflip/keys/*.pub         the trusted public keys
 #   /etc/slotflip/modules            the modules /init loads, in order
+#   /etc/slotflip/version            with -v: the version of the system
+#                                    this initramfs boots (read when the
+#                                    state is rebuilt, e.g. at first boot)
 #   /lib/modules/RELEASE/...         those modules, their dependencies, and
 #                                    depmod's index of them
 # and prints its size. Usage:
 #   initrd/mkinitramfs.sh -k KERNELDIR -i INIT -c CONFIG -p KEY.pub...
-#                         -m "mod1 mod2 ..." -o OUT.cpio.gz
+#                         -m "mod1 mod2 ..." [-v VERSION] -o OUT.cpio.gz
 # KERNELDIR is an unpacked kernel package (qemu/fetch-kernel.sh): its
 # version file and root/lib/modules/RELEASE. Modules built into that kernel
 # are left out of the list. Exit status: 0 built, 1 error, 2 usage.
@@ -19,15 +22,16 @@ usage() {
 	exit 2
 }
 
-kdir= init= config= out= modules=
+kdir= init= config= out= modules= version=
 keys=()
-while getopts k:i:c:p:m:o:h opt; do
+while getopts k:i:c:p:m:v:o:h opt; do
 	case $opt in
 	k) kdir=$OPTARG ;;
 	i) init=$OPTARG ;;
 	c) config=$OPTARG ;;
 	p) keys+=("$OPTARG") ;;
 	m) modules=$OPTARG ;;
+	v) version=$OPTARG ;;
 	o) out=$OPTARG ;;
 	*) usage ;;
 	esac
@@ -57,6 +61,7 @@ trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage"/{etc/slotflip/keys,proc,sys,dev,run,sysroot}
 install -m 0755 "$init" "$stage/init"
 install -m 0644 "$config" "$stage/etc/slotflip/slotflip.conf"
+[ -z "$version" ] || echo "$version" >"$stage/etc/slotflip/version"
 for k in "${keys[@]}"; do
 	install -m 0644 "$k" "$stage/etc/slotflip/keys/$(basename "$k")"
 done

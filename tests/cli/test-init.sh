@@ -33,6 +33,49 @@ test_first_boot_then_no_writes() {
 	[ "$(efi_fingerprint)" = "$before" ] || fail "a normal boot wrote an EFI variable"
 }
 
+# With /etc/slotflip/version in the initramfs, the first boot knows the
+# booted slot's version: the floor and the downgrade check hold from the
+# start.
+test_first_boot_takes_the_version_file() {
+	device_setup
+	echo 1.0 >root/etc/slotflip/version
+	boot
+	expect_next "next: boot a"
+	[ "$(state a.version)" = 1.0 ] || fail "a.version is '$(state a.version)'"
+	[ "$(state floor)" = 1.0 ] || fail "floor is '$(state floor)'"
+	grep -q "slot a runs version 1.0" init.out || fail "not said"
+	make_version 0.9
+	image 0.9 v0.9.img
+	stage v0.9.img
+	boot
+	expect_next "next: boot a"
+	grep -q "version 0.9 is not above the anti-rollback floor 1.0" \
+		root/data/slotflip/last-result || fail "downgrade not refused"
+	cmp -s root/slots/b.img <(head -c $SLOT_SIZE /dev/zero | tr '\0' O) ||
+		fail "slot b was written"
+	# Read only when the state is rebuilt: a later change is ignored.
+	echo 7.0 >root/etc/slotflip/version
+	boot
+	[ "$(state a.version)" = 1.0 ] || fail "version file read again"
+}
+
+test_first_boot_without_a_version_file() {
+	device_setup
+	boot
+	[ -z "$(state a.version)" ] && [ -z "$(state floor)" ] ||
+		fail "a version came from nowhere"
+}
+
+test_a_bad_version_file_is_ignored() {
+	device_setup
+	printf '1.0-rc1\n' >root/etc/slotflip/version
+	boot
+	expect_next "next: boot a"
+	grep -q "does not hold a version" init.out || fail "no warning"
+	[ -z "$(state a.version)" ] && [ -z "$(state floor)" ] ||
+		fail "a bad version was taken"
+}
+
 test_update_arms_a_trial() {
 	device_setup
 	boot
