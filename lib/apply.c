@@ -400,7 +400,14 @@ static int apply_rootfs(struct apply_job *job)
 
 	job->p = sf_manifest_payload(&job->img->m, SF_PAYLOAD_ROOTFS);
 	job->base = (struct sf_base){ read_fd, (void *)&job->t->active_fd };
+	/*
+	 * The slot is read only to compare, 4 KiB per chunk that it does not
+	 * hold: no readahead (measured: it read 258 MiB of the reference
+	 * payload's slot for nothing).
+	 */
+	posix_fadvise(job->t->slot_fd, 0, 0, POSIX_FADV_RANDOM);
 	r = run_workers(job, apply_chunk);
+	posix_fadvise(job->t->slot_fd, 0, 0, POSIX_FADV_NORMAL);
 	if (r >= 0)
 		r = flush_slot(job->ctx, job->t->slot_fd);
 	if (r >= 0)

@@ -119,9 +119,12 @@ stale "$W/v2-delta.img" "$V2" "$EFI" "$W/v1.img" &&
 
 # --- the device: slots on loop devices, a test root -------------------------
 
+# Direct I/O between the loop device and its file, like a partition: no
+# second page cache under the slot's, so that a read-back after dropping the
+# slot's cache reads the disk. Buffered where the kernel refuses it.
 loop() { # FILE -> device
-	local d
-	losetup -f --show "$1" || die "losetup $1 failed"
+	losetup -f --show --direct-io=on "$1" 2>/dev/null ||
+		losetup -f --show "$1" || die "losetup $1 failed"
 }
 for s in a b; do
 	rm -f "$W/slot-$s.raw"
@@ -221,8 +224,10 @@ printf '%-9s %s: img-v1.ext4 %s (gzip -6: %s), img-v2.ext4\n' payload "$PAY" \
 printf '%-9s v1 %s, v2 %s, v2 delta from v1 %s; EFI payload %s\n' images \
 	"$(mib "$(fsize "$W/v1.img")")" "$(mib "$(fsize "$W/v2.img")")" \
 	"$(mib "$(fsize "$W/v2-delta.img")")" "$(mib $EFI_SIZE)"
-printf '%-9s spare %s over %s, active %s (holds v1); %s\n' slots "$SPARE" \
-	"$W/slot-b.raw" "$ACTIVE" "$(stat -f -c 'filesystem %T' "$W")"
+dio=$(losetup -n -O DIO "$SPARE" | tr -d ' ')
+printf '%-9s spare %s over %s (direct I/O %s), active %s (holds v1); %s\n' \
+	slots "$SPARE" "$W/slot-b.raw" "$([ "$dio" = 1 ] && echo on || echo off)" \
+	"$ACTIVE" "$(stat -f -c 'filesystem %T' "$W")"
 printf '%-9s medians of %d runs; before each: spare filled with a pattern, caches dropped\n' \
 	runs "$RUNS"
 echo
@@ -293,7 +298,7 @@ if [ "$PEERS" = 1 ]; then
 	[ -f "$SHARED/rauc-peer.sh" ] ||
 		die "no $SHARED/rauc-peer.sh (set BENCH_SHARED=DIR)"
 	echo "  rauc: $SHARED/rauc-peer.sh img-v1.ext4 $RUNS (its own slots, keys and service)"
-	bash "$SHARED/rauc-peer.sh" "$V1" "$RUNS" "$W/rauc" >"$W/rauc.log" 2>&1 || {
+	bash "$SHARED/rauc-peer.sh" "$V1" "$RUNS" "$PWD/$W/rauc" >"$W/rauc.log" 2>&1 || {
 		sed 's/^/  /' "$W/rauc.log" | tail -n 20 >&2
 		die "rauc-peer.sh failed (log: $W/rauc.log)"
 	}
