@@ -1,7 +1,8 @@
 #!/bin/bash
 # make bench (apply part): `slotflip-init --root` applying the reference
 # payload (../shared/bench/make-payload.sh) to a spare slot that is a loop
-# device over a file on disk, cold cache, against its peers on the same
+# device over a file on disk (direct I/O, like a partition: no second page
+# cache under the slot's), cold cache, against its peers on the same
 # payload and the same loop device:
 #
 #   full   slotflip apply of a full v1 image (every chunk's stored hash
@@ -59,12 +60,15 @@ RUNS=$(runs 5)
 PEERS=${BENCH_PEERS:-0}
 LOOPS=()
 
+# Loop devices detached and slot files removed on every exit.
 cleanup() {
 	local d
 	rm -f "$R/slots/a" "$R/slots/b"
 	for d in "${LOOPS[@]}"; do losetup -d "$d" 2>/dev/null || true; done
+	rm -f "$W/slot-a.raw" "$W/slot-b.raw" "$W"/rauc/slot*.img
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 [ -x "$SFI" ] && [ -x "$INIT" ] && [ -x "$STATE" ] ||
 	die "$SFI, $INIT or $STATE is missing: run \`make bench\`"
