@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -96,6 +97,8 @@ int sf_apply_precheck(const struct sf_ctx *ctx, const struct sf_image *img,
 	return 0;
 }
 
+struct apply_worker;
+
 struct apply_job {
 	const struct sf_ctx *ctx;
 	struct sf_image *img;
@@ -104,6 +107,20 @@ struct apply_job {
 	struct sf_base base;
 	atomic_uint written, skipped;
 	atomic_uint_fast64_t bytes, done;
+	/* The phase the workers run: */
+	int (*fn)(struct apply_worker *w, uint32_t idx);
+	atomic_uint next;
+	atomic_int err;
+	bool direct; /* the slot fd has O_DIRECT (read-back) */
+};
+
+/* One per thread: buffers and zlib state kept across its chunks. */
+struct apply_worker {
+	struct apply_job *job;
+	uint8_t *content; /* the chunk's content, decoded */
+	uint8_t *stored; /* its stored bytes */
+	uint8_t *slot; /* what the spare slot holds there */
+	struct sf_codec codec;
 };
 
 static int read_fd(void *data, uint64_t offset, void *buf, size_t len)
@@ -136,34 +153,92 @@ static void report(struct apply_job *job, uint32_t len)
 }
 
 /* Decode chunk @idx into @out; the stored bytes are checked just now. */
-static int decode(struct apply_job *job, uint32_t idx, uint8_t *stored,
-		  uint8_t *out, bool check)
+static int decode(struct apply_job *job, struct sf_codec *codec, uint32_t idx,
+		  uint8_t *stored, uint8_t *out, bool check)
 {
 	const struct sf_chunk *c = &job->img->m.chunks[idx];
-	struct sf_codec codec;
 	int r;
 
 	r = sf_image_read_stored(job->ctx, job->img, idx, stored);
 	if (r < 0)
 		return r;
-	sf_codec_init(&codec, 9);
-	r = sf_chunk_decode(job->ctx, &codec, c, idx, stored, &job->base, check,
-			    out);
-	sf_codec_done(&codec);
-	return r;
+	return sf_chunk_decode(job->ctx, codec, c, idx, stored, &job->base,
+			       check, out);
 }
 
-static int write_chunk(struct apply_job *job, uint32_t idx, uint8_t *cur,
-		       uint8_t *stored)
+static int read_slot(struct apply_job *job, const struct sf_chunk *c,
+		     uint8_t *buf, uint64_t from, uint64_t to)
 {
-	const struct sf_chunk *c = &job->img->m.chunks[idx];
-	int r;
+	int r = pread_full(job->t->slot_fd, buf + from, to - from,
+			   c->offset + from);
 
-	r = decode(job, idx, stored, cur, false);
+	return r < 0 ? sf_err(job->ctx, r, "cannot read the spare slot: %s",
+			      strerror(-r))
+		     : 0;
+}
+
+/*
+ * Does the slot already hold @content (chunk @c)? Its first block is read
+ * first: a slot that holds something else (the usual case) costs one
+ * small read, not the whole chunk. Returns 1, 0 or -errno.
+ */
+static int slot_holds(struct apply_worker *w, const struct sf_chunk *c,
+		      const uint8_t *content)
+{
+	uint32_t head = c->length < SF_BLOCK_SIZE ? c->length : SF_BLOCK_SIZE;
+	int r = read_slot(w->job, c, w->slot, 0, head);
+
 	if (r < 0)
 		return r;
+	if (content ? memcmp(w->slot, content, head) != 0
+		    : !is_zero(w->slot, head))
+		return 0;
+	r = read_slot(w->job, c, w->slot, head, c->length);
+	if (r < 0)
+		return r;
+	return content ? memcmp(w->slot + head, content + head,
+				c->length - head) == 0
+		       : is_zero(w->slot + head, c->length - head);
+}
+
+/*
+ * Zero @len bytes at @offset. A hole or zeroed range reads back zeros
+ * without the zeros crossing the bus: fallocate() (block devices: write
+ * zeroes, unmap, or the kernel writing zeros; files: unwritten extents or
+ * a hole). Where neither is supported, zeros are written.
+ */
+static int zero_range(int fd, uint64_t offset, uint32_t len, uint8_t *buf)
+{
+	if ((offset | len) % 512 == 0 &&
+	    (fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+		       (off_t)offset, len) == 0 ||
+	     fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		       (off_t)offset, len) == 0))
+		return 0;
+	memset(buf, 0, len);
+	return pwrite_full(fd, buf, len, offset);
+}
+
+static int write_chunk(struct apply_worker *w, const struct sf_chunk *c,
+		       const uint8_t *content)
+{
+	struct apply_job *job = w->job;
+	int r;
+
 	sf_fault_point(job->ctx, "slot write");
-	r = pwrite_full(job->t->slot_fd, cur, c->length, c->offset);
+	if (content) {
+		r = pwrite_full(job->t->slot_fd, content, c->length, c->offset);
+		/*
+		 * Start writing it out now, while the next chunks inflate,
+		 * instead of all at the final flush (measured: the flush and
+		 * read-back take half the time). Best effort: the fdatasync()
+		 * after the last chunk is what makes it durable.
+		 */
+		if (r >= 0)
+			sync_file_range(job->t->slot_fd, (off_t)c->offset,
+					c->length, SYNC_FILE_RANGE_WRITE);
+	} else
+		r = zero_range(job->t->slot_fd, c->offset, c->length, w->slot);
 	if (r < 0)
 		return sf_err(job->ctx, r, "cannot write the spare slot: %s",
 			      strerror(-r));
@@ -172,62 +247,55 @@ static int write_chunk(struct apply_job *job, uint32_t idx, uint8_t *cur,
 	return 0;
 }
 
-static int apply_chunk(void *arg, uint32_t j)
+/*
+ * Write chunk @idx unless the slot holds it. The content is decoded first
+ * (stored hash checked just now), then compared with the slot.
+ */
+static int apply_chunk(struct apply_worker *w, uint32_t idx)
 {
-	struct apply_job *job = arg;
-	uint32_t idx = job->p->first_chunk + j;
+	struct apply_job *job = w->job;
 	const struct sf_chunk *c = &job->img->m.chunks[idx];
-	_cleanup_free_ uint8_t *cur = malloc(job->img->m.chunk_size);
-	_cleanup_free_ uint8_t *stored = malloc(job->img->m.chunk_size);
+	const uint8_t *content = NULL;
 	int r;
 
-	if (!cur || !stored)
-		return -ENOMEM;
-	r = pread_full(job->t->slot_fd, cur, c->length, c->offset);
+	if (c->form != SF_FORM_ZERO) {
+		r = decode(job, &w->codec, idx, w->stored, w->content, false);
+		if (r < 0)
+			return r;
+		content = w->content;
+	}
+	r = slot_holds(w, c, content);
 	if (r < 0)
-		return sf_err(job->ctx, r, "cannot read the spare slot: %s",
-			      strerror(-r));
-	if (holds(c, cur))
+		return r;
+	if (r > 0)
 		atomic_fetch_add(&job->skipped, 1);
-	else if ((r = write_chunk(job, idx, cur, stored)) < 0)
+	else if ((r = write_chunk(w, c, content)) < 0)
 		return r;
 	report(job, c->length);
 	return 0;
 }
 
-/* Returns -EBADMSG if chunk @idx of the image does not decode to its
- * content hash, else 0. @buf: room for a chunk. */
-static int readback_recheck(struct apply_job *job, uint32_t idx, uint8_t *buf)
+static int readback_chunk(struct apply_worker *w, uint32_t idx)
 {
-	_cleanup_free_ uint8_t *stored = malloc(job->img->m.chunk_size);
-
-	if (!stored)
-		return -ENOMEM;
-	return decode(job, idx, stored, buf, true) == -EBADMSG ? -EBADMSG : 0;
-}
-
-static int readback_chunk(void *arg, uint32_t j)
-{
-	struct apply_job *job = arg;
-	uint32_t idx = job->p->first_chunk + j;
+	struct apply_job *job = w->job;
 	const struct sf_chunk *c = &job->img->m.chunks[idx];
-	_cleanup_free_ uint8_t *cur = malloc(job->img->m.chunk_size);
 	int r;
 
-	if (!cur)
-		return -ENOMEM;
-	r = pread_full(job->t->slot_fd, cur, c->length, c->offset);
+	r = pread_full(job->t->slot_fd, w->slot, c->length, c->offset);
+	if (r == -EINVAL && job->direct)
+		return r; /* O_DIRECT refused here: read_back() retries */
 	if (r < 0)
 		return sf_err(job->ctx, r,
 			      "cannot read the spare slot back: %s",
 			      strerror(-r));
-	if (holds(c, cur))
+	if (holds(c, w->slot))
 		return 0;
 	/* Was the image's chunk wrong (signed, yet not its content hash),
 	 * or did the medium fail? Decode it again, checked this time. */
-	r = readback_recheck(job, idx, cur);
-	if (r < 0)
-		return r;
+	if (c->form != SF_FORM_ZERO &&
+	    decode(job, &w->codec, idx, w->stored, w->content, true) ==
+		    -EBADMSG)
+		return -EBADMSG;
 	return sf_err(job->ctx, -EIO,
 		      "read-back of chunk %u (bytes %llu-%llu) differs "
 		      "from what was written: the slot's medium is "
@@ -236,11 +304,65 @@ static int readback_chunk(void *arg, uint32_t j)
 		      (unsigned long long)(c->offset + c->length - 1));
 }
 
+static void *worker_run(void *arg)
+{
+	struct apply_job *job = arg;
+	size_t cs = job->img->m.chunk_size;
+	struct apply_worker w = { .job = job };
+	uint32_t j;
+	int r = 0;
+
+	w.content = malloc(cs);
+	w.stored = malloc(cs);
+	/* Aligned for O_DIRECT reads. */
+	if (posix_memalign((void **)&w.slot, SF_BLOCK_SIZE, cs) != 0)
+		w.slot = NULL;
+	sf_codec_init(&w.codec, 9);
+	if (!w.content || !w.stored || !w.slot)
+		r = -ENOMEM;
+	/* Chunks are taken in order: the slot is written front to back. */
+	while (r >= 0 && atomic_load(&job->err) == 0 &&
+	       (j = atomic_fetch_add(&job->next, 1)) < job->p->n_chunks)
+		r = job->fn(&w, job->p->first_chunk + j);
+	if (r < 0) {
+		int zero = 0;
+
+		atomic_compare_exchange_strong(&job->err, &zero, r);
+	}
+	sf_codec_done(&w.codec);
+	free(w.content);
+	free(w.stored);
+	free(w.slot);
+	return NULL;
+}
+
 static unsigned thread_count(const struct sf_apply_target *t)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 	return t->threads ? t->threads : n > 0 ? (unsigned)n : 1;
+}
+
+/* Run @fn on every chunk of the payload, on the target's threads. */
+static int run_workers(struct apply_job *job,
+		       int (*fn)(struct apply_worker *w, uint32_t idx))
+{
+	unsigned threads = thread_count(job->t);
+	pthread_t tid[64];
+	unsigned started = 0;
+
+	job->fn = fn;
+	atomic_store(&job->next, 0);
+	atomic_store(&job->err, 0);
+	if (threads > ARRAY_SIZE(tid))
+		threads = ARRAY_SIZE(tid);
+	while (started + 1 < threads &&
+	       pthread_create(&tid[started], NULL, worker_run, job) == 0)
+		started++;
+	worker_run(job);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+	return atomic_load(&job->err);
 }
 
 /* Flush the slot and drop its cached pages, so that reads hit the medium. */
@@ -253,19 +375,49 @@ static int flush_slot(const struct sf_ctx *ctx, int fd)
 	return 0;
 }
 
+/*
+ * Read every chunk back and check it. With O_DIRECT where the slot takes
+ * it (block devices, most filesystems) and the payload is whole blocks:
+ * the reads go to the medium whatever is cached, and skip the copy through
+ * the page cache (measured: the flush and read-back in half the time).
+ */
+static int read_back(struct apply_job *job)
+{
+	int fd = job->t->slot_fd, flags = fcntl(fd, F_GETFL);
+	int r;
+
+	if (flags < 0 || job->p->size % SF_BLOCK_SIZE != 0 ||
+	    fcntl(fd, F_SETFL, flags | O_DIRECT) < 0)
+		return run_workers(job, readback_chunk);
+	job->direct = true;
+	r = run_workers(job, readback_chunk);
+	job->direct = false;
+	if (fcntl(fd, F_SETFL, flags) < 0 && r >= 0)
+		r = sf_err(job->ctx, -errno,
+			   "cannot reset the slot's flags: %m");
+	if (r == -EINVAL) /* O_DIRECT not usable after all */
+		r = run_workers(job, readback_chunk);
+	return r;
+}
+
 static int apply_rootfs(struct apply_job *job)
 {
-	unsigned threads = thread_count(job->t);
 	int r;
 
 	job->p = sf_manifest_payload(&job->img->m, SF_PAYLOAD_ROOTFS);
 	job->base = (struct sf_base){ read_fd, (void *)&job->t->active_fd };
-	r = sf_parallel_for(threads, job->p->n_chunks, apply_chunk, job);
+	/*
+	 * The slot is read only to compare, 4 KiB per chunk that it does not
+	 * hold: no readahead (measured: it read 258 MiB of the reference
+	 * payload's slot for nothing).
+	 */
+	posix_fadvise(job->t->slot_fd, 0, 0, POSIX_FADV_RANDOM);
+	r = run_workers(job, apply_chunk);
+	posix_fadvise(job->t->slot_fd, 0, 0, POSIX_FADV_NORMAL);
 	if (r >= 0)
 		r = flush_slot(job->ctx, job->t->slot_fd);
 	if (r >= 0)
-		r = sf_parallel_for(threads, job->p->n_chunks, readback_chunk,
-				    job);
+		r = read_back(job);
 	return r;
 }
 
@@ -274,18 +426,21 @@ static int efi_decode(struct apply_job *job, uint8_t *mem)
 {
 	_cleanup_free_ uint8_t *stored = malloc(job->img->m.chunk_size);
 	_cleanup_close_ int base_fd = -1;
+	struct sf_codec codec;
 	int r = 0;
 
 	if (!stored)
 		return -ENOMEM;
 	base_fd = open(job->t->active_efi_path, O_RDONLY | O_CLOEXEC);
 	job->base = (struct sf_base){ base_fd >= 0 ? read_fd : NULL, &base_fd };
+	sf_codec_init(&codec, 9);
 	for (uint32_t i = 0; r >= 0 && i < job->p->n_chunks; i++) {
 		uint32_t idx = job->p->first_chunk + i;
 
-		r = decode(job, idx, stored,
+		r = decode(job, &codec, idx, stored,
 			   mem + job->img->m.chunks[idx].offset, true);
 	}
+	sf_codec_done(&codec);
 	return r;
 }
 

@@ -50,11 +50,12 @@ struct sf_apply_stats {
 
 /*
  * sf_apply_write - write the image's payloads: for each root filesystem
- * chunk, skip it if the slot already holds it, else read its stored bytes,
- * check their hash just before use, decode (delta chunks from the active
- * slot, checked by hash) and write it; write the EFI binary next to its
- * final name, flush, rename; flush the slot; read the slot back and check
- * every chunk.
+ * chunk, read its stored bytes, check their hash just before use, decode
+ * (delta chunks from the active slot, checked by hash) and write it unless
+ * the slot already holds it (zero chunks: zeroed in place where the slot
+ * supports it); write the EFI binary next to its final name, flush,
+ * rename; flush the slot; read the slot back (O_DIRECT where possible) and
+ * check every chunk against its content hash.
  * Returns 0; -EBADMSG when the staged file does not match its manifest
  * (changed while being applied); -EXDEV when the active slot is not the
  * delta's base; -EIO when the read-back differs; -errno for I/O.

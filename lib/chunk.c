@@ -123,25 +123,36 @@ static int read_base(const struct sf_ctx *ctx, const struct sf_base *base,
 	return 0;
 }
 
-/* Copy the map's base blocks into @out; count the carried ones. */
+/*
+ * Copy the map's base blocks into @out. Runs of blocks that are neighbours
+ * in the base too (a file moved, or unchanged around a change) are read
+ * with one read each, not one per 4 KiB block.
+ */
 static int patch_copy_blocks(const struct sf_ctx *ctx, const struct sf_chunk *c,
 			     uint32_t idx, const uint8_t *map,
 			     const struct sf_base *base, uint8_t *out)
 {
 	uint32_t nb = sf_patch_blocks(c->length);
 
-	for (uint32_t b = 0; b < nb; b++) {
-		uint32_t k = le32_load(map + 4 * b);
-		uint32_t blen = b + 1 < nb ? SF_BLOCK_SIZE
-					   : c->length - b * SF_BLOCK_SIZE;
+	for (uint32_t b = 0; b < nb;) {
+		uint32_t k = le32_load(map + 4 * b), n = 1;
+		uint64_t end;
 		int r;
 
-		if (k == 0)
+		if (k == 0) {
+			b++;
 			continue;
+		}
+		while (b + n < nb && le32_load(map + 4 * (b + n)) == k + n)
+			n++;
+		end = b + n < nb ? (uint64_t)(b + n) * SF_BLOCK_SIZE
+				 : c->length;
 		r = read_base(ctx, base, idx, (uint64_t)(k - 1) * SF_BLOCK_SIZE,
-			      out + (size_t)b * SF_BLOCK_SIZE, blen);
+			      out + (size_t)b * SF_BLOCK_SIZE,
+			      end - (uint64_t)b * SF_BLOCK_SIZE);
 		if (r < 0)
 			return r;
+		b += n;
 	}
 	return 0;
 }

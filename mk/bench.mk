@@ -1,8 +1,10 @@
-# make bench: benchmarks of slotflip-image against its peers (gzip -6,
-# b2sum, zlib of the changed blocks) on the shared reference payload. Prints
-# figures and goals, asserts nothing: see tests/bench/bench-image.sh for the
-# knobs (BENCH_PAYLOAD=DIR, BENCH_RUNS=N). Everything it makes goes to
-# $(B)/bench/ (the payload too, when it has to generate it: needs root).
+# make bench: benchmarks of slotflip-image (tests/bench/bench-image.sh) and
+# of the apply of slotflip-init (tests/bench/bench-apply.sh, needs root)
+# against their peers on the shared reference payload; `make bench-peers`
+# adds `rauc install` to the apply benchmark. They print figures and goals
+# and assert nothing: see the scripts for the knobs (BENCH_PAYLOAD=DIR,
+# BENCH_RUNS=N). Everything they make goes to $(B)/bench/ (the payload too,
+# when it has to be generated: needs root).
 
 BENCH_DIR := $(B)/bench
 
@@ -11,7 +13,19 @@ $(BENCH_DIR)/changed-blocks: tests/bench/changed-blocks.c
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -o $@ $< -lz
 
-bench: $(B)/slotflip-image $(BENCH_DIR)/changed-blocks
-	tests/bench/bench-image.sh
+# Sets the EFI state of the apply benchmark's test root.
+$(BENCH_DIR)/state-tool: $(call rel_obj,tests/tools/state-tool.c $(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(LIBS)
 
-.PHONY: bench
+BENCH_TOOLS := $(B)/slotflip-image $(B)/slotflip-init \
+	$(BENCH_DIR)/changed-blocks $(BENCH_DIR)/state-tool
+
+bench: $(BENCH_TOOLS)
+	tests/bench/bench-image.sh
+	tests/bench/bench-apply.sh
+
+bench-peers: $(BENCH_TOOLS)
+	BENCH_PEERS=1 tests/bench/bench-apply.sh
+
+.PHONY: bench bench-peers

@@ -44,72 +44,10 @@ EFI_SIZE=16777216
 COMPAT=slotflip-bench
 START=$EPOCHREALTIME
 
-die() {
-	echo "bench: $*" >&2
-	exit 1
-}
+. tests/bench/lib.sh
 
-runs() { # default
-	local n=${BENCH_RUNS:-$1}
-	[[ $n =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS=$n: not a positive number"
-	echo "$n"
-}
 CREATE_RUNS=$(runs 3)
 VERIFY_RUNS=$(runs 5)
-
-# --- formatting -------------------------------------------------------------
-
-secs() { # seconds -> "12.3 s" / "1.23 s" / "0.123 s"
-	awk -v t="$1" 'BEGIN {
-		f = t >= 10 ? "%.1f s" : t >= 1 ? "%.2f s" : "%.3f s"
-		printf f, t
-	}'
-}
-mib() { # bytes -> "123.4 MiB" / "6.12 MiB"
-	awk -v b="$1" 'BEGIN {
-		m = b / 1048576
-		printf(m >= 10 ? "%.1f MiB" : "%.2f MiB", m)
-	}'
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
-verdict() { # ratio limit
-	awk -v r="$1" -v g="$2" 'BEGIN { print (r <= g) ? "met" : "NOT MET" }'
-}
-median() {
-	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-		printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-	}'
-}
-fsize() { stat -c %s "$1"; }
-
-# --- running ----------------------------------------------------------------
-
-# timed OUT CMD...: run CMD with stdout to OUT; set WALL (s, from
-# $EPOCHREALTIME) and CPU (user + sys, s). Exit if CMD fails. Dirty pages of
-# the previous step are written back first, so no run pays for another's.
-timed() {
-	local out=$1 t0 t1 rc=0 TIMEFORMAT='%3U %3S'
-	shift
-	sync
-	t0=$EPOCHREALTIME
-	{ time "$@" >"$out" 2>"$W/cmd.err"; } 2>"$W/cmd.time" || rc=$?
-	t1=$EPOCHREALTIME
-	if [ "$rc" != 0 ]; then
-		echo "bench: FAILED (exit $rc): $*" >&2
-		sed 's/^/  /' "$W/cmd.err" >&2
-		exit 1
-	fi
-	WALL=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-	CPU=$(awk '{ printf "%.1f", $1 + $2 }' "$W/cmd.time")
-}
-
-# quiet CMD...: run CMD untimed, its output shown only if it fails.
-quiet() {
-	"$@" >"$W/cmd.out" 2>&1 && return 0
-	echo "bench: FAILED (exit $?): $*" >&2
-	sed 's/^/  /' "$W/cmd.out" >&2
-	exit 1
-}
 
 warm() { cat "$@" >/dev/null; }
 
@@ -136,72 +74,13 @@ stored_bytes() {
 	echo "$v"
 }
 
-# --- the payload ------------------------------------------------------------
-
-make_payload() {
-	local script=$SHARED/make-payload.sh missing=() t
-	[ -f "$script" ] ||
-		die "no payload in $PAY, and no $script to make one (set BENCH_SHARED=DIR, or BENCH_PAYLOAD=DIR for an existing payload)"
-	[ "$(id -u)" = 0 ] ||
-		die "no payload in $PAY; making one needs root (make-payload.sh mounts a tmpfs): run as root, or set BENCH_PAYLOAD=DIR"
-	command -v python3 >/dev/null ||
-		missing+=("python3 (make-payload.sh runs it; apt-get install python3)")
-	for t in mkfs.ext4 e2fsck dumpe2fs; do
-		command -v $t >/dev/null || missing+=("$t (apt-get install e2fsprogs)")
-	done
-	if [ ${#missing[@]} != 0 ]; then
-		echo "bench: no payload in $PAY, and $script needs what is missing here:" >&2
-		printf '  %s\n' "${missing[@]}" >&2
-		die "install it, or set BENCH_PAYLOAD=DIR for an existing payload"
-	fi
-	echo "payload: none in $PAY, generating it with $script (~2 minutes)"
-	mkdir -p "$PAY"
-	rm -f "$PAY/.complete"
-	if ! bash "$script" "$PAY" >"$B/payload.log" 2>&1; then
-		# Do not leave its tmpfs mounted.
-		if mountpoint -q "$PAY/tree"; then umount "$PAY/tree" || true; fi
-		sed 's/^/  /' "$B/payload.log" | tail -n 30 >&2
-		die "$script failed (log: $B/payload.log)"
-	fi
-	sed 's/^/  /' "$B/payload.log"
-	touch "$PAY/.complete"
-}
-
-# The first EFI_SIZE bytes of the shared libraries (real files, not links),
-# by name. Rewritten each run; the same file for v1 and v2.
-make_efi() {
-	local dir total
-	dir=/usr/lib/$(gcc -print-multiarch 2>/dev/null || true)
-	mapfile -t EFI_FROM < <(find "$dir" -maxdepth 1 -type f -name 'lib*.so*' \
-		-printf '%s %p\n' | sort -k2 | awk -v need=$EFI_SIZE '
-		s < need { print substr($0, index($0, " ") + 1); s += $1 }')
-	[ ${#EFI_FROM[@]} != 0 ] || die "no shared libraries in $dir for the EFI payload"
-	cat "${EFI_FROM[@]}" >"$EFI.tmp"
-	total=$(fsize "$EFI.tmp")
-	[ "$total" -ge $EFI_SIZE ] ||
-		die "the shared libraries in $dir hold $total bytes, less than the $EFI_SIZE the EFI payload needs"
-	truncate -s $EFI_SIZE "$EFI.tmp"
-	mv "$EFI.tmp" "$EFI"
-}
-
 # --- setup ------------------------------------------------------------------
 
 [ -x "$SFI" ] && [ -x "$HELPER" ] ||
 	die "$SFI or $HELPER is missing: run \`make bench\`"
 mkdir -p "$W"
 
-if [ -n "${BENCH_PAYLOAD:-}" ]; then
-	PAY=$BENCH_PAYLOAD
-	for f in img-v1.ext4 img-v2.ext4; do
-		[ -f "$PAY/$f" ] ||
-			die "BENCH_PAYLOAD=$PAY has no $f (make one with $SHARED/make-payload.sh DIR, as root)"
-	done
-else
-	PAY=$B/payload
-	[ -f "$PAY/.complete" ] || make_payload
-fi
-V1=$PAY/img-v1.ext4
-V2=$PAY/img-v2.ext4
+find_payload
 
 # Room for three images and one extracted rootfs.
 avail=$(df -k --output=avail "$W" | tail -n 1)
@@ -209,15 +88,11 @@ need=$(($(fsize "$V1") * 2 / 1024 + 512 * 1024))
 [ "$avail" -ge "$need" ] ||
 	die "$W: $((avail / 1024)) MiB free, the bench needs about $((need / 1024)) MiB"
 
-make_efi
+make_efi $EFI_SIZE "$EFI"
 quiet "$SFI" keygen -p "$W/bench.pub" -s "$W/bench.sec" --force
 
-cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-rev=$(git describe --always --dirty 2>/dev/null || echo unknown)
 echo "slotflip-image benchmark  $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-printf '%-9s nproc %s, %s, %s %s\n' machine "$(nproc)" "${cpu_model:-unknown CPU}" \
-	"$(uname -s)" "$(uname -r)"
-printf '%-9s %s (git %s)\n' tool "$SFI" "$rev"
+machine_lines "$SFI"
 printf '%-9s %s: img-v1.ext4 %s, img-v2.ext4 %s\n' payload "$PAY" \
 	"$(mib "$(fsize "$V1")")" "$(mib "$(fsize "$V2")")"
 printf '%-9s %s: %s, first bytes of %d shared libraries (%s .. %s)\n' efi \

@@ -138,6 +138,45 @@ TEST(patch_round_trip_small_with_dictionary)
 	free(p);
 }
 
+/*
+ * Blocks copied in runs that are neighbours in the base and runs that jump
+ * (read with one read per run): every block lands where the map says, the
+ * short last block of a chunk too.
+ */
+TEST(patch_copies_runs_and_jumps)
+{
+	/* Base block per chunk block; 0: carried in the stream. */
+	static const uint32_t from[16] = { 10, 11, 12, 2, 3,  0,  20, 21,
+					   22, 23, 7,  8, 30, 31, 4,  5 };
+	struct patch_case *p = patch_setup();
+	static uint8_t out[LEN];
+	const uint32_t lens[2] = { LEN, LEN - 1000 };
+
+	for (uint32_t b = 0; b < 16; b++) {
+		p->map[b] = from[b] ? from[b] + 1 : 0;
+		if (from[b])
+			memcpy(p->content + b * SF_BLOCK_SIZE,
+			       p->base + from[b] * SF_BLOCK_SIZE,
+			       SF_BLOCK_SIZE);
+	}
+	for (int i = 0; i < 2; i++) {
+		int n = sf_patch_encode(&p->codec, p->content, lens[i], p->map,
+					p->dicts, p->base, p->stored, LEN);
+
+		CHECK(n > 0);
+		p->chunk.stored_len = (uint32_t)n;
+		p->chunk.length = lens[i];
+		sf_hash(p->content, lens[i], p->chunk.content_hash);
+		memset(out, 0xee, sizeof(out));
+		CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, &p->chunk, 0,
+					 p->stored, &p->base_rd, false, out),
+			 0);
+		CHECK(!memcmp(out, p->content, lens[i]));
+	}
+	sf_codec_done(&p->codec);
+	free(p);
+}
+
 TEST(patch_without_dictionary_is_larger)
 {
 	struct patch_case *p = patch_setup();

@@ -1,0 +1,351 @@
+#!/bin/bash
+# make bench (apply part): `slotflip-init --root` applying the reference
+# payload (../shared/bench/make-payload.sh) to a spare slot that is a loop
+# device over a file on disk (direct I/O, like a partition: no second page
+# cache under the slot's), cold cache, against its peers on the same
+# payload and the same loop device:
+#
+#   full   slotflip apply of a full v1 image (every chunk's stored hash
+#          checked before it is written, the EFI binary written and renamed,
+#          the slot flushed, its cache dropped and every chunk read back and
+#          checked)  vs  `gzip -dc img-v1.ext4.gz | dd conv=fsync`  vs
+#          `dd conv=fsync` of the uncompressed img-v1.ext4
+#   delta  slotflip apply of a v2 delta image (made with --delta-from v1,
+#          v1 in the active slot)  vs  slotflip apply of the full v2 image
+#   rauc   with BENCH_PEERS=1 (`make bench-peers`): `rauc install` of a
+#          plain bundle of img-v1.ext4, timed by ../shared/bench/rauc-peer.sh
+#          (its runs one after the other), then slotflip's full apply as many
+#          times again: the ratio takes slotflip's runs before and after
+#
+# Before every run, outside the timing: the spare slot is filled with a
+# pattern that is none of the images' content (slotflip skips chunks that are
+# already right: a run must start from a slot that does not hold them),
+# the test root's EFI state, staged image and spare EFI binary are reset,
+# then `sync; echo 3 > /proc/sys/vm/drop_caches`. Times are medians over
+# runs; the tools alternate run by run (and which of them goes first), so
+# the noise of a shared machine hits them alike. After every slotflip run
+# the spare slot is compared with the image it should now hold (cmp,
+# untimed). Prints figures and a "goals:" block, asserts nothing: a missed
+# goal is printed "NOT MET" and the exit status stays 0. Non-zero only when
+# something fails to run or a slot does not hold what was applied.
+#
+# Environment:
+#   BENCH_PAYLOAD=DIR  an existing payload (img-v1.ext4, img-v2.ext4, and
+#                      img-v1.ext4.gz, else it is made in build/bench/apply).
+#                      Default build/bench/payload, generated when missing
+#   BENCH_RUNS=N       runs of every measurement (default 5)
+#   BENCH_PEERS=1      also time `rauc install` (installs Debian's rauc)
+#   BENCH_SHARED=DIR   the shared bench helpers (default ../shared/bench)
+# Needs root (loop devices, drop_caches), build/slotflip-image,
+# build/slotflip-init and build/bench/state-tool: `make bench`.
+# The images carry a 1 MiB EFI payload (the first bytes of the shared
+# libraries), so that the rootfs dominates, as in what the peers write.
+set -euo pipefail
+export LC_ALL=C
+cd "$(dirname "$0")/../.."
+
+B=build/bench
+W=$B/apply
+SFI=build/slotflip-image
+INIT=build/slotflip-init
+STATE=$B/state-tool
+SHARED=${BENCH_SHARED:-../shared/bench}
+EFI=$W/efi.bin
+EFI_SIZE=1048576
+COMPAT=slotflip-bench
+R=$W/root
+START=$EPOCHREALTIME
+
+. tests/bench/lib.sh
+
+RUNS=$(runs 5)
+PEERS=${BENCH_PEERS:-0}
+LOOPS=()
+
+# Loop devices detached and slot files removed on every exit.
+cleanup() {
+	local d
+	rm -f "$R/slots/a" "$R/slots/b"
+	for d in "${LOOPS[@]}"; do losetup -d "$d" 2>/dev/null || true; done
+	rm -f "$W/slot-a.raw" "$W/slot-b.raw" "$W"/rauc/slot*.img
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+[ -x "$SFI" ] && [ -x "$INIT" ] && [ -x "$STATE" ] ||
+	die "$SFI, $INIT or $STATE is missing: run \`make bench\`"
+[ "$(id -u)" = 0 ] ||
+	die "the apply benchmark needs root (loop devices, dropping the page cache)"
+command -v losetup >/dev/null || die "no losetup (apt-get install mount)"
+mkdir -p "$W"
+[ "$(stat -f -c %T "$W")" != tmpfs ] ||
+	die "$W is on tmpfs: the slots must be files on disk"
+
+find_payload
+SIZE=$(fsize "$V1")
+[ "$(fsize "$V2")" = "$SIZE" ] || die "img-v1.ext4 and img-v2.ext4 differ in size"
+GZ=$PAY/img-v1.ext4.gz
+if ! [ -f "$GZ" ] || [ "$GZ" -ot "$V1" ]; then
+	GZ=$W/img-v1.ext4.gz
+	[ -f "$GZ" ] && ! [ "$GZ" -ot "$V1" ] || gzip -6 -n -c "$V1" >"$GZ"
+fi
+
+# Room for the two slots, three images and RAUC's two slots and bundle.
+avail=$(df -k --output=avail "$W" | tail -n 1)
+need=$((SIZE * 5 / 1024 + 512 * 1024))
+[ "$avail" -ge "$need" ] ||
+	die "$W: $((avail / 1024)) MiB free, the bench needs about $((need / 1024)) MiB"
+
+# --- images (made once, again when the payload or the tool is newer) --------
+
+make_efi $EFI_SIZE "$EFI"
+[ -f "$W/bench.sec" ] || quiet "$SFI" keygen -p "$W/bench.pub" -s "$W/bench.sec" --force
+
+stale() { # IMAGE INPUT...
+	local f
+	[ -f "$1" ] || return 0
+	for f in "${@:2}" "$SFI" "$W/bench.sec"; do
+		[ "$f" -nt "$1" ] && return 0
+	done
+	return 1
+}
+image() { # OUT ROOTFS VERSION [options]
+	local out=$1 rootfs=$2 version=$3
+	shift 3
+	echo "  making $out ($version$([ $# = 0 ] || echo " $*"))"
+	rm -f "$out"
+	quiet "$SFI" create --rootfs "$rootfs" --efi "$EFI" --version "$version" \
+		--compatible "$COMPAT" --key "$W/bench.sec" -o "$out.tmp" "$@"
+	mv "$out.tmp" "$out"
+}
+stale "$W/v1.img" "$V1" "$EFI" && image "$W/v1.img" "$V1" 1
+stale "$W/v2.img" "$V2" "$EFI" && image "$W/v2.img" "$V2" 2
+stale "$W/v2-delta.img" "$V2" "$EFI" "$W/v1.img" &&
+	image "$W/v2-delta.img" "$V2" 2 --delta-from "$W/v1.img"
+
+# --- the device: slots on loop devices, a test root -------------------------
+
+# Direct I/O between the loop device and its file, like a partition: no
+# second page cache under the slot's, so that a read-back after dropping the
+# slot's cache reads the disk. Buffered where the kernel refuses it.
+loop() { # FILE -> device
+	losetup -f --show --direct-io=on "$1" 2>/dev/null ||
+		losetup -f --show "$1" || die "losetup $1 failed"
+}
+for s in a b; do
+	rm -f "$W/slot-$s.raw"
+	truncate -s "$SIZE" "$W/slot-$s.raw"
+done
+ACTIVE=$(loop "$W/slot-a.raw")
+LOOPS+=("$ACTIVE")
+SPARE=$(loop "$W/slot-b.raw")
+LOOPS+=("$SPARE")
+# The active slot runs v1 (the delta's base). Written once, like a real
+# partition; slotflip only reads it.
+dd if="$V1" of="$ACTIVE" bs=4M conv=fsync status=none
+
+rm -rf "$R"
+mkdir -p "$R/etc/slotflip" "$R/keys" "$R/sys/firmware/efi/efivars" "$R/proc" \
+	"$R/data/slotflip" "$R/esp/EFI/slotflip/a" "$R/esp/EFI/slotflip/b" \
+	"$R/slots"
+cp "$W/bench.pub" "$R/keys/"
+cp "$EFI" "$R/esp/EFI/slotflip/a/linux.efi"
+echo "slotflip.slot=a" >"$R/proc/cmdline"
+# sf_config_resolve_device takes paths under the root: symlinks to the loops.
+ln -s "$ACTIVE" "$R/slots/a"
+ln -s "$SPARE" "$R/slots/b"
+cat >"$R/etc/slotflip/slotflip.conf" <<CONF
+compatible = $COMPAT
+pubkey = /keys/bench.pub
+data = /data
+data-dir = /data
+esp = /esp
+esp-dir = /esp
+[slot a]
+device = /slots/a
+efi = /EFI/slotflip/a/linux.efi
+boot-entry = 0001
+[slot b]
+device = /slots/b
+efi = /EFI/slotflip/b/linux.efi
+boot-entry = 0002
+CONF
+# EFI state for the delta and full v2 runs: slot a good, running version 1.
+rm -rf "$W/state-root"
+STATE_V1=$W/state-root/sys/firmware/efi/efivars
+mkdir -p "$STATE_V1"
+"$STATE" "$W/state-root" set good=a a.status=good a.version=1 ||
+	die "$STATE could not write the state"
+
+# --- running ----------------------------------------------------------------
+
+cold() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+}
+
+# fill_spare: a byte pattern none of the images holds, in every chunk.
+fill_spare() {
+	head -c "$SIZE" /dev/zero | tr '\0' '\125' |
+		dd of="$SPARE" bs=4M iflag=fullblock conv=fsync status=none
+}
+
+# sf_apply IMAGE EXPECTED [STATE]: a boot of slot a with IMAGE staged.
+sf_apply() {
+	local img=$1 expect=$2 state=${3:-}
+	rm -rf "$R/sys/firmware/efi/efivars" "$R/data/slotflip"
+	mkdir -p "$R/sys/firmware/efi/efivars" "$R/data/slotflip"
+	[ -z "$state" ] || cp "$state"/* "$R/sys/firmware/efi/efivars/"
+	rm -f "$R/esp/EFI/slotflip/b/"*
+	ln "$img" "$R/data/slotflip/staged.img"
+	fill_spare
+	cold
+	timed "$W/init.out" "$INIT" --root "$R"
+	grep -q "^next: reboot (BootNext=b)" "$W/init.out" &&
+		grep -q "written and read back" "$W/init.out" || {
+		sed 's/^/  /' "$W/init.out" >&2
+		die "slotflip-init did not apply $img"
+	}
+	APPLIED=$(sed -n 's/.*read back: //p' "$W/init.out")
+	cmp -s -n "$SIZE" "$SPARE" "$expect" ||
+		die "after applying $img the spare slot does not hold $expect"
+	cmp -s "$R/esp/EFI/slotflip/b/linux.efi" "$EFI" ||
+		die "after applying $img the spare EFI binary is wrong"
+}
+
+gzip_dd() {
+	gzip -dc "$GZ" | dd of="$SPARE" bs=4M iflag=fullblock conv=fsync \
+		status=none
+}
+peer() { # NAME CMD...
+	fill_spare
+	cold
+	timed /dev/null "${@:2}"
+}
+
+echo "slotflip apply benchmark  $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+machine_lines "$INIT"
+printf '%-9s %s: img-v1.ext4 %s (gzip -6: %s), img-v2.ext4\n' payload "$PAY" \
+	"$(mib "$SIZE")" "$(mib "$(fsize "$GZ")")"
+printf '%-9s v1 %s, v2 %s, v2 delta from v1 %s; EFI payload %s\n' images \
+	"$(mib "$(fsize "$W/v1.img")")" "$(mib "$(fsize "$W/v2.img")")" \
+	"$(mib "$(fsize "$W/v2-delta.img")")" "$(mib $EFI_SIZE)"
+dio=$(losetup -n -O DIO "$SPARE" | tr -d ' ')
+printf '%-9s spare %s over %s (direct I/O %s), active %s (holds v1); %s\n' \
+	slots "$SPARE" "$W/slot-b.raw" "$([ "$dio" = 1 ] && echo on || echo off)" \
+	"$ACTIVE" "$(stat -f -c 'filesystem %T' "$W")"
+printf '%-9s medians of %d runs; before each: spare filled with a pattern, caches dropped\n' \
+	runs "$RUNS"
+echo
+
+# --- 1. full: slotflip vs gzip -dc | dd vs dd -------------------------------
+
+sf_t=() gz_t=() dd_t=()
+run_one() {
+	case $1 in
+	0)
+		sf_apply "$W/v1.img" "$V1"
+		sf_t+=("$WALL") sf_cpu=$CPU
+		;;
+	1)
+		peer gzip gzip_dd
+		gz_t+=("$WALL") gz_cpu=$CPU
+		;;
+	2)
+		peer dd dd if="$V1" of="$SPARE" bs=4M conv=fsync status=none
+		dd_t+=("$WALL")
+		;;
+	esac
+}
+for ((i = 0; i < RUNS; i++)); do
+	for k in 0 1 2; do run_one $(((i + k) % 3)); done
+	printf '  full run %d/%d: slotflip %s (cpu %s s; %s) | gzip -dc | dd %s (cpu %s s) | dd %s\n' \
+		$((i + 1)) "$RUNS" "$(secs "${sf_t[-1]}")" "$sf_cpu" "$APPLIED" \
+		"$(secs "${gz_t[-1]}")" "$gz_cpu" "$(secs "${dd_t[-1]}")"
+done
+sf_med=$(median "${sf_t[@]}")
+gz_med=$(median "${gz_t[@]}")
+dd_med=$(median "${dd_t[@]}")
+printf 'full     slotflip %8s | gzip -dc | dd conv=fsync %8s | dd conv=fsync (raw) %8s\n' \
+	"$(secs "$sf_med")" "$(secs "$gz_med")" "$(secs "$dd_med")"
+printf '         ratios: slotflip / gzip|dd %s, slotflip / dd %s (lower is faster)\n' \
+	"$(ratio "$sf_med" "$gz_med")" "$(ratio "$sf_med" "$dd_med")"
+echo
+
+# --- 2. delta: delta apply vs full apply of v2 ------------------------------
+
+dl_t=() f2_t=()
+for ((i = 0; i < RUNS; i++)); do
+	order=("$W/v2-delta.img" "$W/v2.img")
+	((i % 2)) && order=("$W/v2.img" "$W/v2-delta.img")
+	for img in "${order[@]}"; do
+		sf_apply "$img" "$V2" "$STATE_V1"
+		if [ "$img" = "$W/v2.img" ]; then
+			f2_t+=("$WALL") f2_applied=$APPLIED
+		else
+			dl_t+=("$WALL") dl_applied=$APPLIED
+		fi
+	done
+	printf '  delta run %d/%d: delta %s | full v2 %s\n' $((i + 1)) "$RUNS" \
+		"$(secs "${dl_t[-1]}")" "$(secs "${f2_t[-1]}")"
+done
+dl_med=$(median "${dl_t[@]}")
+f2_med=$(median "${f2_t[@]}")
+delta_speedup=$(ratio "$f2_med" "$dl_med")
+printf 'delta    slotflip delta v1 -> v2 %8s (%s) | full v2 %8s (%s) | full / delta %s\n' \
+	"$(secs "$dl_med")" "$dl_applied" "$(secs "$f2_med")" "$f2_applied" \
+	"$delta_speedup"
+echo
+
+# --- 3. rauc (make bench-peers) ---------------------------------------------
+
+rauc_ratio=
+if [ "$PEERS" = 1 ]; then
+	[ -f "$SHARED/rauc-peer.sh" ] ||
+		die "no $SHARED/rauc-peer.sh (set BENCH_SHARED=DIR)"
+	echo "  rauc: $SHARED/rauc-peer.sh img-v1.ext4 $RUNS (its own slots, keys and service)"
+	bash "$SHARED/rauc-peer.sh" "$V1" "$RUNS" "$PWD/$W/rauc" >"$W/rauc.log" 2>&1 || {
+		sed 's/^/  /' "$W/rauc.log" | tail -n 20 >&2
+		die "rauc-peer.sh failed (log: $W/rauc.log)"
+	}
+	sed -n 's/^rauc-install run=/  rauc run /p' "$W/rauc.log"
+	rauc_med=$(sed -n 's/^rauc-install median_s=\([0-9.]*\).*/\1/p' "$W/rauc.log")
+	[ -n "$rauc_med" ] || die "no median in the output of rauc-peer.sh (log: $W/rauc.log)"
+	# rauc-peer.sh runs its installs one after the other: slotflip's full
+	# apply runs as often again right after them, so that its figure
+	# brackets rauc's stretch of time on this shared machine.
+	sf_after=()
+	for ((i = 0; i < RUNS; i++)); do
+		sf_apply "$W/v1.img" "$V1"
+		sf_after+=("$WALL")
+	done
+	printf '  slotflip full after rauc: %s (s)\n' "${sf_after[*]}"
+	sf_all=$(median "${sf_t[@]}" "${sf_after[@]}")
+	rauc_ratio=$(ratio "$rauc_med" "$sf_all")
+	printf 'rauc     rauc install (plain bundle) %8s | slotflip full %8s (median of its %d runs before and after rauc) | rauc / slotflip %s\n' \
+		"$(secs "$rauc_med")" "$(secs "$sf_all")" $((2 * RUNS)) "$rauc_ratio"
+	echo "         RAUC's plain format checks the bundle's signature, then copies the"
+	echo "         image: it never checks the written image's hash nor reads the slot"
+	echo "         back. slotflip checks every chunk's hash just before writing it,"
+	echo "         flushes, drops the slot's cache and reads every chunk back."
+	echo "         (rauc-peer.sh sets up its own slots, loop devices without direct"
+	echo "         I/O, keys and service, and runs its installs one after the other)"
+	echo
+fi
+
+# --- goals ------------------------------------------------------------------
+
+echo "goals:"
+if [ -n "$rauc_ratio" ]; then
+	printf '  %-52s ratio %-6s %s\n' \
+		"apply at least 2x faster than rauc install" "$rauc_ratio" \
+		"$(verdict_min "$rauc_ratio" 2)"
+else
+	printf '  %-52s (run `make bench-peers`)\n' \
+		"apply at least 2x faster than rauc install"
+fi
+printf '  %-52s ratio %-6s %s\n' "delta apply at least 3x faster than full" \
+	"$delta_speedup" "$(verdict_min "$delta_speedup" 3)"
+echo
+awk -v a="$START" -v b="$EPOCHREALTIME" \
+	'BEGIN { t = b - a; printf "apply bench took %d min %02d s\n", t / 60, t % 60 }'

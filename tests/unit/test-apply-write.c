@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * sf_apply_write's write paths on regular files: zero chunks (zeroed in
+ * place, or skipped where the slot already reads zero), the check of what
+ * the slot already holds (a chunk is skipped only when all of it is right,
+ * not just its first block), and payloads that are not whole blocks (the
+ * read-back without O_DIRECT, zeros written where a range cannot be
+ * zeroed in place).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "apply.h"
+#include "fileio.h"
+#include "imgwrite.h"
+#include "testlib.h"
+#include "util.h"
+
+#define CHUNK 65536u
+#define CHUNKS 8u
+
+struct setup {
+	struct ms_pubkey pk;
+	struct ms_seckey sk;
+	uint8_t *rootfs;
+	size_t size;
+	struct sf_image *img;
+	int slot_fd, active_fd;
+};
+
+/* Chunks 1, 3 and 7 are all zero (7 maybe short), the others text. */
+static void make_rootfs(struct setup *s, size_t size)
+{
+	s->size = size;
+	s->rootfs = malloc(size);
+	CHECK(s->rootfs);
+	test_fill_random(s->rootfs, size, 7);
+	for (size_t i = 0; i < size; i++)
+		s->rootfs[i] = (uint8_t)('a' + s->rootfs[i] % 11);
+	for (size_t c = 1; c < CHUNKS; c += c == 3 ? 4 : 2) {
+		size_t end = (c + 1) * CHUNK < size ? (c + 1) * CHUNK : size;
+
+		memset(s->rootfs + c * CHUNK, 0, end - c * CHUNK);
+	}
+	test_write_file("rootfs", s->rootfs, size);
+}
+
+/* A signed full image of @size bytes of rootfs, opened and checked. */
+static void setup(struct setup *s, size_t size)
+{
+	uint8_t efi[20000];
+	struct sf_create_opts o = {
+		.rootfs = "rootfs",
+		.efi = "efi",
+		.version = "2.0",
+		.compatible = "acme-gw",
+		.chunk_size = CHUNK,
+		.keys = &s->sk,
+		.n_keys = 1,
+		.build_time = 1700000000,
+	};
+
+	CHECK_EQ(ms_keygen(&s->pk, &s->sk), 0);
+	make_rootfs(s, size);
+	test_fill_random(efi, sizeof(efi), 3);
+	test_write_file("efi", efi, sizeof(efi));
+	CHECK_EQ(sf_image_create(&test_ctx, &o, "update.img"), 0);
+	CHECK_EQ(sf_image_open(&test_ctx, "update.img", &s->img), 0);
+	CHECK_EQ(sf_image_check_signatures(&test_ctx, s->img, &s->pk, 1, 1), 1);
+	test_write_file("active", s->rootfs, size);
+	s->active_fd = open("active", O_RDONLY | O_CLOEXEC);
+	CHECK(s->active_fd >= 0);
+}
+
+/* The spare slot: the payload's size, every byte @fill. */
+static void make_slot(struct setup *s, uint8_t fill)
+{
+	uint8_t *buf = malloc(s->size);
+
+	CHECK(buf);
+	memset(buf, fill, s->size);
+	test_write_file("slot", buf, s->size);
+	free(buf);
+	s->slot_fd = open("slot", O_RDWR | O_CLOEXEC);
+	CHECK(s->slot_fd >= 0);
+}
+
+static void put(struct setup *s, uint32_t chunk, const uint8_t *data,
+		size_t len)
+{
+	CHECK_EQ(pwrite_full(s->slot_fd, data, len, (uint64_t)chunk * CHUNK),
+		 0);
+}
+
+static void apply(struct setup *s, struct sf_apply_stats *st)
+{
+	struct sf_apply_target t = {
+		.slot_fd = s->slot_fd,
+		.active_fd = s->active_fd,
+		.efi_path = "efi.out",
+		.active_efi_path = "efi.active",
+		.threads = 2,
+	};
+
+	CHECK_EQ(sf_apply_write(&test_ctx, s->img, &t, st), 0);
+}
+
+static void check_slot(const struct setup *s)
+{
+	size_t len;
+	uint8_t *got = test_read_file("slot", &len);
+
+	CHECK_EQ(len, s->size);
+	CHECK(memcmp(got, s->rootfs, len) == 0);
+	free(got);
+	got = test_read_file("efi.out", &len);
+	CHECK_EQ(len, 20000);
+	free(got);
+}
+
+static void done(struct setup *s)
+{
+	sf_image_close(s->img);
+	close(s->slot_fd);
+	close(s->active_fd);
+	free(s->rootfs);
+}
+
+TEST(zero_chunks_overwrite_old_data)
+{
+	struct setup s;
+	struct sf_apply_stats st;
+
+	setup(&s, CHUNKS * CHUNK);
+	make_slot(&s, 0x55);
+	apply(&s, &st);
+	check_slot(&s);
+	CHECK_EQ(st.chunks_written, CHUNKS + 1); /* + the EFI binary */
+	CHECK_EQ(st.chunks_skipped, 0);
+	CHECK_EQ(st.bytes_written, CHUNKS * CHUNK + 20000);
+	done(&s);
+}
+
+TEST(zero_chunks_already_zero_are_skipped)
+{
+	struct setup s;
+	struct sf_apply_stats st;
+
+	setup(&s, CHUNKS * CHUNK);
+	make_slot(&s, 0);
+	apply(&s, &st);
+	check_slot(&s);
+	CHECK_EQ(st.chunks_skipped, 3);
+	CHECK_EQ(st.chunks_written, CHUNKS - 3 + 1);
+	done(&s);
+}
+
+/* A right first block must not make a chunk count as right. */
+TEST(chunk_right_only_in_its_first_block_is_written)
+{
+	struct setup s;
+	struct sf_apply_stats st;
+	uint8_t *bad;
+
+	setup(&s, CHUNKS * CHUNK);
+	make_slot(&s, 0);
+	bad = malloc(s.size);
+	CHECK(bad);
+	memcpy(bad, s.rootfs, s.size);
+	/* The last byte of every chunk, zero chunks included, is wrong. */
+	for (uint32_t c = 0; c < CHUNKS; c++)
+		bad[(c + 1) * CHUNK - 1] ^= 0x01;
+	put(&s, 0, bad, s.size);
+	free(bad);
+	apply(&s, &st);
+	check_slot(&s);
+	CHECK_EQ(st.chunks_skipped, 0);
+	CHECK_EQ(st.chunks_written, CHUNKS + 1);
+	done(&s);
+}
+
+TEST(slot_already_right_is_not_written)
+{
+	struct setup s;
+	struct sf_apply_stats st;
+	size_t len;
+	uint8_t *efi;
+
+	setup(&s, CHUNKS * CHUNK);
+	make_slot(&s, 0x55);
+	put(&s, 0, s.rootfs, s.size);
+	/* The EFI binary in place as well: nothing at all to write. */
+	efi = test_read_file("efi", &len);
+	test_write_file("efi.out", efi, len);
+	free(efi);
+	apply(&s, &st);
+	check_slot(&s);
+	CHECK_EQ(st.chunks_written, 0);
+	CHECK_EQ(st.chunks_skipped, CHUNKS + 1);
+	done(&s);
+}
+
+/*
+ * A payload that is not whole 512-byte sectors: its last chunk (all zero,
+ * 1000 bytes) cannot be zeroed in place, and the read-back cannot use
+ * O_DIRECT.
+ */
+TEST(payload_not_whole_blocks)
+{
+	struct setup s;
+	struct sf_apply_stats st;
+
+	setup(&s, (CHUNKS - 1) * CHUNK + 1000);
+	make_slot(&s, 0x55);
+	apply(&s, &st);
+	check_slot(&s);
+	CHECK_EQ(st.chunks_written, CHUNKS + 1);
+	/* And once more: everything is right now, nothing is written. */
+	apply(&s, &st);
+	check_slot(&s);
+	CHECK_EQ(st.chunks_written, 0);
+	CHECK_EQ(st.chunks_skipped, CHUNKS + 1);
+	done(&s);
+}
+
+/* Half the slot right (every other chunk): the rest is written. */
+TEST(resume_writes_only_what_is_missing)
+{
+	struct setup s;
+	struct sf_apply_stats st;
+
+	setup(&s, CHUNKS * CHUNK);
+	make_slot(&s, 0x55);
+	for (uint32_t c = 0; c < CHUNKS; c += 2)
+		put(&s, c, s.rootfs + (size_t)c * CHUNK, CHUNK);
+	apply(&s, &st);
+	check_slot(&s);
+	/* Chunks 0, 2, 4, 6 right; 1, 3, 5, 7 and the EFI binary written. */
+	CHECK_EQ(st.chunks_skipped, CHUNKS / 2);
+	CHECK_EQ(st.chunks_written, CHUNKS / 2 + 1);
+	done(&s);
+}
