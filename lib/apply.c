@@ -292,9 +292,8 @@ static int readback_chunk(struct apply_worker *w, uint32_t idx)
 		return 0;
 	/* Was the image's chunk wrong (signed, yet not its content hash),
 	 * or did the medium fail? Decode it again, checked this time. */
-	if (c->form != SF_FORM_ZERO &&
-	    decode(job, &w->codec, idx, w->stored, w->content, true) ==
-		    -EBADMSG)
+	if (c->form != SF_FORM_ZERO && decode(job, &w->codec, idx, w->stored,
+					      w->content, true) == -EBADMSG)
 		return -EBADMSG;
 	return sf_err(job->ctx, -EIO,
 		      "read-back of chunk %u (bytes %llu-%llu) differs "
