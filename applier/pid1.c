@@ -164,9 +164,10 @@ static unsigned devices_missing(struct pid1 *p, bool report)
 	return missing;
 }
 
+/* Polls often: each look is a few reads of sysfs (see partdev.h). */
 static void wait_devices(struct pid1 *p)
 {
-	const struct timespec step = { 0, 50 * 1000 * 1000 };
+	const struct timespec step = { 0, 10 * 1000 * 1000 };
 	struct timespec start, now;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);

@@ -120,7 +120,7 @@ base=$(median "$BD/base.ms")
 echo "boot-time bench results (medians of $N boots):"
 echo "  /init start to exec of the slot's init: slotflip-init $sf ms, minimal /init $base ms"
 awk -v a="$sf" -v b="$base" 'BEGIN { d = a - b
-	printf "  slotflip costs %.1f ms more (goal: under 50 ms)%s\n", d,
+	printf "  difference (slotflip-init - minimal): %+.1f ms (goal: under +50 ms)%s\n", d,
 		d < 50 ? "" : ": goal missed" }'
 # The first boot of a fresh varstore is OVMF's own setup: not counted.
 ours=$(tail -n +2 "$BD/slotflip.vars" | awk '{ s += $2 } END { print s + 0 }')
