@@ -72,15 +72,17 @@ update_cycle() {
 	show_state
 
 	narrate 3 "Third boot: the firmware follows BootNext to slot B, a trial" \
-		"boot (one try is used before B's kernel runs). B's init confirms" \
-		"it with \`slotflip mark-good\` (a real system runs slotflip-confirm:" \
-		"its health checks, then mark-good)."
+		"boot (one try is used before B's kernel runs). B's init runs" \
+		"slotflip-confirm: its health checks (here one: the system's files" \
+		"and the data partition are there), then \`slotflip mark-good\`."
 	before_boot
 	boot
 	after_boot
 	log_has "BdsDxe: starting Boot00B0"
 	log_has "booted slot b; trial boot"
 	log_has "SFTEST: up slot=b version=2.0"
+	log_has "slotflip-confirm: running health check 10-system-up"
+	log_has "slotflip-confirm: all health checks passed"
 	log_has "SFTEST: confirmed"
 	expect_state good b
 	expect_state b.status good

@@ -12,9 +12,10 @@ need_slotflip() {
 
 # Scenario 1 (tests/qemu/cycle.sh, the path `make demo` shows): in A,
 # `slotflip stage` takes v2.0; the next boot applies it, B boots as the
-# trial and confirms (`slotflip mark-good`): B is good, the floor is 2.0,
-# BootOrder starts with B, `slotflip status` in B says so, and the next
-# plain boot is B's, with no EFI variable of slotflip's written.
+# trial and confirms (slotflip-confirm: a health check, then `slotflip
+# mark-good`): B is good, the floor is 2.0, BootOrder starts with B,
+# `slotflip status` in B says so, and the next plain boot is B's, with no
+# EFI variable of slotflip's written.
 test_stage_apply_trial_confirm() {
 	need_slotflip
 	build_world cloud 2
