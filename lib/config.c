@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "config.h"
 
-#include <blkid/blkid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "fileio.h"
+#include "partdev.h"
 #include "manifest.h"
 #include "util.h"
 
@@ -334,8 +334,6 @@ int sf_config_load(const struct sf_ctx *ctx, const char *path,
 int sf_config_resolve_device(const struct sf_ctx *ctx, const char *spec,
 			     char *buf, size_t size)
 {
-	blkid_cache cache = NULL;
-	char *dev;
 	int r;
 
 	if (spec[0] == '/')
@@ -345,19 +343,13 @@ int sf_config_resolve_device(const struct sf_ctx *ctx, const char *spec,
 			      "device \"%s\": give PARTLABEL=, PARTUUID= or a "
 			      "path",
 			      spec);
-	/* "/dev/null": no cache file is written under /run/blkid. */
-	if (blkid_get_cache(&cache, "/dev/null") < 0)
-		return -ENOMEM;
-	dev = blkid_evaluate_tag(spec, NULL, &cache);
-	blkid_put_cache(cache);
-	if (!dev)
+	r = sf_partdev_find("/sys", "/dev", spec, buf, size);
+	if (r == -ENOENT || r == -EINVAL)
 		return sf_err(
 			ctx, -ENOENT,
 			"no partition with %s (is the disk there? is /dev "
 			"populated?)",
 			spec);
-	r = snprintf(buf, size, "%s", dev) >= (int)size ? -ENAMETOOLONG : 0;
-	free(dev);
 	return r;
 }
 

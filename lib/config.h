@@ -75,7 +75,8 @@ int sf_config_load(const struct sf_ctx *ctx, const char *path,
 /*
  * sf_config_resolve_device - turn a device spec (PARTLABEL=x, PARTUUID=x,
  * or a path) into a path under ctx->root, in @buf (@size bytes). Labels
- * and UUIDs are resolved with libblkid. Returns 0, -ENOENT (no such
+ * and UUIDs are resolved on the running system's /sys and /dev by
+ * sf_partdev_find() (partdev.h). Returns 0, -ENOENT (no such
  * device, with a message), -ENAMETOOLONG.
  */
 int sf_config_resolve_device(const struct sf_ctx *ctx, const char *spec,

@@ -1,9 +1,11 @@
 #!/bin/bash
 # Builds a small test root filesystem (static busybox) as an ext4 image
 # file of SIZE_MIB MiB, for a slot of the QEMU test disk. Its /sbin/init
-# prints "SFTEST:" markers on the console, confirms a trial with
-# `slotflip mark-good` when /usr/bin/slotflip is there (copied from BINDIR
-# when BINDIR/slotflip exists), and then does what the kernel command line
+# prints "SFTEST:" markers on the console, confirms a trial the way a
+# product does, with bootctl/slotflip-confirm (its health check here: the
+# system's files and the data partition are there; then `slotflip
+# mark-good`), when /usr/bin/slotflip is there (copied from BINDIR when
+# BINDIR/slotflip exists), and then does what the kernel command line
 # word sftest.action= says:
 #   poweroff (default)  power off
 #   reboot              reboot
@@ -32,10 +34,10 @@ busybox=/bin/busybox
 
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-mkdir -p "$dir"/{bin,sbin,usr/bin,etc/slotflip/keys,proc,sys,dev,run,tmp}
+mkdir -p "$dir"/{bin,sbin,usr/bin,etc/slotflip/keys,etc/slotflip/health.d,proc,sys,dev,run,tmp}
 cp "$busybox" "$dir/bin/busybox"
 for c in sh cat echo grep sed mount umount sleep sync poweroff reboot \
-	printf ls uname tr; do
+	printf ls uname tr timeout; do
 	ln -s busybox "$dir/bin/$c"
 done
 cp "$config" "$dir/etc/slotflip/slotflip.conf"
@@ -44,6 +46,13 @@ for key in "$@"; do
 done
 if [ -x "$bindir/slotflip" ]; then
 	cp "$bindir/slotflip" "$dir/usr/bin/slotflip"
+	cp "$(dirname "$0")/../bootctl/slotflip-confirm" "$dir/usr/bin/"
+	cat >"$dir/etc/slotflip/health.d/10-system-up" <<'CHECK'
+#!/bin/sh
+# The test system is healthy when its files and the data partition are there.
+[ -r /etc/sftest-version ] && [ -d /run/slotflip/data/slotflip ]
+CHECK
+	chmod 755 "$dir/etc/slotflip/health.d/10-system-up"
 fi
 echo "$version" >"$dir/etc/sftest-version"
 cat >"$dir/sbin/init" <<'INIT'
@@ -56,10 +65,10 @@ action=$(word sftest.action)
 echo "SFTEST: up slot=$slot version=$(cat /etc/sftest-version) action=${action:-poweroff}"
 if [ -x /usr/bin/slotflip ] && [ "$action" != hang ] &&
 	[ "$action" != noconfirm ]; then
-	if slotflip mark-good; then
+	if slotflip-confirm; then
 		echo "SFTEST: confirmed"
 	else
-		echo "SFTEST: mark-good failed"
+		echo "SFTEST: confirm failed"
 	fi
 fi
 once=/run/slotflip/data/sftest/once.sh

@@ -1,85 +1,148 @@
 #!/bin/bash
-# `make demo`: what slotflip does so far, narrated. Builds two versions of an
-# ext4 root filesystem from generated files, makes a key pair, creates,
-# verifies and inspects signed images (full and delta), and shows tampered
-# or untrusted images being refused.
+# `make demo`: slotflip's update cycle on a real firmware (OVMF), a real
+# Debian kernel and real reboots under QEMU, narrated. The same steps and
+# checks as the QEMU scenario 1 (tests/qemu/cycle.sh): a device on slot A
+# (v1.0) stages v2.0, reboots, applies it to slot B, boots B as a trial,
+# confirms it, and B stays. The serial console of each boot is shown as it
+# comes (the firmware's choice, slotflip-init's lines, the test system's),
+# and the varstore is read from outside after each boot.
+# Needs the programs of `make` (the Makefile's demo target builds them) and
+# QEMU/OVMF (scripts/install-deps.sh); fetches a Debian kernel package into
+# build/kernel/ the first time. Files stay in build/demo/.
+# Exit status: 0 the cycle happened as told, 1 it did not (the message
+# names the step and the serial log to read).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-IMG=$top/build/slotflip-image
-work=$top/build/demo
-rm -rf "$work"
-mkdir -p "$work"
-cd "$work"
+export SF_SRCDIR=$top SF_STATIC_BIN=$top/build
+. "$top/tests/qemu/lib.sh"
+. "$top/tests/qemu/cycle.sh"
+IMG=$SB/slotflip-image
+t_start=$SECONDS
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+for p in slotflip-image slotflip-init slotflip ovmf-vars; do
+	[ -x "$SB/$p" ] || {
+		echo "demo: $SB/$p is missing: run 'make demo' (it builds first)" >&2
+		exit 1
+	}
+done
+[ -r "$OVMF_CODE" ] && command -v qemu-system-x86_64 >/dev/null || {
+	echo "demo: QEMU or OVMF missing: run scripts/install-deps.sh as root" >&2
+	exit 1
+}
 
-# A root filesystem tree: generated text and binary-like files.
-make_tree() { # DIR VERSION
-	mkdir -p "$1/etc" "$1/usr/bin" "$1/usr/share/doc"
-	echo "VERSION_ID=$2" >"$1/etc/os-release"
-	for i in $(seq 1 60); do
-		seq "$i" 7 $((i * 4000)) >"$1/usr/share/doc/file$i.txt"
+bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+say() { printf '%s\n' "$*" | fold -s -w 76; }
+run() {
+	printf '$ %s\n' "$*"
+	"$@"
+}
+
+# ---- the serial console, as it comes ---------------------------------------
+
+# pick LOG: the lines a reader cares about: which boot entry the firmware
+# starts, and after the kernel runs /init, everything but kernel messages
+# (progress bars: their last state).
+pick() {
+	awk '/Run \/init as init process/ { u = 1; next }
+		/^BdsDxe: starting/ { print; next }
+		u && NF && !/^\[ *[0-9]+\.[0-9]+\]/' "$1" |
+		sed -E 's/^.*((copying|verifying) +\[)/\1/'
+}
+
+# follow RAW: prints the picked lines of a growing serial log (complete
+# lines only), and their count in follow.n.
+follow() {
+	local n=0 lines
+	echo 0 >follow.n
+	while :; do
+		if [ -s "$1" ]; then
+			strip_log "$1" follow.txt
+			sed -i '$d' follow.txt
+			pick follow.txt >follow.pick
+			lines=$(wc -l <follow.pick)
+			if [ "$lines" -gt "$n" ]; then
+				tail -n +$((n + 1)) follow.pick | head -n $((lines - n)) |
+					sed 's/^/   | /'
+				n=$lines
+				echo "$n" >follow.n
+			fi
+		fi
+		sleep 0.3
 	done
-	head -c 3000000 /dev/zero | tr '\0' 'x' >"$1/usr/bin/tool"
-	if [ "$2" != 1.0.0 ]; then
-		seq 1 5000 | sed 's/$/ changed in 1.1.0/' >"$1/usr/share/doc/file7.txt"
-	fi
 }
 
-mkext4() { # DIR OUT
-	E2FSPROGS_FAKE_TIME=1700000000 mkfs.ext4 -q -F -L rootfs \
-		-U 6f1c2a9e-2b4d-4e1a-9a55-1e0c3b7d9f00 \
-		-E hash_seed=6f1c2a9e-2b4d-4e1a-9a55-1e0c3b7d9f00 \
-		-d "$1" "$2" 32M
+before_boot() {
+	echo "   serial console of boot $((BOOTS + 1)) (QEMU, TCG: about 10 s):"
+	follow "boot$((BOOTS + 1)).raw" &
+	FOLLOWER=$!
 }
 
-say "1. The build server makes a signing key pair (minisign's formats)"
-run "$IMG" keygen -p demo.pub -s demo.sec
+stop_follower() {
+	[ -z "${FOLLOWER:-}" ] || kill "$FOLLOWER" 2>/dev/null || true
+	[ -z "${FOLLOWER:-}" ] || wait "$FOLLOWER" 2>/dev/null || true
+	FOLLOWER=
+}
+trap stop_follower EXIT
 
-say "2. Two root filesystem images (ext4, 32 MiB) and an EFI binary"
-make_tree tree-1.0.0 1.0.0
-make_tree tree-1.1.0 1.1.0
-mkext4 tree-1.0.0 rootfs-1.0.0.ext4
-mkext4 tree-1.1.0 rootfs-1.1.0.ext4
-seq 1 200000 | gzip -1 >linux.efi
-ls -l rootfs-*.ext4 linux.efi
+after_boot() {
+	stop_follower
+	pick "$LOG" | tail -n +$(($(cat follow.n) + 1)) | sed 's/^/   | /'
+}
 
-say "3. Create a signed full image of 1.0.0"
-run "$IMG" create --rootfs rootfs-1.0.0.ext4 --efi linux.efi \
-	--version 1.0.0 --compatible demo-board --key demo.sec -o v1.0.0.img
+show_state() {
+	local next
+	next=$(vars get-u16 BootNext 2>/dev/null) || next=none
+	echo "   varstore after boot $BOOTS (read with build/ovmf-vars):" \
+		"good slot $(state good), trial $(state trial)," \
+		"tries left $(state tries), BootNext $next," \
+		"BootOrder $(vars boot-order | cut -d, -f1-2),..."
+	echo "   checked: the serial log and the varstore show what was told."
+}
 
-say "4. Verify it: the signature first, then every chunk's hash"
-run "$IMG" verify v1.0.0.img --pubkey demo.pub
+narrate() {
+	bold "== Boot $1 of 4"
+	shift
+	say "$*"
+}
 
-say "5. What it holds (inspect checks nothing)"
-run "$IMG" inspect v1.0.0.img
+# ---- the demo ----------------------------------------------------------------
 
-say "6. A delta image of 1.1.0 against 1.0.0 carries only what changed"
-run "$IMG" create --rootfs rootfs-1.1.0.ext4 --efi linux.efi \
-	--version 1.1.0 --compatible demo-board --key demo.sec \
-	--delta-from v1.0.0.img -o v1.1.0-delta.img
-run "$IMG" verify v1.1.0-delta.img --pubkey demo.pub
-ls -l v1.0.0.img v1.1.0-delta.img
+bold "slotflip: A/B updates with trial boots, on OVMF + a Debian kernel in QEMU"
+say "A device has two root slots, A and B, an EFI system partition and a \
+data partition. It runs slot A, version 1.0, and gets version 2.0."
 
-say "7. The delta plus the old root filesystem rebuild 1.1.0 exactly"
-run "$IMG" extract v1.1.0-delta.img --pubkey demo.pub \
-	--rootfs rebuilt.ext4 --base-rootfs rootfs-1.0.0.ext4 \
-	--efi rebuilt.efi --base-efi linux.efi
-run cmp rebuilt.ext4 rootfs-1.1.0.ext4 && echo "identical"
+bold "== The build server's side: a signed update image"
+say "Preparing the test world (once, cached in build/qemu/world-cloud): \
+a Debian 12 cloud kernel (downloaded the first time), an initramfs with \
+the static slotflip-init as /init, one signed kernel+initramfs EFI file \
+(UKI) per slot, root filesystems v1.0 and v2.0 (busybox + slotflip), and \
+update images signed with a release key."
+t0=$SECONDS
+build_world cloud 2
+echo "   ready in $((SECONDS - t0)) s; $(cut -d' ' -f2- "$W/initrd.txt")"
+run "$IMG" inspect "$W/img-2.0-confirm" | head -n 12
+say "Checked against the release key (signature, then every chunk):"
+run "$IMG" verify "$W/img-2.0-confirm" --pubkey "$W/release.pub"
+say "A copy with one byte changed in its data is refused:"
+rm -rf "$top/build/demo" && mkdir -p "$top/build/demo" && cd "$top/build/demo"
+cp "$W/img-2.0-confirm" tampered.img
+printf 'X' | dd of=tampered.img bs=1 conv=notrunc status=none \
+	seek=$(($(stat -c %s tampered.img) - 5000))
+if run "$IMG" verify tampered.img --pubkey "$W/release.pub"; then
+	fail "a tampered image was accepted"
+fi
+echo "(refused, as it must be)"
 
-say "8. A copy with one byte changed in its data is refused"
-cp v1.0.0.img tampered.img
-printf 'X' | dd of=tampered.img bs=1 seek=$(($(stat -c %s tampered.img) - 5000)) \
-	conv=notrunc status=none
-run "$IMG" verify tampered.img --pubkey demo.pub || echo "(exit status $?: refused)"
+bold "== The device: a GPT disk (ESP, root-a = v1.0, root-b empty, data) and OVMF's varstore"
+say "The firmware has boot entries Boot00A0 (slot A's UKI) and Boot00B0 \
+(slot B's), BootOrder A first; slotflip's state (an EFI variable) says A \
+is good with version 1.0. The update image waits in data/incoming/."
+update_cycle
 
-say "9. An image checked against another key is refused"
-"$IMG" keygen -p other.pub -s other.sec >/dev/null
-run "$IMG" verify v1.0.0.img --pubkey other.pub || echo "(exit status $?: refused)"
-
-say "10. minisign itself checks the manifest signature"
-run "$IMG" manifest v1.0.0.img -o manifest -x manifest.minisig
-run minisign -Vm manifest -x manifest.minisig -p demo.pub
-
-say "Done. The files are in build/demo/."
+bold "== Done in $((SECONDS - t_start)) s"
+say "Slot B (version 2.0) is the good slot and boots by default; slot A \
+(version 1.0) is kept as the fallback. The final \`slotflip status\`, run \
+in B:"
+sed 's/^/   /' status4.txt
+say "Serial logs (boot1.log ... boot4.log), the disk and the varstore are \
+in build/demo/."

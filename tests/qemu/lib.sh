@@ -77,8 +77,12 @@ image() {
 build_world() {
 	local flavour=$1 tries=$2 mods
 	W=$QDIR/world-$flavour
-	# Rebuilt when a program it holds changed, or slotflip came or went.
+	# Rebuilt when a program or a builder it uses changed, or slotflip
+	# came or went.
 	if [ -e "$W/done" ] && [ "$W/done" -nt "$SB/slotflip-init" ] &&
+		[ "$W/done" -nt "$SRC/qemu/mkrootfs.sh" ] &&
+		[ "$W/done" -nt "$SRC/bootctl/slotflip-confirm" ] &&
+		[ "$W/done" -nt "$SRC/initrd/mkinitramfs.sh" ] &&
 		[ "$(cat "$W/done")" = "$(ls -l --time-style=+%s "$SB/slotflip" 2>&1)" ]; then
 		return 0
 	fi

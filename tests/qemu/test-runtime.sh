@@ -4,50 +4,22 @@
 # itself on a machine booted through the fallback path (7). Skipped, with
 # the reason, when build/slotflip is not built.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/cycle.sh"
 
 need_slotflip() {
 	[ -x "$SB/slotflip" ] || skip "no $SB/slotflip (the runtime tool, built on its own branch): these scenarios run it inside the test systems"
 }
 
-# Scenario 1: in A, `slotflip stage` takes v2.0; the next boot applies it,
-# B boots as the trial and confirms (`slotflip mark-good`): B is good, the
-# floor is 2.0, BootOrder starts with B, and the next plain boot is B's,
-# with no EFI variable written.
+# Scenario 1 (tests/qemu/cycle.sh, the path `make demo` shows): in A,
+# `slotflip stage` takes v2.0; the next boot applies it, B boots as the
+# trial and confirms (slotflip-confirm: a health check, then `slotflip
+# mark-good`): B is good, the floor is 2.0, BootOrder starts with B,
+# `slotflip status` in B says so, and the next plain boot is B's, with no
+# EFI variable of slotflip's written.
 test_stage_apply_trial_confirm() {
 	need_slotflip
 	build_world cloud 2
-	machine_data() {
-		mkdir -p data/incoming data/sftest
-		cp "$W/img-2.0-confirm" data/incoming/v2.img
-		cat >data/sftest/once.sh <<'ONCE'
-slotflip stage /run/slotflip/data/incoming/v2.img && echo "SFTEST: staged"
-slotflip status
-action=reboot
-ONCE
-	}
-	machine
-	unset -f machine_data
-	vars state-init a 1.0
-	boot
-	log_has "SFTEST: up slot=a version=1.0"
-	log_has "SFTEST: staged"
-	boot
-	log_has "booted slot a; an update is staged"
-	log_has "rebooting into slot b"
-	boot
-	log_has "SFTEST: up slot=b version=2.0"
-	log_has "SFTEST: confirmed"
-	expect_state good b
-	expect_state b.status good
-	expect_state trial none
-	expect_state floor 2.0
-	[ "$(vars boot-order | cut -c1-4)" = 00B0 ] || fail "BootOrder $(vars boot-order)"
-	our_vars >before.txt
-	boot
-	log_has "booted slot b; nothing staged"
-	log_has "SFTEST: up slot=b version=2.0"
-	our_vars >after.txt
-	diff before.txt after.txt >&2 || fail "a plain boot of B changed slotflip's EFI variables"
+	update_cycle
 }
 
 # Scenario 7: no boot entries of ours: the firmware boots the fallback

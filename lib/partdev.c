@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "partdev.h"
+
+#include <blkid/blkid.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "util.h"
+
+/* GPT partition names are 36 UTF-16 code units. */
+#define GPT_NAME_MAX 36
+
+struct query {
+	const char *sysfs, *devdir;
+	bool by_uuid;
+	const char *value;
+};
+
+static void closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+
+/* A small sysfs file, NUL-terminated. */
+static int read_attr(const char *path, char *buf, size_t size)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* The value of a KEY=value line of a uevent file, or NULL. */
+static const char *uevent_value(const char *uevent, const char *key, char *out,
+				size_t size)
+{
+	size_t klen = strlen(key), len;
+
+	for (const char *l = uevent; *l; l += len + (l[len] == '\n')) {
+		len = strcspn(l, "\n");
+		if (len > klen && !strncmp(l, key, klen) && l[klen] == '=' &&
+		    len - klen - 1 < size) {
+			memcpy(out, l + klen + 1, len - klen - 1);
+			out[len - klen - 1] = '\0';
+			return out;
+		}
+	}
+	return NULL;
+}
+
+static int dev_path(const struct query *q, const char *name, char *buf,
+		    size_t size)
+{
+	return snprintf(buf, size, "%s/%s", q->devdir, name) >= (int)size
+		       ? -ENAMETOOLONG
+		       : 0;
+}
+
+/*
+ * The kernel keeps only the low byte of each UTF-16 unit of a GPT name
+ * (non-printable ones become '!'): a name of printable ASCII is shown
+ * exactly, others are left to libblkid.
+ */
+static bool kernel_shows_exactly(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > GPT_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (name[i] < 0x20 || name[i] > 0x7e || name[i] == '!')
+			return false;
+	return true;
+}
+
+/* 0 and the one partition named so in sysfs; -ENOENT none; -EEXIST more
+ * than one. */
+static int by_partname(const struct query *q, char *buf, size_t size)
+{
+	_cleanup_(closedirp) DIR *d = NULL;
+	char path[4096], uevent[1024], val[256], found[256] = "";
+	struct dirent *e;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/class/block", q->sysfs);
+	d = opendir(path);
+	if (!d)
+		return -ENOENT;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' ||
+		    snprintf(path, sizeof(path), "%s/class/block/%s/uevent",
+			     q->sysfs, e->d_name) >= (int)sizeof(path) ||
+		    read_attr(path, uevent, sizeof(uevent)) < 0 ||
+		    !uevent_value(uevent, "PARTNAME", val, sizeof(val)) ||
+		    strcmp(val, q->value) ||
+		    !uevent_value(uevent, "DEVNAME", val, sizeof(val)))
+			continue;
+		if (n++ == 0)
+			snprintf(found, sizeof(found), "%s", val);
+	}
+	if (n > 1)
+		return -EEXIST;
+	return n ? dev_path(q, found, buf, size) : -ENOENT;
+}
+
+/* The partition number of the partition of @disk's table that matches,
+ * or -ENOENT. */
+static int table_match(const struct query *q, const char *disk)
+{
+	char path[4096];
+	blkid_probe pr;
+	blkid_partlist ls;
+	int r = -ENOENT;
+
+	if (snprintf(path, sizeof(path), "%s/%s", q->devdir, disk) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	pr = blkid_new_probe_from_filename(path);
+	if (!pr)
+		return -ENOENT;
+	blkid_probe_enable_superblocks(pr, 0);
+	blkid_probe_enable_partitions(pr, 1);
+	ls = blkid_probe_get_partitions(pr);
+	for (int i = 0, n = ls ? blkid_partlist_numof_partitions(ls) : 0;
+	     i < n && r < 0; i++) {
+		blkid_partition par = blkid_partlist_get_partition(ls, i);
+		const char *v = q->by_uuid ? blkid_partition_get_uuid(par)
+					   : blkid_partition_get_name(par);
+
+		if (v && (q->by_uuid ? !strcasecmp(v, q->value)
+				     : !strcmp(v, q->value)))
+			r = blkid_partition_get_partno(par);
+	}
+	blkid_free_probe(pr);
+	return r;
+}
+
+/* The device of partition @partno of @disk: the child of the disk in
+ * sysfs whose "partition" attribute is @partno. */
+static int partition_dev(const struct query *q, const char *disk, int partno,
+			 char *buf, size_t size)
+{
+	_cleanup_(closedirp) DIR *d = NULL;
+	char path[4096], num[32];
+	struct dirent *e;
+
+	snprintf(path, sizeof(path), "%s/class/block/%s", q->sysfs, disk);
+	d = opendir(path);
+	if (!d)
+		return -ENOENT;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' ||
+		    snprintf(path, sizeof(path),
+			     "%s/class/block/%s/%s/partition", q->sysfs, disk,
+			     e->d_name) >= (int)sizeof(path) ||
+		    read_attr(path, num, sizeof(num)) < 0 ||
+		    atoi(num) != partno)
+			continue;
+		return dev_path(q, e->d_name, buf, size);
+	}
+	return -ENOENT;
+}
+
+/* libblkid on the partition table of each whole disk in sysfs. */
+static int by_tables(const struct query *q, char *buf, size_t size)
+{
+	_cleanup_(closedirp) DIR *d = NULL;
+	char path[4096];
+	struct dirent *e;
+	int partno;
+
+	snprintf(path, sizeof(path), "%s/class/block", q->sysfs);
+	d = opendir(path);
+	if (!d)
+		return -ENOENT;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' ||
+		    snprintf(path, sizeof(path), "%s/class/block/%s/partition",
+			     q->sysfs, e->d_name) >= (int)sizeof(path) ||
+		    access(path, F_OK) == 0)
+			continue; /* a partition, not a whole disk */
+		partno = table_match(q, e->d_name);
+		if (partno >= 0)
+			return partition_dev(q, e->d_name, partno, buf, size);
+	}
+	return -ENOENT;
+}
+
+int sf_partdev_find(const char *sysfs, const char *devdir, const char *spec,
+		    char *buf, size_t size)
+{
+	struct query q = { .sysfs = sysfs, .devdir = devdir };
+	int r;
+
+	if (!strncmp(spec, "PARTLABEL=", 10)) {
+		q.value = spec + 10;
+	} else if (!strncmp(spec, "PARTUUID=", 9)) {
+		q.value = spec + 9;
+		q.by_uuid = true;
+	} else {
+		return -EINVAL;
+	}
+	if (!q.value[0])
+		return -EINVAL;
+	if (!q.by_uuid && kernel_shows_exactly(q.value)) {
+		r = by_partname(&q, buf, size);
+		if (r != -EEXIST && r != -ENOENT)
+			return r;
+	}
+	return by_tables(&q, buf, size);
+}

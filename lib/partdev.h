@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Finding a partition's block device by its GPT name (PARTLABEL=) or its
+ * GPT unique GUID (PARTUUID=), without probing every device's filesystem:
+ * first the names the kernel itself read from the partition tables
+ * (PARTNAME= in /sys/class/block/NAME/uevent, what the kernel matches
+ * root=PARTLABEL= against), then, for UUIDs and for names the kernel
+ * cannot show exactly, libblkid on the partition tables of the whole
+ * disks only (no filesystem probing).
+ */
+#pragma once
+
+#include <stddef.h>
+
+#include "log.h"
+
+/*
+ * sf_partdev_find - the device node of the partition @spec names
+ * ("PARTLABEL=NAME" or "PARTUUID=GUID", the GUID in any case).
+ * @sysfs:	the sysfs mount ("/sys"; a tree laid out like it in tests)
+ * @devdir:	where the device nodes are ("/dev")
+ * @buf, @size:	receives "@devdir/DEVNAME"
+ * Two partitions with the same name: the first one in the order of
+ * /sys/class/block that libblkid reads a table of. Logs nothing.
+ * Returns 0, -ENOENT (no such partition, or no sysfs), -EINVAL (@spec is
+ * neither form), -ENAMETOOLONG.
+ */
+int sf_partdev_find(const char *sysfs, const char *devdir, const char *spec,
+		    char *buf, size_t size);
