@@ -105,8 +105,10 @@ struct apply_job {
 	const struct sf_apply_target *t;
 	const struct sf_payload *p;
 	struct sf_base base;
-	atomic_uint written, skipped;
+	atomic_uint written, skipped, read_back;
 	atomic_uint_fast64_t bytes, done;
+	/* Per chunk of the root filesystem: written in this run, so read back. */
+	uint8_t *wrote;
 	/* The phase the workers run: */
 	int (*fn)(struct apply_worker *w, uint32_t idx);
 	atomic_uint next;
@@ -202,6 +204,54 @@ static int slot_holds(struct apply_worker *w, const struct sf_chunk *c,
 }
 
 /*
+ * The slot holds @content (chunk @c, compared byte for byte): is that
+ * content proven? Base and patch chunks were checked against their content
+ * hash by the decode. A deflate or stored chunk was not: the slot's bytes
+ * are hashed now, so that a chunk skipped here, never read back, is right
+ * by its content hash too. Returns 0, or -EBADMSG for a signed chunk that
+ * does not decode to its content.
+ */
+static int skip_proven(struct apply_worker *w, const struct sf_chunk *c,
+		       uint32_t idx)
+{
+	if (c->form != SF_FORM_STORED && c->form != SF_FORM_DEFLATE)
+		return 0;
+	if (holds(c, w->slot))
+		return 0;
+	return sf_err(w->job->ctx, -EBADMSG,
+		      "chunk %u: content does not match its hash", idx);
+}
+
+/*
+ * A base chunk copied from the same offset of the active slot: the spare
+ * slot often holds it already (it held the delta's base, or this apply was
+ * interrupted). Their first blocks are compared (one small read each); if
+ * they match, the spare's chunk is read and its content hash checked, and
+ * the active slot is not read at all. Returns 1 (the slot holds it,
+ * proven), 0 or -errno.
+ */
+static int identity_held(struct apply_worker *w, const struct sf_chunk *c)
+{
+	struct apply_job *job = w->job;
+	uint32_t head = c->length < SF_BLOCK_SIZE ? c->length : SF_BLOCK_SIZE;
+	int r;
+
+	if (c->form != SF_FORM_BASE || c->base_offset != c->offset)
+		return 0;
+	r = read_slot(job, c, w->slot, 0, head);
+	if (r < 0)
+		return r;
+	/* An active slot that cannot be read: the decode says why. */
+	if (pread_full(job->t->active_fd, w->content, head, c->offset) < 0 ||
+	    memcmp(w->slot, w->content, head) != 0)
+		return 0;
+	r = read_slot(job, c, w->slot, head, c->length);
+	if (r < 0)
+		return r;
+	return holds(c, w->slot);
+}
+
+/*
  * Zero @len bytes at @offset. A hole or zeroed range reads back zeros
  * without the zeros crossing the bus: fallocate() (block devices: write
  * zeroes, unmap, or the kernel writing zeros; files: unwritten extents or
@@ -242,6 +292,7 @@ static int write_chunk(struct apply_worker *w, const struct sf_chunk *c,
 	if (r < 0)
 		return sf_err(job->ctx, r, "cannot write the spare slot: %s",
 			      strerror(-r));
+	job->wrote[c - job->img->m.chunks - job->p->first_chunk] = 1;
 	atomic_fetch_add(&job->written, 1);
 	atomic_fetch_add(&job->bytes, c->length);
 	return 0;
@@ -249,7 +300,9 @@ static int write_chunk(struct apply_worker *w, const struct sf_chunk *c,
 
 /*
  * Write chunk @idx unless the slot holds it. The content is decoded first
- * (stored hash checked just now), then compared with the slot.
+ * (stored hash checked just now), then compared with the slot; a chunk
+ * skipped is proven by its content hash (zero chunks: by reading zero).
+ * An identity base chunk already in the slot is proven without decoding.
  */
 static int apply_chunk(struct apply_worker *w, uint32_t idx)
 {
@@ -258,6 +311,14 @@ static int apply_chunk(struct apply_worker *w, uint32_t idx)
 	const uint8_t *content = NULL;
 	int r;
 
+	r = identity_held(w, c);
+	if (r < 0)
+		return r;
+	if (r > 0) { /* (a base chunk has no stored bytes to check) */
+		atomic_fetch_add(&job->skipped, 1);
+		report(job, c->length);
+		return 0;
+	}
 	if (c->form != SF_FORM_ZERO) {
 		r = decode(job, &w->codec, idx, w->stored, w->content, false);
 		if (r < 0)
@@ -265,12 +326,16 @@ static int apply_chunk(struct apply_worker *w, uint32_t idx)
 		content = w->content;
 	}
 	r = slot_holds(w, c, content);
+	if (r > 0)
+		r = skip_proven(w, c, idx);
+	else if (r == 0)
+		r = write_chunk(w, c, content);
+	else
+		return r;
 	if (r < 0)
 		return r;
-	if (r > 0)
+	if (!job->wrote[idx - job->p->first_chunk])
 		atomic_fetch_add(&job->skipped, 1);
-	else if ((r = write_chunk(w, c, content)) < 0)
-		return r;
 	report(job, c->length);
 	return 0;
 }
@@ -281,6 +346,9 @@ static int readback_chunk(struct apply_worker *w, uint32_t idx)
 	const struct sf_chunk *c = &job->img->m.chunks[idx];
 	int r;
 
+	if (!job->wrote[idx - job->p->first_chunk])
+		return 0; /* skipped: proven when it was read in this run */
+	atomic_fetch_add(&job->read_back, 1);
 	r = pread_full(job->t->slot_fd, w->slot, c->length, c->offset);
 	if (r == -EINVAL && job->direct)
 		return r; /* O_DIRECT refused here: read_back() retries */
@@ -405,6 +473,15 @@ static int apply_rootfs(struct apply_job *job)
 
 	job->p = sf_manifest_payload(&job->img->m, SF_PAYLOAD_ROOTFS);
 	job->base = (struct sf_base){ read_fd, (void *)&job->t->active_fd };
+	job->wrote = calloc(job->p->n_chunks ? job->p->n_chunks : 1, 1);
+	if (!job->wrote)
+		return -ENOMEM;
+	/*
+	 * What the slot holds is read from the medium, not from pages cached
+	 * before this run: a chunk found right is proven by what this run
+	 * read, and is not read back.
+	 */
+	posix_fadvise(job->t->slot_fd, 0, 0, POSIX_FADV_DONTNEED);
 	/*
 	 * The slot is read only to compare, 4 KiB per chunk that it does not
 	 * hold: no readahead (measured: it read 258 MiB of the reference
@@ -417,6 +494,8 @@ static int apply_rootfs(struct apply_job *job)
 		r = flush_slot(job->ctx, job->t->slot_fd);
 	if (r >= 0)
 		r = read_back(job);
+	free(job->wrote);
+	job->wrote = NULL;
 	return r;
 }
 
@@ -525,6 +604,7 @@ int sf_apply_write(const struct sf_ctx *ctx, struct sf_image *img,
 		*ret_stats = (struct sf_apply_stats){
 			.chunks_written = atomic_load(&job.written),
 			.chunks_skipped = atomic_load(&job.skipped),
+			.chunks_read_back = atomic_load(&job.read_back),
 			.bytes_written = atomic_load(&job.bytes),
 		};
 	return r;
