@@ -182,7 +182,9 @@ static int read_slot(struct apply_job *job, const struct sf_chunk *c,
 /*
  * Does the slot already hold @content (chunk @c)? Its first block is read
  * first: a slot that holds something else (the usual case) costs one
- * small read, not the whole chunk. Returns 1, 0 or -errno.
+ * small read, not the whole chunk. Returns 1; 0 if the first block
+ * differs; 2 if only later blocks do (the whole chunk is in w->slot then);
+ * or -errno.
  */
 static int slot_holds(struct apply_worker *w, const struct sf_chunk *c,
 		      const uint8_t *content)
@@ -198,9 +200,11 @@ static int slot_holds(struct apply_worker *w, const struct sf_chunk *c,
 	r = read_slot(w->job, c, w->slot, head, c->length);
 	if (r < 0)
 		return r;
-	return content ? memcmp(w->slot + head, content + head,
-				c->length - head) == 0
-		       : is_zero(w->slot + head, c->length - head);
+	if (content ? memcmp(w->slot + head, content + head,
+			     c->length - head) == 0
+		    : is_zero(w->slot + head, c->length - head))
+		return 1;
+	return 2;
 }
 
 /*
@@ -251,6 +255,28 @@ static int identity_held(struct apply_worker *w, const struct sf_chunk *c)
 	return holds(c, w->slot);
 }
 
+/* Chunks ahead of one found in the slot whose slot range is read ahead. */
+#define HELD_READAHEAD 4u
+
+/*
+ * Chunk @idx was found in the slot: the next ones likely are too (the slot
+ * held this image's base, or an interrupted apply of it). Start reading the
+ * slot a few chunks ahead, so the reads queue up on the medium while this
+ * thread hashes (the slot's readahead is off: a slot that holds other data
+ * would be read for nothing). Best effort: only the page cache changes.
+ */
+static void read_ahead_held(struct apply_job *job, uint32_t idx)
+{
+	uint32_t next = idx + HELD_READAHEAD;
+	const struct sf_chunk *c = &job->img->m.chunks[next];
+
+	if (next >= job->p->first_chunk + job->p->n_chunks ||
+	    c->form == SF_FORM_ZERO)
+		return;
+	posix_fadvise(job->t->slot_fd, (off_t)c->offset, c->length,
+		      POSIX_FADV_WILLNEED);
+}
+
 /*
  * Zero @len bytes at @offset. A hole or zeroed range reads back zeros
  * without the zeros crossing the bus: fallocate() (block devices: write
@@ -267,6 +293,55 @@ static int zero_range(int fd, uint64_t offset, uint32_t len, uint8_t *buf)
 		return 0;
 	memset(buf, 0, len);
 	return pwrite_full(fd, buf, len, offset);
+}
+
+static uint32_t block_len(const struct sf_chunk *c, uint32_t at)
+{
+	return c->length - at < SF_BLOCK_SIZE ? c->length - at : SF_BLOCK_SIZE;
+}
+
+static bool block_differs(const struct apply_worker *w,
+			  const struct sf_chunk *c, const uint8_t *content,
+			  uint32_t at)
+{
+	return memcmp(w->slot + at, content + at, block_len(c, at)) != 0;
+}
+
+/*
+ * Write the blocks of @content that differ from what the slot holds (the
+ * whole chunk, in w->slot): a chunk of an update differs from the earlier
+ * version the slot held in a few blocks. Neighbouring blocks that differ
+ * are written with one write, and their writeback started.
+ */
+static int write_changed(struct apply_worker *w, const struct sf_chunk *c,
+			 const uint8_t *content)
+{
+	struct apply_job *job = w->job;
+	uint64_t bytes = 0;
+
+	for (uint32_t at = 0, end; at < c->length; at = end) {
+		int r;
+
+		end = at + block_len(c, at);
+		if (!block_differs(w, c, content, at))
+			continue;
+		while (end < c->length && block_differs(w, c, content, end))
+			end += block_len(c, end);
+		sf_fault_point(job->ctx, "slot write");
+		r = pwrite_full(job->t->slot_fd, content + at, end - at,
+				c->offset + at);
+		if (r < 0)
+			return sf_err(job->ctx, r,
+				      "cannot write the spare slot: %s",
+				      strerror(-r));
+		sync_file_range(job->t->slot_fd, (off_t)(c->offset + at),
+				end - at, SYNC_FILE_RANGE_WRITE);
+		bytes += end - at;
+	}
+	job->wrote[c - job->img->m.chunks - job->p->first_chunk] = 1;
+	atomic_fetch_add(&job->written, 1);
+	atomic_fetch_add(&job->bytes, bytes);
+	return 0;
 }
 
 static int write_chunk(struct apply_worker *w, const struct sf_chunk *c,
@@ -315,6 +390,7 @@ static int apply_chunk(struct apply_worker *w, uint32_t idx)
 	if (r < 0)
 		return r;
 	if (r > 0) { /* (a base chunk has no stored bytes to check) */
+		read_ahead_held(job, idx);
 		atomic_fetch_add(&job->skipped, 1);
 		report(job, c->length);
 		return 0;
@@ -326,16 +402,20 @@ static int apply_chunk(struct apply_worker *w, uint32_t idx)
 		content = w->content;
 	}
 	r = slot_holds(w, c, content);
-	if (r > 0)
+	if (r == 1)
 		r = skip_proven(w, c, idx);
-	else if (r == 0)
+	else if (r == 2 && content)
+		r = write_changed(w, c, content);
+	else if (r >= 0)
 		r = write_chunk(w, c, content);
 	else
 		return r;
 	if (r < 0)
 		return r;
-	if (!job->wrote[idx - job->p->first_chunk])
+	if (!job->wrote[idx - job->p->first_chunk]) {
+		read_ahead_held(job, idx);
 		atomic_fetch_add(&job->skipped, 1);
+	}
 	report(job, c->length);
 	return 0;
 }

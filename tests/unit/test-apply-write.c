@@ -284,9 +284,10 @@ TEST(skipped_chunk_that_lies_is_refused_at_once)
 }
 
 /*
- * A delta (v2 from v1): v2 is v1 with a few bytes of chunk 4 changed, so
- * chunks 0, 2, 6 are base chunks copied from their own offset. Sets up
- * v1.img and the delta as s->img; the active slot holds v1.
+ * A delta (v2 from v1): v2 is v1 with a few bytes of chunk 4 changed (in
+ * its second block), so chunks 0, 2, 6 are base chunks copied from their
+ * own offset. Sets up v1.img and the delta as s->img; the active slot
+ * holds v1.
  */
 static void setup_delta(struct setup *s, uint8_t **ret_v1)
 {
@@ -312,7 +313,7 @@ static void setup_delta(struct setup *s, uint8_t **ret_v1)
 	CHECK(v1);
 	memcpy(v1, s->rootfs, s->size);
 	test_write_file("active", v1, s->size);
-	memset(s->rootfs + 4 * CHUNK + 100, 'Z', 300);
+	memset(s->rootfs + 4 * CHUNK + 5000, 'Z', 300);
 	test_write_file("rootfs", s->rootfs, s->size);
 	o.version = "2.0";
 	o.delta_from = "v1.img";
@@ -331,7 +332,7 @@ static void setup_delta(struct setup *s, uint8_t **ret_v1)
 }
 
 /* The spare holds v1, the delta's base: only the changed chunk is written
- * and read back. */
+ * (its changed block) and read back (all of it). */
 TEST(delta_onto_its_base_writes_and_reads_back_the_change)
 {
 	struct setup s;
@@ -346,6 +347,8 @@ TEST(delta_onto_its_base_writes_and_reads_back_the_change)
 	CHECK_EQ(st.chunks_written, 1 + 1); /* chunk 4, the EFI binary */
 	CHECK_EQ(st.chunks_skipped, CHUNKS - 1);
 	CHECK_EQ(st.chunks_read_back, 1);
+	/* Of chunk 4, only the block that changed (its second). */
+	CHECK_EQ(st.bytes_written, SF_BLOCK_SIZE + 20000);
 	free(v1);
 	done(&s);
 }
