@@ -105,8 +105,10 @@ struct apply_job {
 	const struct sf_apply_target *t;
 	const struct sf_payload *p;
 	struct sf_base base;
-	atomic_uint written, skipped;
+	atomic_uint written, skipped, read_back;
 	atomic_uint_fast64_t bytes, done;
+	/* Per chunk of the root filesystem: written in this run, so read back. */
+	uint8_t *wrote;
 	/* The phase the workers run: */
 	int (*fn)(struct apply_worker *w, uint32_t idx);
 	atomic_uint next;
@@ -180,7 +182,9 @@ static int read_slot(struct apply_job *job, const struct sf_chunk *c,
 /*
  * Does the slot already hold @content (chunk @c)? Its first block is read
  * first: a slot that holds something else (the usual case) costs one
- * small read, not the whole chunk. Returns 1, 0 or -errno.
+ * small read, not the whole chunk. Returns 1; 0 if the first block
+ * differs; 2 if only later blocks do (the whole chunk is in w->slot then);
+ * or -errno.
  */
 static int slot_holds(struct apply_worker *w, const struct sf_chunk *c,
 		      const uint8_t *content)
@@ -196,9 +200,81 @@ static int slot_holds(struct apply_worker *w, const struct sf_chunk *c,
 	r = read_slot(w->job, c, w->slot, head, c->length);
 	if (r < 0)
 		return r;
-	return content ? memcmp(w->slot + head, content + head,
-				c->length - head) == 0
-		       : is_zero(w->slot + head, c->length - head);
+	if (content ? memcmp(w->slot + head, content + head,
+			     c->length - head) == 0
+		    : is_zero(w->slot + head, c->length - head))
+		return 1;
+	return 2;
+}
+
+/*
+ * The slot holds @content (chunk @c, compared byte for byte): is that
+ * content proven? Base and patch chunks were checked against their content
+ * hash by the decode. A deflate or stored chunk was not: the slot's bytes
+ * are hashed now, so that a chunk skipped here, never read back, is right
+ * by its content hash too. Returns 0, or -EBADMSG for a signed chunk that
+ * does not decode to its content.
+ */
+static int skip_proven(struct apply_worker *w, const struct sf_chunk *c,
+		       uint32_t idx)
+{
+	if (c->form != SF_FORM_STORED && c->form != SF_FORM_DEFLATE)
+		return 0;
+	if (holds(c, w->slot))
+		return 0;
+	return sf_err(w->job->ctx, -EBADMSG,
+		      "chunk %u: content does not match its hash", idx);
+}
+
+/*
+ * A base chunk copied from the same offset of the active slot: the spare
+ * slot often holds it already (it held the delta's base, or this apply was
+ * interrupted). Their first blocks are compared (one small read each); if
+ * they match, the spare's chunk is read and its content hash checked, and
+ * the active slot is not read at all. Returns 1 (the slot holds it,
+ * proven), 0 or -errno.
+ */
+static int identity_held(struct apply_worker *w, const struct sf_chunk *c)
+{
+	struct apply_job *job = w->job;
+	uint32_t head = c->length < SF_BLOCK_SIZE ? c->length : SF_BLOCK_SIZE;
+	int r;
+
+	if (c->form != SF_FORM_BASE || c->base_offset != c->offset)
+		return 0;
+	r = read_slot(job, c, w->slot, 0, head);
+	if (r < 0)
+		return r;
+	/* An active slot that cannot be read: the decode says why. */
+	if (pread_full(job->t->active_fd, w->content, head, c->offset) < 0 ||
+	    memcmp(w->slot, w->content, head) != 0)
+		return 0;
+	r = read_slot(job, c, w->slot, head, c->length);
+	if (r < 0)
+		return r;
+	return holds(c, w->slot);
+}
+
+/* Chunks ahead of one found in the slot whose slot range is read ahead. */
+#define HELD_READAHEAD 4u
+
+/*
+ * Chunk @idx was found in the slot: the next ones likely are too (the slot
+ * held this image's base, or an interrupted apply of it). Start reading the
+ * slot a few chunks ahead, so the reads queue up on the medium while this
+ * thread hashes (the slot's readahead is off: a slot that holds other data
+ * would be read for nothing). Best effort: only the page cache changes.
+ */
+static void read_ahead_held(struct apply_job *job, uint32_t idx)
+{
+	uint32_t next = idx + HELD_READAHEAD;
+	const struct sf_chunk *c = &job->img->m.chunks[next];
+
+	if (next >= job->p->first_chunk + job->p->n_chunks ||
+	    c->form == SF_FORM_ZERO)
+		return;
+	posix_fadvise(job->t->slot_fd, (off_t)c->offset, c->length,
+		      POSIX_FADV_WILLNEED);
 }
 
 /*
@@ -217,6 +293,55 @@ static int zero_range(int fd, uint64_t offset, uint32_t len, uint8_t *buf)
 		return 0;
 	memset(buf, 0, len);
 	return pwrite_full(fd, buf, len, offset);
+}
+
+static uint32_t block_len(const struct sf_chunk *c, uint32_t at)
+{
+	return c->length - at < SF_BLOCK_SIZE ? c->length - at : SF_BLOCK_SIZE;
+}
+
+static bool block_differs(const struct apply_worker *w,
+			  const struct sf_chunk *c, const uint8_t *content,
+			  uint32_t at)
+{
+	return memcmp(w->slot + at, content + at, block_len(c, at)) != 0;
+}
+
+/*
+ * Write the blocks of @content that differ from what the slot holds (the
+ * whole chunk, in w->slot): a chunk of an update differs from the earlier
+ * version the slot held in a few blocks. Neighbouring blocks that differ
+ * are written with one write, and their writeback started.
+ */
+static int write_changed(struct apply_worker *w, const struct sf_chunk *c,
+			 const uint8_t *content)
+{
+	struct apply_job *job = w->job;
+	uint64_t bytes = 0;
+
+	for (uint32_t at = 0, end; at < c->length; at = end) {
+		int r;
+
+		end = at + block_len(c, at);
+		if (!block_differs(w, c, content, at))
+			continue;
+		while (end < c->length && block_differs(w, c, content, end))
+			end += block_len(c, end);
+		sf_fault_point(job->ctx, "slot write");
+		r = pwrite_full(job->t->slot_fd, content + at, end - at,
+				c->offset + at);
+		if (r < 0)
+			return sf_err(job->ctx, r,
+				      "cannot write the spare slot: %s",
+				      strerror(-r));
+		sync_file_range(job->t->slot_fd, (off_t)(c->offset + at),
+				end - at, SYNC_FILE_RANGE_WRITE);
+		bytes += end - at;
+	}
+	job->wrote[c - job->img->m.chunks - job->p->first_chunk] = 1;
+	atomic_fetch_add(&job->written, 1);
+	atomic_fetch_add(&job->bytes, bytes);
+	return 0;
 }
 
 static int write_chunk(struct apply_worker *w, const struct sf_chunk *c,
@@ -242,6 +367,7 @@ static int write_chunk(struct apply_worker *w, const struct sf_chunk *c,
 	if (r < 0)
 		return sf_err(job->ctx, r, "cannot write the spare slot: %s",
 			      strerror(-r));
+	job->wrote[c - job->img->m.chunks - job->p->first_chunk] = 1;
 	atomic_fetch_add(&job->written, 1);
 	atomic_fetch_add(&job->bytes, c->length);
 	return 0;
@@ -249,7 +375,9 @@ static int write_chunk(struct apply_worker *w, const struct sf_chunk *c,
 
 /*
  * Write chunk @idx unless the slot holds it. The content is decoded first
- * (stored hash checked just now), then compared with the slot.
+ * (stored hash checked just now), then compared with the slot; a chunk
+ * skipped is proven by its content hash (zero chunks: by reading zero).
+ * An identity base chunk already in the slot is proven without decoding.
  */
 static int apply_chunk(struct apply_worker *w, uint32_t idx)
 {
@@ -258,6 +386,15 @@ static int apply_chunk(struct apply_worker *w, uint32_t idx)
 	const uint8_t *content = NULL;
 	int r;
 
+	r = identity_held(w, c);
+	if (r < 0)
+		return r;
+	if (r > 0) { /* (a base chunk has no stored bytes to check) */
+		read_ahead_held(job, idx);
+		atomic_fetch_add(&job->skipped, 1);
+		report(job, c->length);
+		return 0;
+	}
 	if (c->form != SF_FORM_ZERO) {
 		r = decode(job, &w->codec, idx, w->stored, w->content, false);
 		if (r < 0)
@@ -265,12 +402,20 @@ static int apply_chunk(struct apply_worker *w, uint32_t idx)
 		content = w->content;
 	}
 	r = slot_holds(w, c, content);
+	if (r == 1)
+		r = skip_proven(w, c, idx);
+	else if (r == 2 && content)
+		r = write_changed(w, c, content);
+	else if (r >= 0)
+		r = write_chunk(w, c, content);
+	else
+		return r;
 	if (r < 0)
 		return r;
-	if (r > 0)
+	if (!job->wrote[idx - job->p->first_chunk]) {
+		read_ahead_held(job, idx);
 		atomic_fetch_add(&job->skipped, 1);
-	else if ((r = write_chunk(w, c, content)) < 0)
-		return r;
+	}
 	report(job, c->length);
 	return 0;
 }
@@ -281,6 +426,9 @@ static int readback_chunk(struct apply_worker *w, uint32_t idx)
 	const struct sf_chunk *c = &job->img->m.chunks[idx];
 	int r;
 
+	if (!job->wrote[idx - job->p->first_chunk])
+		return 0; /* skipped: proven when it was read in this run */
+	atomic_fetch_add(&job->read_back, 1);
 	r = pread_full(job->t->slot_fd, w->slot, c->length, c->offset);
 	if (r == -EINVAL && job->direct)
 		return r; /* O_DIRECT refused here: read_back() retries */
@@ -405,6 +553,15 @@ static int apply_rootfs(struct apply_job *job)
 
 	job->p = sf_manifest_payload(&job->img->m, SF_PAYLOAD_ROOTFS);
 	job->base = (struct sf_base){ read_fd, (void *)&job->t->active_fd };
+	job->wrote = calloc(job->p->n_chunks ? job->p->n_chunks : 1, 1);
+	if (!job->wrote)
+		return -ENOMEM;
+	/*
+	 * What the slot holds is read from the medium, not from pages cached
+	 * before this run: a chunk found right is proven by what this run
+	 * read, and is not read back.
+	 */
+	posix_fadvise(job->t->slot_fd, 0, 0, POSIX_FADV_DONTNEED);
 	/*
 	 * The slot is read only to compare, 4 KiB per chunk that it does not
 	 * hold: no readahead (measured: it read 258 MiB of the reference
@@ -417,6 +574,8 @@ static int apply_rootfs(struct apply_job *job)
 		r = flush_slot(job->ctx, job->t->slot_fd);
 	if (r >= 0)
 		r = read_back(job);
+	free(job->wrote);
+	job->wrote = NULL;
 	return r;
 }
 
@@ -525,6 +684,7 @@ int sf_apply_write(const struct sf_ctx *ctx, struct sf_image *img,
 		*ret_stats = (struct sf_apply_stats){
 			.chunks_written = atomic_load(&job.written),
 			.chunks_skipped = atomic_load(&job.skipped),
+			.chunks_read_back = atomic_load(&job.read_back),
 			.bytes_written = atomic_load(&job.bytes),
 		};
 	return r;

@@ -45,6 +45,9 @@ struct sf_apply_target {
 struct sf_apply_stats {
 	uint32_t chunks_written;
 	uint32_t chunks_skipped; /* already right in the slot */
+	/* Root filesystem chunks read back after the flush: those written
+	 * in this run (a skipped chunk was proven when it was read). */
+	uint32_t chunks_read_back;
 	uint64_t bytes_written;
 };
 
@@ -52,10 +55,12 @@ struct sf_apply_stats {
  * sf_apply_write - write the image's payloads: for each root filesystem
  * chunk, read its stored bytes, check their hash just before use, decode
  * (delta chunks from the active slot, checked by hash) and write it unless
- * the slot already holds it (zero chunks: zeroed in place where the slot
- * supports it); write the EFI binary next to its final name, flush,
- * rename; flush the slot; read the slot back (O_DIRECT where possible) and
- * check every chunk against its content hash.
+ * the slot already holds it, proven by its content hash (zero chunks:
+ * zeroed in place where the slot supports it; a base chunk copied from the
+ * same offset is checked in the slot before the active slot is read);
+ * write the EFI binary next to its final name, flush, rename; flush the
+ * slot; read back (O_DIRECT where possible) every chunk written in this
+ * run and check it against its content hash.
  * Returns 0; -EBADMSG when the staged file does not match its manifest
  * (changed while being applied); -EXDEV when the active slot is not the
  * delta's base; -EIO when the read-back differs; -errno for I/O.

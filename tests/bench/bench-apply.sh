@@ -11,7 +11,11 @@
 #          checked)  vs  `gzip -dc img-v1.ext4.gz | dd conv=fsync`  vs
 #          `dd conv=fsync` of the uncompressed img-v1.ext4
 #   delta  slotflip apply of a v2 delta image (made with --delta-from v1,
-#          v1 in the active slot)  vs  slotflip apply of the full v2 image
+#          v1 in the active slot)  vs  slotflip apply of the full v2 image,
+#          each onto a spare slot that starts with the pattern (below) and
+#          onto one that starts holding v1, the delta's base (as on a device:
+#          after a factory install both slots hold v1; in steady state the
+#          spare holds the version before the running one)
 #   rauc   with BENCH_PEERS=1 (`make bench-peers`): `rauc install` of a
 #          plain bundle of img-v1.ext4, timed by ../shared/bench/rauc-peer.sh
 #          (its runs one after the other), then slotflip's full apply as many
@@ -19,7 +23,8 @@
 #
 # Before every run, outside the timing: the spare slot is filled with a
 # pattern that is none of the images' content (slotflip skips chunks that are
-# already right: a run must start from a slot that does not hold them),
+# already right: a run must start from a slot that does not hold them), or
+# with v1 for the delta runs that say so,
 # the test root's EFI state, staged image and spare EFI binary are reset,
 # then `sync; echo 3 > /proc/sys/vm/drop_caches`. Times are medians over
 # runs; the tools alternate run by run (and which of them goes first), so
@@ -36,6 +41,9 @@
 #   BENCH_RUNS=N       runs of every measurement (default 5)
 #   BENCH_PEERS=1      also time `rauc install` (installs Debian's rauc)
 #   BENCH_SHARED=DIR   the shared bench helpers (default ../shared/bench)
+#   BENCH_COMPARE=PATH another build of slotflip-init (say, of an earlier
+#                      commit): the delta runs time it too, alternating with
+#                      this build, and print both (before/after figures)
 # Needs root (loop devices, drop_caches), build/slotflip-image,
 # build/slotflip-init and build/bench/state-tool: `make bench`.
 # The images carry a 1 MiB EFI payload (the first bytes of the shared
@@ -59,6 +67,8 @@ START=$EPOCHREALTIME
 . tests/bench/lib.sh
 
 RUNS=$(runs 5)
+OTHER=${BENCH_COMPARE:-}
+[ -z "$OTHER" ] || [ -x "$OTHER" ] || die "BENCH_COMPARE=$OTHER is not a program"
 PEERS=${BENCH_PEERS:-0}
 LOOPS=()
 
@@ -190,17 +200,24 @@ fill_spare() {
 		dd of="$SPARE" bs=4M iflag=fullblock conv=fsync status=none
 }
 
-# sf_apply IMAGE EXPECTED [STATE]: a boot of slot a with IMAGE staged.
+# fill_spare_v1: the spare holds v1, as it does on a device after a
+# factory install, or after two updates in steady state.
+fill_spare_v1() {
+	dd if="$V1" of="$SPARE" bs=4M conv=fsync status=none
+}
+
+# sf_apply IMAGE EXPECTED [STATE [SPARE]]: a boot of slot a with IMAGE
+# staged; the spare slot starts with the pattern, or with v1 if SPARE=v1.
 sf_apply() {
-	local img=$1 expect=$2 state=${3:-}
+	local img=$1 expect=$2 state=${3:-} start=${4:-pattern}
 	rm -rf "$R/sys/firmware/efi/efivars" "$R/data/slotflip"
 	mkdir -p "$R/sys/firmware/efi/efivars" "$R/data/slotflip"
 	[ -z "$state" ] || cp "$state"/* "$R/sys/firmware/efi/efivars/"
 	rm -f "$R/esp/EFI/slotflip/b/"*
 	ln "$img" "$R/data/slotflip/staged.img"
-	fill_spare
+	if [ "$start" = v1 ]; then fill_spare_v1; else fill_spare; fi
 	cold
-	timed "$W/init.out" "$INIT" --root "$R"
+	timed "$W/init.out" "${SF_INIT:-$INIT}" --root "$R"
 	grep -q "^next: reboot (BootNext=b)" "$W/init.out" &&
 		grep -q "written and read back" "$W/init.out" || {
 		sed 's/^/  /' "$W/init.out" >&2
@@ -234,7 +251,7 @@ dio=$(losetup -n -O DIO "$SPARE" | tr -d ' ')
 printf '%-9s spare %s over %s (direct I/O %s), active %s (holds v1); %s\n' \
 	slots "$SPARE" "$W/slot-b.raw" "$([ "$dio" = 1 ] && echo on || echo off)" \
 	"$ACTIVE" "$(stat -f -c 'filesystem %T' "$W")"
-printf '%-9s medians of %d runs; before each: spare filled with a pattern, caches dropped\n' \
+printf '%-9s medians of %d runs; before each: spare filled with a pattern (or v1 where said), caches dropped\n' \
 	runs "$RUNS"
 echo
 
@@ -273,28 +290,88 @@ printf '         ratios: slotflip / gzip|dd %s, slotflip / dd %s (lower is faste
 echo
 
 # --- 2. delta: delta apply vs full apply of v2 ------------------------------
+#
+# Four cases, v1 in the active slot, taken in a rotating order run by run:
+#   f2  full v2 onto a patterned spare    f2b  full v2 onto a spare holding v1
+#   dl  delta onto a patterned spare      dlb  delta onto a spare holding v1
 
-dl_t=() f2_t=()
+f2_t=() f2b_t=() dl_t=() dlb_t=()
+delta_one() {
+	case $1 in
+	0)
+		sf_apply "$W/v2.img" "$V2" "$STATE_V1"
+		f2_t+=("$WALL") f2_applied=$APPLIED
+		;;
+	1)
+		sf_apply "$W/v2.img" "$V2" "$STATE_V1" v1
+		f2b_t+=("$WALL") f2b_applied=$APPLIED
+		;;
+	2)
+		sf_apply "$W/v2-delta.img" "$V2" "$STATE_V1"
+		dl_t+=("$WALL") dl_applied=$APPLIED
+		;;
+	3)
+		sf_apply "$W/v2-delta.img" "$V2" "$STATE_V1" v1
+		dlb_t+=("$WALL") dlb_applied=$APPLIED
+		;;
+	esac
+}
+# other_one CASE: the same with BENCH_COMPARE's build, times in o_*.
+of2_t=() of2b_t=() odl_t=() odlb_t=()
+other_one() {
+	local f2_t=() f2b_t=() dl_t=() dlb_t=()
+	local f2_applied f2b_applied dl_applied dlb_applied
+	SF_INIT=$OTHER delta_one "$1"
+	of2_t+=("${f2_t[@]}") of2b_t+=("${f2b_t[@]}")
+	odl_t+=("${dl_t[@]}") odlb_t+=("${dlb_t[@]}")
+}
 for ((i = 0; i < RUNS; i++)); do
-	order=("$W/v2-delta.img" "$W/v2.img")
-	((i % 2)) && order=("$W/v2.img" "$W/v2-delta.img")
-	for img in "${order[@]}"; do
-		sf_apply "$img" "$V2" "$STATE_V1"
-		if [ "$img" = "$W/v2.img" ]; then
-			f2_t+=("$WALL") f2_applied=$APPLIED
+	for k in 0 1 2 3; do
+		if [ -z "$OTHER" ]; then
+			delta_one $(((i + k) % 4))
+		elif (((i + k) % 2)); then
+			other_one $(((i + k) % 4))
+			delta_one $(((i + k) % 4))
 		else
-			dl_t+=("$WALL") dl_applied=$APPLIED
+			delta_one $(((i + k) % 4))
+			other_one $(((i + k) % 4))
 		fi
 	done
-	printf '  delta run %d/%d: delta %s | full v2 %s\n' $((i + 1)) "$RUNS" \
-		"$(secs "${dl_t[-1]}")" "$(secs "${f2_t[-1]}")"
+	printf '  delta run %d/%d: full v2 %s, onto v1 %s | delta %s, onto v1 %s\n' \
+		$((i + 1)) "$RUNS" "$(secs "${f2_t[-1]}")" "$(secs "${f2b_t[-1]}")" \
+		"$(secs "${dl_t[-1]}")" "$(secs "${dlb_t[-1]}")"
+	[ -z "$OTHER" ] ||
+		printf '      compared build: full v2 %s, onto v1 %s | delta %s, onto v1 %s\n' \
+			"$(secs "${of2_t[-1]}")" "$(secs "${of2b_t[-1]}")" \
+			"$(secs "${odl_t[-1]}")" "$(secs "${odlb_t[-1]}")"
 done
-dl_med=$(median "${dl_t[@]}")
 f2_med=$(median "${f2_t[@]}")
+f2b_med=$(median "${f2b_t[@]}")
+dl_med=$(median "${dl_t[@]}")
+dlb_med=$(median "${dlb_t[@]}")
 delta_speedup=$(ratio "$f2_med" "$dl_med")
-printf 'delta    slotflip delta v1 -> v2 %8s (%s) | full v2 %8s (%s) | full / delta %s\n' \
-	"$(secs "$dl_med")" "$dl_applied" "$(secs "$f2_med")" "$f2_applied" \
-	"$delta_speedup"
+delta_v1_speedup=$(ratio "$f2b_med" "$dlb_med")
+update_speedup=$(ratio "$f2_med" "$dlb_med")
+echo 'delta    slotflip, v1 in the active slot; the spare slot starts with:'
+printf '           %-34s %-22s %s\n' '' 'a pattern (not v1/v2)' 'v1 (the delta'"'"'s base)'
+printf '           %-34s %-22s %s\n' 'full v2 image' "$(secs "$f2_med")" "$(secs "$f2b_med")"
+printf '           %-34s %-22s %s\n' 'delta v1 -> v2' "$(secs "$dl_med")" "$(secs "$dlb_med")"
+printf '           %-34s %-22s %s\n' 'full / delta (same start)' \
+	"$delta_speedup" "$delta_v1_speedup"
+printf '         full v2 onto a patterned spare / delta onto a v1 spare: %s\n' \
+	"$update_speedup"
+printf '         (first install vs update: not like for like; the delta'"'"'s own gain on the same start is the line above)\n'
+printf '         applied: full v2 %s / onto v1 %s\n' "$f2_applied" "$f2b_applied"
+printf '                  delta %s / onto v1 %s\n' "$dl_applied" "$dlb_applied"
+if [ -n "$OTHER" ]; then
+	printf '         compared build %s, same runs (medians; this build after the slash):\n' "$OTHER"
+	printf '           %-34s %-22s %s\n' 'full v2 image' \
+		"$(secs "$(median "${of2_t[@]}")") / $(secs "$f2_med")" \
+		"$(secs "$(median "${of2b_t[@]}")") / $(secs "$f2b_med")"
+	printf '           %-34s %-22s %s\n' 'delta v1 -> v2' \
+		"$(secs "$(median "${odl_t[@]}")") / $(secs "$dl_med")" \
+		"$(secs "$(median "${odlb_t[@]}")") / $(secs "$dlb_med")"
+fi
 echo
 
 # --- 3. rauc (make bench-peers) ---------------------------------------------
@@ -345,6 +422,12 @@ else
 		"apply at least 2x faster than rauc install"
 fi
 printf '  %-52s ratio %-6s %s\n' "delta apply at least 3x faster than full" \
+	"$update_speedup" "$(verdict_min "$update_speedup" 3)"
+echo "    (the ratio above: full v2 onto a patterned spare / delta onto a spare"
+echo "     holding v1, what a user sees: a first install vs an update)"
+printf '  %-52s ratio %-6s %s\n' "  like for like, both onto a spare holding v1" \
+	"$delta_v1_speedup" "$(verdict_min "$delta_v1_speedup" 3)"
+printf '  %-52s ratio %-6s %s\n' "  like for like, both onto a patterned spare" \
 	"$delta_speedup" "$(verdict_min "$delta_speedup" 3)"
 echo
 awk -v a="$START" -v b="$EPOCHREALTIME" \

@@ -5,7 +5,9 @@
  * the slot already holds (a chunk is skipped only when all of it is right,
  * not just its first block), and payloads that are not whole blocks (the
  * read-back without O_DIRECT, zeros written where a range cannot be
- * zeroed in place).
+ * zeroed in place), what is read back (only the chunks written: a chunk
+ * skipped is proven by its content hash when it is read), and delta
+ * images whose identity base chunks are found in the spare slot.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -93,17 +95,23 @@ static void put(struct setup *s, uint32_t chunk, const uint8_t *data,
 		 0);
 }
 
-static void apply(struct setup *s, struct sf_apply_stats *st)
+static int apply_threads(struct setup *s, unsigned threads,
+			 struct sf_apply_stats *st)
 {
 	struct sf_apply_target t = {
 		.slot_fd = s->slot_fd,
 		.active_fd = s->active_fd,
 		.efi_path = "efi.out",
 		.active_efi_path = "efi.active",
-		.threads = 2,
+		.threads = threads,
 	};
 
-	CHECK_EQ(sf_apply_write(&test_ctx, s->img, &t, st), 0);
+	return sf_apply_write(&test_ctx, s->img, &t, st);
+}
+
+static void apply(struct setup *s, struct sf_apply_stats *st)
+{
+	CHECK_EQ(apply_threads(s, 2, st), 0);
 }
 
 static void check_slot(const struct setup *s)
@@ -138,6 +146,7 @@ TEST(zero_chunks_overwrite_old_data)
 	check_slot(&s);
 	CHECK_EQ(st.chunks_written, CHUNKS + 1); /* + the EFI binary */
 	CHECK_EQ(st.chunks_skipped, 0);
+	CHECK_EQ(st.chunks_read_back, CHUNKS); /* every chunk written */
 	CHECK_EQ(st.bytes_written, CHUNKS * CHUNK + 20000);
 	done(&s);
 }
@@ -153,6 +162,7 @@ TEST(zero_chunks_already_zero_are_skipped)
 	check_slot(&s);
 	CHECK_EQ(st.chunks_skipped, 3);
 	CHECK_EQ(st.chunks_written, CHUNKS - 3 + 1);
+	CHECK_EQ(st.chunks_read_back, CHUNKS - 3);
 	done(&s);
 }
 
@@ -198,6 +208,7 @@ TEST(slot_already_right_is_not_written)
 	check_slot(&s);
 	CHECK_EQ(st.chunks_written, 0);
 	CHECK_EQ(st.chunks_skipped, CHUNKS + 1);
+	CHECK_EQ(st.chunks_read_back, 0); /* proven when read, not twice */
 	done(&s);
 }
 
@@ -221,6 +232,7 @@ TEST(payload_not_whole_blocks)
 	check_slot(&s);
 	CHECK_EQ(st.chunks_written, 0);
 	CHECK_EQ(st.chunks_skipped, CHUNKS + 1);
+	CHECK_EQ(st.chunks_read_back, 0); /* proven when read, not twice */
 	done(&s);
 }
 
@@ -239,5 +251,139 @@ TEST(resume_writes_only_what_is_missing)
 	/* Chunks 0, 2, 4, 6 right; 1, 3, 5, 7 and the EFI binary written. */
 	CHECK_EQ(st.chunks_skipped, CHUNKS / 2);
 	CHECK_EQ(st.chunks_written, CHUNKS / 2 + 1);
+	CHECK_EQ(st.chunks_read_back, CHUNKS / 2);
+	done(&s);
+}
+
+/*
+ * A signed chunk that decodes to other bytes than its content hash (here:
+ * the hash changed in the checked manifest), while the slot holds what it
+ * decodes to: the skip must not trust the compare. It is refused at once,
+ * before the chunks after it are written (one thread: in order).
+ */
+TEST(skipped_chunk_that_lies_is_refused_at_once)
+{
+	struct setup s;
+	struct sf_apply_stats st;
+	size_t len;
+	uint8_t *got;
+
+	setup(&s, CHUNKS * CHUNK);
+	make_slot(&s, 0x55);
+	put(&s, 0, s.rootfs, CHUNK);
+	CHECK_EQ(sf_image_load_manifest(&test_ctx, s.img), 0);
+	CHECK(s.img->m.chunks[0].form == SF_FORM_DEFLATE ||
+	      s.img->m.chunks[0].form == SF_FORM_STORED);
+	s.img->m.chunks[0].content_hash[0] ^= 0x01;
+	CHECK_EQ(apply_threads(&s, 1, &st), -EBADMSG);
+	CHECK_LOG("chunk 0: content does not match its hash");
+	got = test_read_file("slot", &len);
+	CHECK_EQ(got[2 * CHUNK], 0x55); /* chunk 2: not written */
+	free(got);
+	done(&s);
+}
+
+/*
+ * A delta (v2 from v1): v2 is v1 with a few bytes of chunk 4 changed (in
+ * its second block), so chunks 0, 2, 6 are base chunks copied from their
+ * own offset. Sets up v1.img and the delta as s->img; the active slot
+ * holds v1.
+ */
+static void setup_delta(struct setup *s, uint8_t **ret_v1)
+{
+	struct sf_create_opts o = {
+		.rootfs = "rootfs",
+		.efi = "efi",
+		.version = "1.0",
+		.compatible = "acme-gw",
+		.chunk_size = CHUNK,
+		.keys = &s->sk,
+		.n_keys = 1,
+		.build_time = 1700000000,
+	};
+	uint8_t efi[20000], *v1;
+
+	CHECK_EQ(ms_keygen(&s->pk, &s->sk), 0);
+	make_rootfs(s, CHUNKS * CHUNK);
+	test_fill_random(efi, sizeof(efi), 3);
+	test_write_file("efi", efi, sizeof(efi));
+	test_write_file("efi.active", efi, sizeof(efi));
+	CHECK_EQ(sf_image_create(&test_ctx, &o, "v1.img"), 0);
+	v1 = malloc(s->size);
+	CHECK(v1);
+	memcpy(v1, s->rootfs, s->size);
+	test_write_file("active", v1, s->size);
+	memset(s->rootfs + 4 * CHUNK + 5000, 'Z', 300);
+	test_write_file("rootfs", s->rootfs, s->size);
+	o.version = "2.0";
+	o.delta_from = "v1.img";
+	CHECK_EQ(sf_image_create(&test_ctx, &o, "update.img"), 0);
+	CHECK_EQ(sf_image_open(&test_ctx, "update.img", &s->img), 0);
+	CHECK_EQ(sf_image_check_signatures(&test_ctx, s->img, &s->pk, 1, 1), 1);
+	for (uint32_t c = 0; c < CHUNKS; c += 2) {
+		const struct sf_chunk *ch = &s->img->m.chunks[c];
+
+		CHECK_EQ(ch->form, c == 4 ? SF_FORM_PATCH : SF_FORM_BASE);
+		CHECK(c == 4 || ch->base_offset == ch->offset);
+	}
+	s->active_fd = open("active", O_RDONLY | O_CLOEXEC);
+	CHECK(s->active_fd >= 0);
+	*ret_v1 = v1;
+}
+
+/* The spare holds v1, the delta's base: only the changed chunk is written
+ * (its changed block) and read back (all of it). */
+TEST(delta_onto_its_base_writes_and_reads_back_the_change)
+{
+	struct setup s;
+	struct sf_apply_stats st;
+	uint8_t *v1;
+
+	setup_delta(&s, &v1);
+	make_slot(&s, 0x55);
+	put(&s, 0, v1, s.size);
+	apply(&s, &st);
+	check_slot(&s);
+	CHECK_EQ(st.chunks_written, 1 + 1); /* chunk 4, the EFI binary */
+	CHECK_EQ(st.chunks_skipped, CHUNKS - 1);
+	CHECK_EQ(st.chunks_read_back, 1);
+	/* Of chunk 4, only the block that changed (its second). */
+	CHECK_EQ(st.bytes_written, SF_BLOCK_SIZE + 20000);
+	free(v1);
+	done(&s);
+}
+
+/*
+ * The spare already holds v2; the active slot's chunk 2 (a base chunk from
+ * its own offset) is damaged after its first block. The spare's chunk is
+ * proven by its content hash without the active slot being read whole:
+ * the apply succeeds. A spare that does not hold it must then read the
+ * active slot, and the damage is found.
+ */
+TEST(identity_base_chunk_in_spare_is_proven_without_the_active_slot)
+{
+	struct setup s;
+	struct sf_apply_stats st;
+	uint8_t bad, *v1;
+	int fd;
+
+	setup_delta(&s, &v1);
+	fd = open("active", O_WRONLY | O_CLOEXEC);
+	CHECK(fd >= 0);
+	bad = v1[3 * CHUNK - 1] ^ 0x01;
+	CHECK_EQ(pwrite_full(fd, &bad, 1, 3 * CHUNK - 1), 0);
+	close(fd);
+	make_slot(&s, 0x55);
+	put(&s, 0, s.rootfs, s.size);
+	apply(&s, &st);
+	check_slot(&s);
+	CHECK_EQ(st.chunks_written, 1); /* the EFI binary */
+	CHECK_EQ(st.chunks_read_back, 0);
+	/* Chunk 2 gone from the spare: copied from the damaged base. */
+	put(&s, 2, v1 + 3 * CHUNK, CHUNK);
+	CHECK_EQ(apply_threads(&s, 1, &st), -EXDEV);
+	CHECK_LOG("chunk 2: the base does not hold the data this delta was "
+		  "made against");
+	free(v1);
 	done(&s);
 }
