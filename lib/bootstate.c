@@ -193,3 +193,33 @@ const char *sf_result_name(uint8_t code)
 
 	return code < ARRAY_SIZE(n) ? n[code] : "unknown";
 }
+
+int sf_bootstate_field(const struct sf_bootstate *st, const char *name,
+		       char *buf, size_t size)
+{
+	const char *slot = strchr(name, '.');
+	int s = name[0] == 'b';
+
+	if (slot && (slot != name + 1 || (name[0] != 'a' && name[0] != 'b')))
+		return -EINVAL;
+	if (!strcmp(name, "good"))
+		snprintf(buf, size, "%s", sf_slot_name(st->good));
+	else if (!strcmp(name, "trial"))
+		snprintf(buf, size, "%s", sf_slot_name(st->trial));
+	else if (!strcmp(name, "tries"))
+		snprintf(buf, size, "%u", st->tries_left);
+	else if (!strcmp(name, "result"))
+		snprintf(buf, size, "%s", sf_result_name(st->last_result));
+	else if (!strcmp(name, "reason"))
+		snprintf(buf, size, "%s", st->last_reason);
+	else if (!strcmp(name, "floor"))
+		snprintf(buf, size, "%s", st->floor);
+	else if (slot && !strcmp(slot, ".status"))
+		snprintf(buf, size, "%s",
+			 sf_slot_status_name(st->slot[s].status));
+	else if (slot && !strcmp(slot, ".version"))
+		snprintf(buf, size, "%s", st->slot[s].version);
+	else
+		return -EINVAL;
+	return 0;
+}

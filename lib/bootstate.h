@@ -93,3 +93,12 @@ const char *sf_slot_name(uint8_t slot);
 const char *sf_slot_status_name(uint8_t status);
 /* "none", "applied", "refused", "trial-failed", "confirmed", "apply-error". */
 const char *sf_result_name(uint8_t code);
+
+/*
+ * sf_bootstate_field - field @name of @st as text in @buf (@size bytes):
+ * good, trial, tries, result, reason, floor, a.status, a.version,
+ * b.status, b.version (the names tools and tests use).
+ * Returns 0, or -EINVAL for an unknown name.
+ */
+int sf_bootstate_field(const struct sf_bootstate *st, const char *name,
+		       char *buf, size_t size);

@@ -262,26 +262,11 @@ static int cmd_boot_entry(struct varstore *vs, int argc, char **argv,
 
 static int print_state_field(const struct sf_bootstate *st, const char *f)
 {
-	int s = f[0] == 'b';
+	char text[SF_REASON_FIELD + SF_VERSION_FIELD];
 
-	if (!strcmp(f, "good"))
-		puts(sf_slot_name(st->good));
-	else if (!strcmp(f, "trial"))
-		puts(sf_slot_name(st->trial));
-	else if (!strcmp(f, "tries"))
-		printf("%u\n", st->tries_left);
-	else if (!strcmp(f, "result"))
-		puts(sf_result_name(st->last_result));
-	else if (!strcmp(f, "reason"))
-		puts(st->last_reason);
-	else if (!strcmp(f, "floor"))
-		puts(st->floor);
-	else if (!strcmp(f, "a.status") || !strcmp(f, "b.status"))
-		puts(sf_slot_status_name(st->slot[s].status));
-	else if (!strcmp(f, "a.version") || !strcmp(f, "b.version"))
-		puts(st->slot[s].version);
-	else
+	if (sf_bootstate_field(st, f, text, sizeof(text)) < 0)
 		return usage();
+	puts(text);
 	return 0;
 }
 

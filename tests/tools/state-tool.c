@@ -40,26 +40,11 @@ static int status_of(const char *s)
 
 static void get(const struct sf_bootstate *st, const char *f)
 {
-	int s = f[0] == 'a' ? 0 : 1;
+	char text[SF_REASON_FIELD + SF_VERSION_FIELD];
 
-	if (!strcmp(f, "good"))
-		puts(sf_slot_name(st->good));
-	else if (!strcmp(f, "trial"))
-		puts(sf_slot_name(st->trial));
-	else if (!strcmp(f, "tries"))
-		printf("%u\n", st->tries_left);
-	else if (!strcmp(f, "result"))
-		puts(sf_result_name(st->last_result));
-	else if (!strcmp(f, "reason"))
-		puts(st->last_reason);
-	else if (!strcmp(f, "floor"))
-		puts(st->floor);
-	else if (strstr(f, ".status"))
-		puts(sf_slot_status_name(st->slot[s].status));
-	else if (strstr(f, ".version"))
-		puts(st->slot[s].version);
-	else
+	if (sf_bootstate_field(st, f, text, sizeof(text)) < 0)
 		exit(2);
+	puts(text);
 }
 
 static void set(struct sf_bootstate *st, char *kv)

@@ -146,3 +146,33 @@ TEST(store_writes_once_and_loads)
 	CHECK_EQ(sf_bootstate_load(&test_ctx, &back), 0);
 	CHECK_EQ(back.tries_left, 1);
 }
+
+TEST(fields_by_name)
+{
+	struct sf_bootstate st;
+	char buf[256];
+
+	sample(&st);
+	CHECK_EQ(sf_bootstate_field(&st, "good", buf, sizeof(buf)), 0);
+	CHECK_STREQ(buf, "b");
+	CHECK_EQ(sf_bootstate_field(&st, "trial", buf, sizeof(buf)), 0);
+	CHECK_STREQ(buf, "a");
+	CHECK_EQ(sf_bootstate_field(&st, "tries", buf, sizeof(buf)), 0);
+	CHECK_STREQ(buf, "2");
+	CHECK_EQ(sf_bootstate_field(&st, "a.status", buf, sizeof(buf)), 0);
+	CHECK_STREQ(buf, "trial");
+	CHECK_EQ(sf_bootstate_field(&st, "a.version", buf, sizeof(buf)), 0);
+	CHECK_STREQ(buf, "1.10.0");
+	CHECK_EQ(sf_bootstate_field(&st, "floor", buf, sizeof(buf)), 0);
+	CHECK_STREQ(buf, "1.9");
+	CHECK_EQ(sf_bootstate_field(&st, "reason", buf, sizeof(buf)), 0);
+	CHECK_STREQ(buf, "armed");
+	strcpy(buf, "untouched");
+	CHECK_EQ(sf_bootstate_field(&st, "c.status", buf, sizeof(buf)),
+		 -EINVAL);
+	CHECK_EQ(sf_bootstate_field(&st, "ab.version", buf, sizeof(buf)),
+		 -EINVAL);
+	CHECK_EQ(sf_bootstate_field(&st, "a.size", buf, sizeof(buf)), -EINVAL);
+	CHECK_EQ(sf_bootstate_field(&st, "nothing", buf, sizeof(buf)), -EINVAL);
+	CHECK_STREQ(buf, "untouched");
+}
