@@ -44,6 +44,29 @@ static int read_attr(const char *path, char *buf, size_t size)
 	return 0;
 }
 
+/* @attr of block device @dev ("DEV" or "DISK/PART") in sysfs. */
+static int block_attr(const struct query *q, const char *dev, const char *attr,
+		      char *buf, size_t size)
+{
+	char path[4096];
+
+	if (snprintf(path, sizeof(path), "%s/class/block/%s/%s", q->sysfs, dev,
+		     attr) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	return read_attr(path, buf, size);
+}
+
+/* The directory of @dev under sysfs's class/block ("" for all of them). */
+static DIR *block_dir(const struct query *q, const char *dev)
+{
+	char path[4096];
+
+	if (snprintf(path, sizeof(path), "%s/class/block/%s", q->sysfs, dev) >=
+	    (int)sizeof(path))
+		return NULL;
+	return opendir(path);
+}
+
 /* The value of a KEY=value line of a uevent file, or NULL. */
 static const char *uevent_value(const char *uevent, const char *key, char *out,
 				size_t size)
@@ -91,20 +114,17 @@ static bool kernel_shows_exactly(const char *name)
  * than one. */
 static int by_partname(const struct query *q, char *buf, size_t size)
 {
-	_cleanup_(closedirp) DIR *d = NULL;
-	char path[4096], uevent[1024], val[256], found[256] = "";
+	_cleanup_(closedirp) DIR *d = block_dir(q, "");
+	char uevent[1024], val[256], found[256] = "";
 	struct dirent *e;
 	int n = 0;
 
-	snprintf(path, sizeof(path), "%s/class/block", q->sysfs);
-	d = opendir(path);
 	if (!d)
 		return -ENOENT;
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.' ||
-		    snprintf(path, sizeof(path), "%s/class/block/%s/uevent",
-			     q->sysfs, e->d_name) >= (int)sizeof(path) ||
-		    read_attr(path, uevent, sizeof(uevent)) < 0 ||
+		    block_attr(q, e->d_name, "uevent", uevent, sizeof(uevent)) <
+			    0 ||
 		    !uevent_value(uevent, "PARTNAME", val, sizeof(val)) ||
 		    strcmp(val, q->value) ||
 		    !uevent_value(uevent, "DEVNAME", val, sizeof(val)))
@@ -154,20 +174,17 @@ static int table_match(const struct query *q, const char *disk)
 static int partition_dev(const struct query *q, const char *disk, int partno,
 			 char *buf, size_t size)
 {
-	_cleanup_(closedirp) DIR *d = NULL;
-	char path[4096], num[32];
+	_cleanup_(closedirp) DIR *d = block_dir(q, disk);
+	char child[512], num[32];
 	struct dirent *e;
 
-	snprintf(path, sizeof(path), "%s/class/block/%s", q->sysfs, disk);
-	d = opendir(path);
 	if (!d)
 		return -ENOENT;
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.' ||
-		    snprintf(path, sizeof(path),
-			     "%s/class/block/%s/%s/partition", q->sysfs, disk,
-			     e->d_name) >= (int)sizeof(path) ||
-		    read_attr(path, num, sizeof(num)) < 0 ||
+		    snprintf(child, sizeof(child), "%s/%s", disk, e->d_name) >=
+			    (int)sizeof(child) ||
+		    block_attr(q, child, "partition", num, sizeof(num)) < 0 ||
 		    atoi(num) != partno)
 			continue;
 		return dev_path(q, e->d_name, buf, size);
@@ -178,20 +195,17 @@ static int partition_dev(const struct query *q, const char *disk, int partno,
 /* libblkid on the partition table of each whole disk in sysfs. */
 static int by_tables(const struct query *q, char *buf, size_t size)
 {
-	_cleanup_(closedirp) DIR *d = NULL;
-	char path[4096];
+	_cleanup_(closedirp) DIR *d = block_dir(q, "");
+	char num[32];
 	struct dirent *e;
 	int partno;
 
-	snprintf(path, sizeof(path), "%s/class/block", q->sysfs);
-	d = opendir(path);
 	if (!d)
 		return -ENOENT;
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.' ||
-		    snprintf(path, sizeof(path), "%s/class/block/%s/partition",
-			     q->sysfs, e->d_name) >= (int)sizeof(path) ||
-		    access(path, F_OK) == 0)
+		    block_attr(q, e->d_name, "partition", num, sizeof(num)) !=
+			    -ENOENT)
 			continue; /* a partition, not a whole disk */
 		partno = table_match(q, e->d_name);
 		if (partno >= 0)
