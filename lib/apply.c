@@ -99,21 +99,38 @@ int sf_apply_precheck(const struct sf_ctx *ctx, const struct sf_image *img,
 
 struct apply_worker;
 
+/* What this run wrote into one chunk of the slot, for the read-back. */
+struct written {
+	enum { WROTE_NONE, WROTE_WHOLE, WROTE_BLOCKS } what;
+	/* WROTE_BLOCKS: the hash of the blocks written (in the job's bitmap),
+	 * one after the other; the whole chunk has its content hash. */
+	uint8_t hash[SF_HASH_BYTES];
+};
+
 struct apply_job {
 	const struct sf_ctx *ctx;
 	struct sf_image *img;
 	const struct sf_apply_target *t;
 	const struct sf_payload *p;
-	struct sf_base base;
+	struct sf_base base; /* the EFI binary's (the root's: per worker) */
 	atomic_uint written, skipped, read_back;
 	atomic_uint_fast64_t bytes, done;
-	/* Per chunk of the root filesystem: written in this run, so read back. */
-	uint8_t *wrote;
+	/* Per chunk of the root filesystem: what this run wrote, read back. */
+	struct written *wrote;
+	uint8_t *wrote_blocks; /* their block bitmaps, @map_bytes each */
+	uint32_t map_bytes;
+	/*
+	 * Did the last chunk that could tell find the spare slot holding the
+	 * delta's base (or what this image puts there)? Then delta chunks
+	 * read the spare first, in one read, and the active slot not at all.
+	 */
+	atomic_bool spare_holds;
 	/* The phase the workers run: */
 	int (*fn)(struct apply_worker *w, uint32_t idx);
 	atomic_uint next;
 	atomic_int err;
-	bool direct; /* the slot fd has O_DIRECT (read-back) */
+	bool direct; /* the slot fd has O_DIRECT */
+	bool active_direct; /* the active slot's fd has O_DIRECT */
 };
 
 /* One per thread: buffers and zlib state kept across its chunks. */
@@ -122,12 +139,76 @@ struct apply_worker {
 	uint8_t *content; /* the chunk's content, decoded */
 	uint8_t *stored; /* its stored bytes */
 	uint8_t *slot; /* what the spare slot holds there */
+	/* With O_DIRECT: one chunk of the active slot, read whole. */
+	uint8_t *window;
+	uint64_t window_at;
+	size_t window_len;
+	bool window_ok;
+	struct sf_base base; /* reads the active slot */
+	struct sf_base spare_base; /* reads the spare slot's chunk, w->slot */
+	const struct sf_chunk *spare_chunk; /* the chunk in w->slot */
+	struct sf_ctx quiet; /* the job's, without messages */
 	struct sf_codec codec;
 };
 
 static int read_fd(void *data, uint64_t offset, void *buf, size_t len)
 {
 	return pread_full(*(const int *)data, buf, len, offset);
+}
+
+static bool is_aligned(uint64_t v)
+{
+	return v % SF_BLOCK_SIZE == 0;
+}
+
+/*
+ * Reads the active slot for a worker. With O_DIRECT every read goes
+ * through the worker's window: one chunk-aligned chunk of the slot, read
+ * whole with one direct read and kept. The blocks and dictionaries a patch
+ * chunk takes from its base are mostly in one such chunk, so it costs one
+ * read of the medium, not one per run of blocks (there is no readahead to
+ * gather them). The window at the end of the device may be short.
+ */
+static int read_active(void *data, uint64_t offset, void *buf, size_t len)
+{
+	struct apply_worker *w = data;
+	int fd = w->job->t->active_fd;
+	size_t room = w->job->img->m.chunk_size;
+	uint8_t *out = buf;
+
+	if (!w->job->active_direct)
+		return pread_full(fd, buf, len, offset);
+	while (len > 0) {
+		uint64_t start = offset - offset % room;
+		size_t skip = offset - start;
+		size_t n = len < room - skip ? len : room - skip;
+
+		if (!w->window_ok || w->window_at != start) {
+			ssize_t k;
+
+			w->window_ok = false;
+			w->window_len = 0;
+			do {
+				k = pread(fd, w->window + w->window_len,
+					  room - w->window_len,
+					  (off_t)(start + w->window_len));
+				if (k > 0)
+					w->window_len += (size_t)k;
+			} while ((k > 0 && w->window_len < room) ||
+				 (k < 0 && errno == EINTR));
+			if (k < 0)
+				return -errno;
+			w->window_at = start;
+			w->window_ok = true;
+		}
+		if (w->window_len < skip + n)
+			return -EIO;
+		memcpy(out, w->window + skip, n);
+		out += n;
+		offset += n;
+		len -= n;
+	}
+	return 0;
 }
 
 static bool is_zero(const uint8_t *p, size_t n)
@@ -155,8 +236,9 @@ static void report(struct apply_job *job, uint32_t len)
 }
 
 /* Decode chunk @idx into @out; the stored bytes are checked just now. */
-static int decode(struct apply_job *job, struct sf_codec *codec, uint32_t idx,
-		  uint8_t *stored, uint8_t *out, bool check)
+static int decode(struct apply_job *job, struct sf_codec *codec,
+		  const struct sf_base *base, uint32_t idx, uint8_t *stored,
+		  uint8_t *out, bool check)
 {
 	const struct sf_chunk *c = &job->img->m.chunks[idx];
 	int r;
@@ -164,8 +246,8 @@ static int decode(struct apply_job *job, struct sf_codec *codec, uint32_t idx,
 	r = sf_image_read_stored(job->ctx, job->img, idx, stored);
 	if (r < 0)
 		return r;
-	return sf_chunk_decode(job->ctx, codec, c, idx, stored, &job->base,
-			       check, out);
+	return sf_chunk_decode(job->ctx, codec, c, idx, stored, base, check,
+			       out);
 }
 
 static int read_slot(struct apply_job *job, const struct sf_chunk *c,
@@ -177,6 +259,19 @@ static int read_slot(struct apply_job *job, const struct sf_chunk *c,
 	return r < 0 ? sf_err(job->ctx, r, "cannot read the spare slot: %s",
 			      strerror(-r))
 		     : 0;
+}
+
+static struct written *written_of(struct apply_job *job,
+				  const struct sf_chunk *c)
+{
+	return &job->wrote[c - job->img->m.chunks - job->p->first_chunk];
+}
+
+static uint8_t *written_map(struct apply_job *job, const struct sf_chunk *c)
+{
+	return job->wrote_blocks +
+	       (size_t)(c - job->img->m.chunks - job->p->first_chunk) *
+		       job->map_bytes;
 }
 
 /*
@@ -208,22 +303,24 @@ static int slot_holds(struct apply_worker *w, const struct sf_chunk *c,
 }
 
 /*
- * The slot holds @content (chunk @c, compared byte for byte): is that
- * content proven? Base and patch chunks were checked against their content
- * hash by the decode. A deflate or stored chunk was not: the slot's bytes
- * are hashed now, so that a chunk skipped here, never read back, is right
- * by its content hash too. Returns 0, or -EBADMSG for a signed chunk that
- * does not decode to its content.
+ * Is @buf, chunk @c's decoded content (or the slot's bytes found equal to
+ * it), proven right? Base and patch chunks were checked against their
+ * content hash by the decode. A deflate or stored chunk was not (a full
+ * chunk written whole is checked when read back): it is hashed now, when
+ * it is skipped (never read back) or only some of its blocks are written
+ * (only those are read back). Returns 0, or -EBADMSG for a signed chunk
+ * that does not decode to its content.
  */
-static int skip_proven(struct apply_worker *w, const struct sf_chunk *c,
-		       uint32_t idx)
+static int content_proven(struct apply_job *job, const struct sf_chunk *c,
+			  const uint8_t *buf)
 {
 	if (c->form != SF_FORM_STORED && c->form != SF_FORM_DEFLATE)
 		return 0;
-	if (holds(c, w->slot))
+	if (holds(c, buf))
 		return 0;
-	return sf_err(w->job->ctx, -EBADMSG,
-		      "chunk %u: content does not match its hash", idx);
+	return sf_err(job->ctx, -EBADMSG,
+		      "chunk %u: content does not match its hash",
+		      (unsigned)(c - job->img->m.chunks));
 }
 
 /*
@@ -260,17 +357,18 @@ static int identity_held(struct apply_worker *w, const struct sf_chunk *c)
 
 /*
  * Chunk @idx was found in the slot: the next ones likely are too (the slot
- * held this image's base, or an interrupted apply of it). Start reading the
- * slot a few chunks ahead, so the reads queue up on the medium while this
- * thread hashes (the slot's readahead is off: a slot that holds other data
- * would be read for nothing). Best effort: only the page cache changes.
+ * held this image's base, or an interrupted apply of it). Without direct
+ * I/O, start reading the slot a few chunks ahead, so the reads queue up on
+ * the medium while this thread hashes (the slot's readahead is off: a slot
+ * that holds other data would be read for nothing). Best effort: only the
+ * page cache changes.
  */
 static void read_ahead_held(struct apply_job *job, uint32_t idx)
 {
 	uint32_t next = idx + HELD_READAHEAD;
 	const struct sf_chunk *c = &job->img->m.chunks[next];
 
-	if (next >= job->p->first_chunk + job->p->n_chunks ||
+	if (job->direct || next >= job->p->first_chunk + job->p->n_chunks ||
 	    c->form == SF_FORM_ZERO)
 		return;
 	posix_fadvise(job->t->slot_fd, (off_t)c->offset, c->length,
@@ -308,25 +406,55 @@ static bool block_differs(const struct apply_worker *w,
 }
 
 /*
+ * Blocks that already hold their content but lie between two that do not
+ * are written with them, up to this many bytes of them: a direct write
+ * waits for the medium, so fewer, longer writes are faster.
+ */
+#define WRITE_GAP (16u * SF_BLOCK_SIZE)
+
+static void written_mark(uint8_t *map, uint32_t from, uint32_t to)
+{
+	for (uint32_t b = from / SF_BLOCK_SIZE;
+	     b < (to + SF_BLOCK_SIZE - 1) / SF_BLOCK_SIZE; b++)
+		map[b / 8] |= (uint8_t)(1u << (b % 8));
+}
+
+static bool written_test(const uint8_t *map, uint32_t at)
+{
+	uint32_t b = at / SF_BLOCK_SIZE;
+
+	return map[b / 8] & (1u << (b % 8));
+}
+
+/*
  * Write the blocks of @content that differ from what the slot holds (the
  * whole chunk, in w->slot): a chunk of an update differs from the earlier
  * version the slot held in a few blocks. Neighbouring blocks that differ
- * are written with one write, and their writeback started.
+ * are written with one write, and their writeback started. The blocks
+ * written and the hash of what they were given are kept for the
+ * read-back, which reads only them: the others were read in this run.
  */
 static int write_changed(struct apply_worker *w, const struct sf_chunk *c,
 			 const uint8_t *content)
 {
 	struct apply_job *job = w->job;
+	struct written *rec = written_of(job, c);
+	uint8_t *map = written_map(job, c);
+	crypto_generichash_state h;
 	uint64_t bytes = 0;
 
+	crypto_generichash_init(&h, NULL, 0, SF_HASH_BYTES);
 	for (uint32_t at = 0, end; at < c->length; at = end) {
+		uint32_t next;
 		int r;
 
 		end = at + block_len(c, at);
 		if (!block_differs(w, c, content, at))
 			continue;
-		while (end < c->length && block_differs(w, c, content, end))
-			end += block_len(c, end);
+		for (next = end; next < c->length && next - end < WRITE_GAP;
+		     next += block_len(c, next))
+			if (block_differs(w, c, content, next))
+				end = next + block_len(c, next);
 		sf_fault_point(job->ctx, "slot write");
 		r = pwrite_full(job->t->slot_fd, content + at, end - at,
 				c->offset + at);
@@ -336,9 +464,12 @@ static int write_changed(struct apply_worker *w, const struct sf_chunk *c,
 				      strerror(-r));
 		sync_file_range(job->t->slot_fd, (off_t)(c->offset + at),
 				end - at, SYNC_FILE_RANGE_WRITE);
+		written_mark(map, at, end);
+		crypto_generichash_update(&h, content + at, end - at);
 		bytes += end - at;
 	}
-	job->wrote[c - job->img->m.chunks - job->p->first_chunk] = 1;
+	crypto_generichash_final(&h, rec->hash, SF_HASH_BYTES);
+	rec->what = WROTE_BLOCKS;
 	atomic_fetch_add(&job->written, 1);
 	atomic_fetch_add(&job->bytes, bytes);
 	return 0;
@@ -354,12 +485,13 @@ static int write_chunk(struct apply_worker *w, const struct sf_chunk *c,
 	if (content) {
 		r = pwrite_full(job->t->slot_fd, content, c->length, c->offset);
 		/*
-		 * Start writing it out now, while the next chunks inflate,
-		 * instead of all at the final flush (measured: the flush and
-		 * read-back take half the time). Best effort: the fdatasync()
-		 * after the last chunk is what makes it durable.
+		 * Without direct I/O: start writing it out now, while the
+		 * next chunks inflate, instead of all at the final flush
+		 * (measured: the flush and read-back take half the time).
+		 * Best effort: the fdatasync() after the last chunk is what
+		 * makes it durable.
 		 */
-		if (r >= 0)
+		if (r >= 0 && !job->direct)
 			sync_file_range(job->t->slot_fd, (off_t)c->offset,
 					c->length, SYNC_FILE_RANGE_WRITE);
 	} else
@@ -367,52 +499,127 @@ static int write_chunk(struct apply_worker *w, const struct sf_chunk *c,
 	if (r < 0)
 		return sf_err(job->ctx, r, "cannot write the spare slot: %s",
 			      strerror(-r));
-	job->wrote[c - job->img->m.chunks - job->p->first_chunk] = 1;
+	written_of(job, c)->what = WROTE_WHOLE;
 	atomic_fetch_add(&job->written, 1);
 	atomic_fetch_add(&job->bytes, c->length);
 	return 0;
 }
 
 /*
- * Write chunk @idx unless the slot holds it. The content is decoded first
+ * Reads the base of a patch chunk @w->spare_chunk: from the spare slot's
+ * bytes of the chunk, in w->slot, where the read is inside it; from the
+ * active slot elsewhere.
+ */
+static int read_spare_first(void *data, uint64_t offset, void *buf, size_t len)
+{
+	struct apply_worker *w = data;
+	const struct sf_chunk *c = w->spare_chunk;
+
+	if (offset >= c->offset && len <= c->length &&
+	    offset - c->offset <= c->length - len) {
+		memcpy(buf, w->slot + (offset - c->offset), len);
+		return 0;
+	}
+	return read_active(w, offset, buf, len);
+}
+
+/*
+ * The spare slot held the delta's base where chunks could tell so far (as
+ * it does after a factory install, or once an apply of this image got
+ * there): a delta chunk is built from the spare's own bytes, read whole
+ * with one read, and the active slot is not read for it. An identity base
+ * chunk is the spare's chunk if its content hash says so; a patch chunk
+ * takes the base blocks inside the chunk from the spare's bytes (those
+ * outside from the active slot), and its content hash is checked. Returns
+ * 1 when the chunk is done (skipped or its changed blocks written), 0 when
+ * the spare does not hold the base there (nothing written: the caller
+ * takes the usual way, which reports what is wrong), or -errno.
+ */
+static int from_spare(struct apply_worker *w, const struct sf_chunk *c,
+		      uint32_t idx)
+{
+	struct apply_job *job = w->job;
+	bool identity = c->form == SF_FORM_BASE && c->base_offset == c->offset;
+	int r;
+
+	if (!atomic_load(&job->spare_holds) ||
+	    (!identity && c->form != SF_FORM_PATCH))
+		return 0;
+	r = read_slot(job, c, w->slot, 0, c->length);
+	if (r < 0)
+		return r;
+	if (identity) {
+		if (holds(c, w->slot))
+			return 1;
+		atomic_store(&job->spare_holds, false);
+		return 0;
+	}
+	r = sf_image_read_stored(job->ctx, job->img, idx, w->stored);
+	if (r < 0)
+		return r;
+	w->spare_chunk = c;
+	if (sf_chunk_decode(&w->quiet, &w->codec, c, idx, w->stored,
+			    &w->spare_base, false, w->content) < 0) {
+		atomic_store(&job->spare_holds, false);
+		return 0;
+	}
+	if (memcmp(w->slot, w->content, c->length) == 0)
+		return 1;
+	r = write_changed(w, c, w->content);
+	return r < 0 ? r : 1;
+}
+
+/*
+ * Write chunk @c unless the slot holds it. The content is decoded first
  * (stored hash checked just now), then compared with the slot; a chunk
  * skipped is proven by its content hash (zero chunks: by reading zero).
  * An identity base chunk already in the slot is proven without decoding.
  */
-static int apply_chunk(struct apply_worker *w, uint32_t idx)
+static int apply_usual(struct apply_worker *w, const struct sf_chunk *c,
+		       uint32_t idx)
 {
 	struct apply_job *job = w->job;
-	const struct sf_chunk *c = &job->img->m.chunks[idx];
 	const uint8_t *content = NULL;
 	int r;
 
 	r = identity_held(w, c);
-	if (r < 0)
+	if (r != 0) { /* (a base chunk has no stored bytes to check) */
+		if (r > 0)
+			atomic_store(&job->spare_holds, true);
 		return r;
-	if (r > 0) { /* (a base chunk has no stored bytes to check) */
-		read_ahead_held(job, idx);
-		atomic_fetch_add(&job->skipped, 1);
-		report(job, c->length);
-		return 0;
 	}
 	if (c->form != SF_FORM_ZERO) {
-		r = decode(job, &w->codec, idx, w->stored, w->content, false);
+		r = decode(job, &w->codec, &w->base, idx, w->stored, w->content,
+			   false);
 		if (r < 0)
 			return r;
 		content = w->content;
 	}
 	r = slot_holds(w, c, content);
-	if (r == 1)
-		r = skip_proven(w, c, idx);
-	else if (r == 2 && content)
-		r = write_changed(w, c, content);
-	else if (r >= 0)
-		r = write_chunk(w, c, content);
-	else
-		return r;
 	if (r < 0)
 		return r;
-	if (!job->wrote[idx - job->p->first_chunk]) {
+	if (r > 0 && c->form != SF_FORM_ZERO)
+		atomic_store(&job->spare_holds, true);
+	if (r == 1)
+		return content_proven(job, c, w->slot);
+	if (r == 2 && content) {
+		r = content_proven(job, c, content);
+		return r < 0 ? r : write_changed(w, c, content);
+	}
+	return write_chunk(w, c, content);
+}
+
+static int apply_chunk(struct apply_worker *w, uint32_t idx)
+{
+	struct apply_job *job = w->job;
+	const struct sf_chunk *c = &job->img->m.chunks[idx];
+	int r = from_spare(w, c, idx);
+
+	if (r == 0)
+		r = apply_usual(w, c, idx);
+	if (r < 0)
+		return r;
+	if (written_of(job, c)->what == WROTE_NONE) {
 		read_ahead_held(job, idx);
 		atomic_fetch_add(&job->skipped, 1);
 	}
@@ -420,28 +627,64 @@ static int apply_chunk(struct apply_worker *w, uint32_t idx)
 	return 0;
 }
 
+/* Read back the blocks written into chunk @c; do they hash right? */
+static int read_back_blocks(struct apply_worker *w, const struct sf_chunk *c,
+			    bool *ret_ok)
+{
+	struct apply_job *job = w->job;
+	const uint8_t *map = written_map(job, c);
+	crypto_generichash_state h;
+	uint8_t hash[SF_HASH_BYTES];
+
+	crypto_generichash_init(&h, NULL, 0, SF_HASH_BYTES);
+	for (uint32_t at = 0, end; at < c->length; at = end) {
+		int r;
+
+		end = at + block_len(c, at);
+		if (!written_test(map, at))
+			continue;
+		while (end < c->length && written_test(map, end))
+			end += block_len(c, end);
+		r = pread_full(job->t->slot_fd, w->slot + at, end - at,
+			       c->offset + at);
+		if (r < 0)
+			return r;
+		crypto_generichash_update(&h, w->slot + at, end - at);
+	}
+	crypto_generichash_final(&h, hash, SF_HASH_BYTES);
+	*ret_ok = sodium_memcmp(hash, written_of(job, c)->hash,
+				SF_HASH_BYTES) == 0;
+	return 0;
+}
+
 static int readback_chunk(struct apply_worker *w, uint32_t idx)
 {
 	struct apply_job *job = w->job;
 	const struct sf_chunk *c = &job->img->m.chunks[idx];
+	const struct written *rec = written_of(job, c);
+	bool ok = false;
 	int r;
 
-	if (!job->wrote[idx - job->p->first_chunk])
+	if (rec->what == WROTE_NONE)
 		return 0; /* skipped: proven when it was read in this run */
 	atomic_fetch_add(&job->read_back, 1);
-	r = pread_full(job->t->slot_fd, w->slot, c->length, c->offset);
-	if (r == -EINVAL && job->direct)
-		return r; /* O_DIRECT refused here: read_back() retries */
+	if (rec->what == WROTE_BLOCKS)
+		r = read_back_blocks(w, c, &ok);
+	else {
+		r = pread_full(job->t->slot_fd, w->slot, c->length, c->offset);
+		ok = r >= 0 && holds(c, w->slot);
+	}
 	if (r < 0)
 		return sf_err(job->ctx, r,
 			      "cannot read the spare slot back: %s",
 			      strerror(-r));
-	if (holds(c, w->slot))
+	if (ok)
 		return 0;
 	/* Was the image's chunk wrong (signed, yet not its content hash),
 	 * or did the medium fail? Decode it again, checked this time. */
-	if (c->form != SF_FORM_ZERO && decode(job, &w->codec, idx, w->stored,
-					      w->content, true) == -EBADMSG)
+	if (c->form != SF_FORM_ZERO &&
+	    decode(job, &w->codec, &w->base, idx, w->stored, w->content,
+		   true) == -EBADMSG)
 		return -EBADMSG;
 	return sf_err(job->ctx, -EIO,
 		      "read-back of chunk %u (bytes %llu-%llu) differs "
@@ -459,13 +702,17 @@ static void *worker_run(void *arg)
 	uint32_t j;
 	int r = 0;
 
-	w.content = malloc(cs);
+	w.base = (struct sf_base){ read_active, &w };
+	w.spare_base = (struct sf_base){ read_spare_first, &w };
+	w.quiet = *job->ctx;
+	w.quiet.log_fn = NULL;
 	w.stored = malloc(cs);
-	/* Aligned for O_DIRECT reads. */
-	if (posix_memalign((void **)&w.slot, SF_BLOCK_SIZE, cs) != 0)
-		w.slot = NULL;
+	/* Aligned: the slots' fds may have O_DIRECT. */
+	w.content = aligned_alloc(SF_BLOCK_SIZE, cs);
+	w.slot = aligned_alloc(SF_BLOCK_SIZE, cs);
+	w.window = aligned_alloc(SF_BLOCK_SIZE, cs);
 	sf_codec_init(&w.codec, 9);
-	if (!w.content || !w.stored || !w.slot)
+	if (!w.content || !w.stored || !w.slot || !w.window)
 		r = -ENOMEM;
 	/* Chunks are taken in order: the slot is written front to back. */
 	while (r >= 0 && atomic_load(&job->err) == 0 &&
@@ -480,21 +727,41 @@ static void *worker_run(void *arg)
 	free(w.content);
 	free(w.stored);
 	free(w.slot);
+	free(w.window);
 	return NULL;
 }
 
-static unsigned thread_count(const struct sf_apply_target *t)
+/* The workers' buffers, all together, stay under this. */
+#define WORKER_MEMORY (64u << 20)
+
+/*
+ * Workers: more than the CPUs, so that while some wait for the medium
+ * (direct I/O has no readahead: every read waits) the others inflate and
+ * hash. Measured on the reference payload with 2 CPUs, delta onto a spare
+ * holding its base: 2 workers 1.01 s, 4 1.06 s, 8 0.62 s, 12 and 16
+ * 0.56 s; a full apply 1.54 s with 2, 1.22 to 1.35 s with 8 to 16. Each
+ * worker has four chunk-sized buffers.
+ */
+static unsigned thread_count(const struct sf_apply_target *t,
+			     uint32_t chunk_size)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned cpus = n > 0 ? (unsigned)n : 1;
+	unsigned most = WORKER_MEMORY / (4 * chunk_size);
+	unsigned want = 2 * cpus + 4;
 
-	return t->threads ? t->threads : n > 0 ? (unsigned)n : 1;
+	if (t->threads)
+		return t->threads;
+	if (want > most)
+		want = most > cpus ? most : cpus;
+	return want;
 }
 
 /* Run @fn on every chunk of the payload, on the target's threads. */
 static int run_workers(struct apply_job *job,
 		       int (*fn)(struct apply_worker *w, uint32_t idx))
 {
-	unsigned threads = thread_count(job->t);
+	unsigned threads = thread_count(job->t, job->img->m.chunk_size);
 	pthread_t tid[64];
 	unsigned started = 0;
 
@@ -523,59 +790,107 @@ static int flush_slot(const struct sf_ctx *ctx, int fd)
 }
 
 /*
- * Read every chunk back and check it. With O_DIRECT where the slot takes
- * it (block devices, most filesystems) and the payload is whole blocks:
- * the reads go to the medium whatever is cached, and skip the copy through
- * the page cache (measured: the flush and read-back in half the time).
+ * Add O_DIRECT to @fd's flags where it takes it and a block-aligned read
+ * works (a device whose logical blocks are larger than 4 KiB refuses it);
+ * returns the flags to restore, or -1 (the fd is left as it was). Direct
+ * I/O reads the medium whatever is cached, and skips the copy through the
+ * page cache (measured on the reference payload's loop device: 512 MiB
+ * read in 0.26 s direct, 1.18 s through the page cache, with the CPU time
+ * the two threads need to inflate and hash).
  */
-static int read_back(struct apply_job *job)
+static int set_direct(int fd, uint8_t *buf)
 {
-	int fd = job->t->slot_fd, flags = fcntl(fd, F_GETFL);
-	int r;
+	int flags = fcntl(fd, F_GETFL);
 
-	if (flags < 0 || job->p->size % SF_BLOCK_SIZE != 0 ||
+	if (flags < 0 || (flags & O_DIRECT) ||
 	    fcntl(fd, F_SETFL, flags | O_DIRECT) < 0)
-		return run_workers(job, readback_chunk);
-	job->direct = true;
-	r = run_workers(job, readback_chunk);
-	job->direct = false;
-	if (fcntl(fd, F_SETFL, flags) < 0 && r >= 0)
-		r = sf_err(job->ctx, -errno,
-			   "cannot reset the slot's flags: %m");
-	if (r == -EINVAL) /* O_DIRECT not usable after all */
-		r = run_workers(job, readback_chunk);
+		return -1;
+	if (pread(fd, buf, SF_BLOCK_SIZE, 0) < 0) {
+		fcntl(fd, F_SETFL, flags);
+		return -1;
+	}
+	return flags;
+}
+
+static int reset_flags(const struct sf_ctx *ctx, int fd, int flags, int r)
+{
+	if (flags >= 0 && fcntl(fd, F_SETFL, flags) < 0 && r >= 0)
+		return sf_err(ctx, -errno, "cannot reset a slot's flags: %m");
 	return r;
 }
 
-static int apply_rootfs(struct apply_job *job)
+/*
+ * Write the chunks, flush, read back every chunk written in this run and
+ * check it. Direct I/O on both slots where they take it (block devices,
+ * most filesystems) and the payload is whole blocks; buffered otherwise,
+ * the slot's writeback started chunk by chunk and its cache dropped
+ * before it is read.
+ */
+static int write_and_read_back(struct apply_job *job)
 {
+	int fd = job->t->slot_fd;
 	int r;
 
-	job->p = sf_manifest_payload(&job->img->m, SF_PAYLOAD_ROOTFS);
-	job->base = (struct sf_base){ read_fd, (void *)&job->t->active_fd };
-	job->wrote = calloc(job->p->n_chunks ? job->p->n_chunks : 1, 1);
-	if (!job->wrote)
-		return -ENOMEM;
+	if (job->direct) {
+		r = run_workers(job, apply_chunk);
+		if (r >= 0)
+			r = flush_slot(job->ctx, fd);
+		return r < 0 ? r : run_workers(job, readback_chunk);
+	}
 	/*
 	 * What the slot holds is read from the medium, not from pages cached
 	 * before this run: a chunk found right is proven by what this run
 	 * read, and is not read back.
 	 */
-	posix_fadvise(job->t->slot_fd, 0, 0, POSIX_FADV_DONTNEED);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	/*
 	 * The slot is read only to compare, 4 KiB per chunk that it does not
 	 * hold: no readahead (measured: it read 258 MiB of the reference
 	 * payload's slot for nothing).
 	 */
-	posix_fadvise(job->t->slot_fd, 0, 0, POSIX_FADV_RANDOM);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
 	r = run_workers(job, apply_chunk);
-	posix_fadvise(job->t->slot_fd, 0, 0, POSIX_FADV_NORMAL);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_NORMAL);
 	if (r >= 0)
-		r = flush_slot(job->ctx, job->t->slot_fd);
-	if (r >= 0)
-		r = read_back(job);
+		r = flush_slot(job->ctx, fd);
+	return r < 0 ? r : run_workers(job, readback_chunk);
+}
+
+static int apply_rootfs(struct apply_job *job)
+{
+	const struct sf_apply_target *t = job->t;
+	int slot_flags = -1, active_flags = -1;
+	uint8_t *probe = aligned_alloc(SF_BLOCK_SIZE, SF_BLOCK_SIZE);
+	int r;
+
+	job->p = sf_manifest_payload(&job->img->m, SF_PAYLOAD_ROOTFS);
+	job->map_bytes = (job->img->m.chunk_size / SF_BLOCK_SIZE + 7) / 8;
+	job->wrote = calloc(job->p->n_chunks ? job->p->n_chunks : 1,
+			    sizeof(*job->wrote));
+	job->wrote_blocks =
+		calloc(job->p->n_chunks ? job->p->n_chunks : 1, job->map_bytes);
+	atomic_store(&job->spare_holds, true);
+	if (!job->wrote || !job->wrote_blocks || !probe) {
+		free(job->wrote);
+		free(job->wrote_blocks);
+		free(probe);
+		return -ENOMEM;
+	}
+	if (is_aligned(job->p->size))
+		slot_flags = set_direct(t->slot_fd, probe);
+	job->direct = slot_flags >= 0;
+	if (job->direct && (job->img->m.flags & SF_MANIFEST_FLAG_DELTA))
+		active_flags = set_direct(t->active_fd, probe);
+	job->active_direct = active_flags >= 0;
+	free(probe);
+	r = write_and_read_back(job);
+	r = reset_flags(job->ctx, t->slot_fd, slot_flags, r);
+	r = reset_flags(job->ctx, t->active_fd, active_flags, r);
+	job->direct = job->active_direct = false;
 	free(job->wrote);
+	free(job->wrote_blocks);
 	job->wrote = NULL;
+	job->wrote_blocks = NULL;
 	return r;
 }
 
@@ -595,7 +910,7 @@ static int efi_decode(struct apply_job *job, uint8_t *mem)
 	for (uint32_t i = 0; r >= 0 && i < job->p->n_chunks; i++) {
 		uint32_t idx = job->p->first_chunk + i;
 
-		r = decode(job, &codec, idx, stored,
+		r = decode(job, &codec, &job->base, idx, stored,
 			   mem + job->img->m.chunks[idx].offset, true);
 	}
 	sf_codec_done(&codec);
