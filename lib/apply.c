@@ -410,7 +410,7 @@ static bool block_differs(const struct apply_worker *w,
  * are written with them, up to this many bytes of them: a direct write
  * waits for the medium, so fewer, longer writes are faster.
  */
-#define WRITE_GAP (16u * SF_BLOCK_SIZE)
+#define WRITE_GAP (8u * SF_BLOCK_SIZE)
 
 static void written_mark(uint8_t *map, uint32_t from, uint32_t to)
 {

@@ -37,7 +37,7 @@ struct sf_apply_target {
 	int active_fd; /* booted slot: the base of delta chunks */
 	const char *efi_path; /* spare slot's EFI binary, final name */
 	const char *active_efi_path; /* booted slot's: the base of its delta */
-	unsigned threads; /* 0: one per CPU */
+	unsigned threads; /* 0: 2 per CPU + 4 (they wait for the medium) */
 	sf_progress_fn progress; /* console progress; may be NULL */
 	void *progress_data;
 };
@@ -54,13 +54,15 @@ struct sf_apply_stats {
 /*
  * sf_apply_write - write the image's payloads: for each root filesystem
  * chunk, read its stored bytes, check their hash just before use, decode
- * (delta chunks from the active slot, checked by hash) and write it unless
- * the slot already holds it, proven by its content hash (zero chunks:
- * zeroed in place where the slot supports it; a base chunk copied from the
- * same offset is checked in the slot before the active slot is read);
- * write the EFI binary next to its final name, flush, rename; flush the
- * slot; read back (O_DIRECT where possible) every chunk written in this
- * run and check it against its content hash.
+ * (delta chunks from the spare slot where it holds their base, else from
+ * the active slot, checked by hash) and write it, or the blocks of it that
+ * differ, unless the slot already holds it, proven by its content hash
+ * (zero chunks: zeroed in place where the slot supports it; a base chunk
+ * copied from the same offset is checked in the slot before the active
+ * slot is read); write the EFI binary next to its final name, flush,
+ * rename; flush the slot; read back what was written in this run and
+ * check it. Both slots with O_DIRECT where they take it (their fds are
+ * given back with the flags they came with).
  * Returns 0; -EBADMSG when the staged file does not match its manifest
  * (changed while being applied); -EXDEV when the active slot is not the
  * delta's base; -EIO when the read-back differs; -errno for I/O.

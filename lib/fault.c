@@ -14,6 +14,8 @@ void sf_fault_point(const struct sf_ctx *ctx, const char *what)
 	/* Apply threads pass points at once: each gets its own number, so
 	 * exactly one of them is the N-th. */
 	n = atomic_fetch_add(&ctx->fault->count, 1) + 1;
+	if (ctx->fault->hook)
+		ctx->fault->hook(ctx->fault->hook_data, what);
 	if (!ctx->fault->at || n != ctx->fault->at)
 		return;
 	fprintf(stderr, "fault injected at point %lu (%s)\n", n, what);

@@ -8,7 +8,8 @@
  * SLOTFLIP_FAULT_STOP=1, stops it (SIGSTOP) so that a test can change files
  * under it before it goes on. Points passed by parallel threads are
  * numbered atomically: exactly one is the N-th (which one depends on the
- * scheduling, the total does not).
+ * scheduling, the total does not). Unit tests may instead set a hook,
+ * called at every point, that changes files as the process goes on.
  */
 #pragma once
 
@@ -23,6 +24,9 @@ struct sf_fault {
 	unsigned long at; /* 0: count only */
 	atomic_ulong count; /* points passed so far */
 	int stop; /* SIGSTOP instead of exit */
+	/* Called at every point, before the N-th fires (unit tests). */
+	void (*hook)(void *data, const char *what);
+	void *hook_data;
 };
 
 /* @what names the point in the message printed when it fires. */

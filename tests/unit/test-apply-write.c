@@ -6,14 +6,16 @@
  * not just its first block), and payloads that are not whole blocks (the
  * read-back without O_DIRECT, zeros written where a range cannot be
  * zeroed in place), what is read back (only the chunks written: a chunk
- * skipped is proven by its content hash when it is read), and delta
- * images whose identity base chunks are found in the spare slot.
+ * skipped is proven by its content hash when it is read; of a chunk
+ * partly written, only the blocks written), and delta images whose chunks
+ * are found in, or built from, the spare slot.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include "apply.h"
+#include "fault.h"
 #include "fileio.h"
 #include "imgwrite.h"
 #include "testlib.h"
@@ -284,12 +286,39 @@ TEST(skipped_chunk_that_lies_is_refused_at_once)
 }
 
 /*
- * A delta (v2 from v1): v2 is v1 with a few bytes of chunk 4 changed (in
- * its second block), so chunks 0, 2, 6 are base chunks copied from their
- * own offset. Sets up v1.img and the delta as s->img; the active slot
- * holds v1.
+ * A signed chunk that decodes to other bytes than its content hash, while
+ * the slot holds what it decodes to except in its last block: only that
+ * block would be written and read back, so the content is hashed before
+ * it is written, and refused.
  */
-static void setup_delta(struct setup *s, uint8_t **ret_v1)
+TEST(chunk_that_lies_is_refused_before_its_changed_blocks_are_written)
+{
+	struct setup s;
+	struct sf_apply_stats st;
+	size_t len;
+	uint8_t *got;
+
+	setup(&s, CHUNKS * CHUNK);
+	make_slot(&s, 0x55);
+	put(&s, 0, s.rootfs, CHUNK - SF_BLOCK_SIZE);
+	CHECK_EQ(sf_image_load_manifest(&test_ctx, s.img), 0);
+	s.img->m.chunks[0].content_hash[0] ^= 0x01;
+	CHECK_EQ(apply_threads(&s, 1, &st), -EBADMSG);
+	CHECK_LOG("chunk 0: content does not match its hash");
+	got = test_read_file("slot", &len);
+	CHECK_EQ(got[CHUNK - 1], 0x55); /* its last block: not written */
+	free(got);
+	done(&s);
+}
+
+/*
+ * A delta (v2 from v1): v2 is v1 with 300 bytes changed at each of
+ * @changes (offsets in chunk 4), so chunks 0, 2, 6 are base chunks copied
+ * from their own offset. Sets up v1.img and the delta as s->img; the
+ * active slot holds v1.
+ */
+static void setup_delta_changes(struct setup *s, uint8_t **ret_v1,
+				const uint32_t *changes, size_t n_changes)
 {
 	struct sf_create_opts o = {
 		.rootfs = "rootfs",
@@ -313,7 +342,8 @@ static void setup_delta(struct setup *s, uint8_t **ret_v1)
 	CHECK(v1);
 	memcpy(v1, s->rootfs, s->size);
 	test_write_file("active", v1, s->size);
-	memset(s->rootfs + 4 * CHUNK + 5000, 'Z', 300);
+	for (size_t i = 0; i < n_changes; i++)
+		memset(s->rootfs + 4 * CHUNK + changes[i], 'Z', 300);
 	test_write_file("rootfs", s->rootfs, s->size);
 	o.version = "2.0";
 	o.delta_from = "v1.img";
@@ -329,6 +359,26 @@ static void setup_delta(struct setup *s, uint8_t **ret_v1)
 	s->active_fd = open("active", O_RDONLY | O_CLOEXEC);
 	CHECK(s->active_fd >= 0);
 	*ret_v1 = v1;
+}
+
+/* The delta of most tests: a change in the second block of chunk 4. */
+static void setup_delta(struct setup *s, uint8_t **ret_v1)
+{
+	static const uint32_t change[] = { 5000 };
+
+	setup_delta_changes(s, ret_v1, change, 1);
+}
+
+static void damage(const char *path, uint64_t offset)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	uint8_t b;
+
+	CHECK(fd >= 0);
+	CHECK_EQ(pread_full(fd, &b, 1, offset), 0);
+	b ^= 0x01;
+	CHECK_EQ(pwrite_full(fd, &b, 1, offset), 0);
+	close(fd);
 }
 
 /* The spare holds v1, the delta's base: only the changed chunk is written
@@ -349,6 +399,10 @@ TEST(delta_onto_its_base_writes_and_reads_back_the_change)
 	CHECK_EQ(st.chunks_read_back, 1);
 	/* Of chunk 4, only the block that changed (its second). */
 	CHECK_EQ(st.bytes_written, SF_BLOCK_SIZE + 20000);
+	/* Both slots were read with O_DIRECT where it works: the fds are
+	 * given back as they came. */
+	CHECK(!(fcntl(s.slot_fd, F_GETFL) & O_DIRECT));
+	CHECK(!(fcntl(s.active_fd, F_GETFL) & O_DIRECT));
 	free(v1);
 	done(&s);
 }
@@ -364,15 +418,10 @@ TEST(identity_base_chunk_in_spare_is_proven_without_the_active_slot)
 {
 	struct setup s;
 	struct sf_apply_stats st;
-	uint8_t bad, *v1;
-	int fd;
+	uint8_t *v1;
 
 	setup_delta(&s, &v1);
-	fd = open("active", O_WRONLY | O_CLOEXEC);
-	CHECK(fd >= 0);
-	bad = v1[3 * CHUNK - 1] ^ 0x01;
-	CHECK_EQ(pwrite_full(fd, &bad, 1, 3 * CHUNK - 1), 0);
-	close(fd);
+	damage("active", 3 * CHUNK - 1);
 	make_slot(&s, 0x55);
 	put(&s, 0, s.rootfs, s.size);
 	apply(&s, &st);
@@ -384,6 +433,106 @@ TEST(identity_base_chunk_in_spare_is_proven_without_the_active_slot)
 	CHECK_EQ(apply_threads(&s, 1, &st), -EXDEV);
 	CHECK_LOG("chunk 2: the base does not hold the data this delta was "
 		  "made against");
+	free(v1);
+	done(&s);
+}
+
+/*
+ * The spare holds v1; the active slot's chunk 4 is damaged in a block the
+ * patch copies from the base (its ninth). The patch is built from the
+ * spare's own chunk, which holds the base, and the active slot's damage
+ * does not matter. A spare that does not hold chunk 4's base must then
+ * read the active slot, and the damage is found.
+ */
+TEST(patch_chunk_built_from_the_spare_holding_its_base)
+{
+	struct setup s;
+	struct sf_apply_stats st;
+	uint8_t *v1;
+
+	setup_delta(&s, &v1);
+	damage("active", 4 * CHUNK + 8 * SF_BLOCK_SIZE);
+	make_slot(&s, 0x55);
+	put(&s, 0, v1, s.size);
+	apply(&s, &st);
+	check_slot(&s);
+	CHECK_EQ(st.bytes_written, SF_BLOCK_SIZE + 20000);
+	put(&s, 4, v1 + 3 * CHUNK, CHUNK); /* not chunk 4's base */
+	CHECK_EQ(apply_threads(&s, 1, &st), -EXDEV);
+	CHECK_LOG("chunk 4: the base does not hold the data this delta was "
+		  "made against");
+	free(v1);
+	done(&s);
+}
+
+/*
+ * Two changed blocks of chunk 4 with two right blocks between them are
+ * written with one write, the right ones too (one wait for the medium, not
+ * two); blocks further apart, with two writes.
+ */
+TEST(changed_blocks_close_together_are_written_at_once)
+{
+	static const uint32_t near[] = { 5000, 4 * SF_BLOCK_SIZE + 100 };
+	static const uint32_t far[] = { 100, 15 * SF_BLOCK_SIZE + 100 };
+	struct setup s;
+	struct sf_apply_stats st;
+	uint8_t *v1;
+
+	setup_delta_changes(&s, &v1, near, 2);
+	make_slot(&s, 0x55);
+	put(&s, 0, v1, s.size);
+	apply(&s, &st);
+	check_slot(&s);
+	CHECK_EQ(st.bytes_written, 4 * SF_BLOCK_SIZE + 20000);
+	free(v1);
+	done(&s);
+	unlink("efi.out");
+
+	setup_delta_changes(&s, &v1, far, 2);
+	make_slot(&s, 0x55);
+	put(&s, 0, v1, s.size);
+	apply(&s, &st);
+	check_slot(&s);
+	CHECK_EQ(st.bytes_written, 2 * SF_BLOCK_SIZE + 20000);
+	free(v1);
+	done(&s);
+}
+
+/* Flips a byte of the slot's chunk 4, block 1, when the slot is flushed. */
+static void flip_at_flush(void *data, const char *what)
+{
+	(void)data;
+	if (strcmp(what, "slot flush") == 0)
+		damage("slot", 4 * CHUNK + SF_BLOCK_SIZE + 7);
+}
+
+/*
+ * Only the blocks written are read back (the others were read and
+ * compared in this run), and they are checked: a written block that the
+ * medium does not return as written fails the apply.
+ */
+TEST(read_back_checks_the_blocks_written)
+{
+	struct sf_fault fault = { .hook = flip_at_flush };
+	struct sf_ctx ctx = test_ctx;
+	struct setup s;
+	struct sf_apply_target t;
+	uint8_t *v1;
+
+	setup_delta(&s, &v1);
+	make_slot(&s, 0x55);
+	put(&s, 0, v1, s.size);
+	ctx.fault = &fault;
+	t = (struct sf_apply_target){
+		.slot_fd = s.slot_fd,
+		.active_fd = s.active_fd,
+		.efi_path = "efi.out",
+		.active_efi_path = "efi.active",
+		.threads = 2,
+	};
+	CHECK_EQ(sf_apply_write(&ctx, s.img, &t, NULL), -EIO);
+	CHECK_LOG("read-back of chunk 4 (bytes 262144-327679) differs from "
+		  "what was written");
 	free(v1);
 	done(&s);
 }
