@@ -97,8 +97,15 @@ static void put(struct setup *s, uint32_t chunk, const uint8_t *data,
 		 0);
 }
 
-static int apply_threads(struct setup *s, unsigned threads,
-			 struct sf_apply_stats *st)
+/* The spare slot holds @data, all of the payload's size. */
+static void make_slot_holding(struct setup *s, const uint8_t *data)
+{
+	make_slot(s, 0x55);
+	put(s, 0, data, s->size);
+}
+
+static int apply_ctx(const struct sf_ctx *ctx, struct setup *s,
+		     unsigned threads, struct sf_apply_stats *st)
 {
 	struct sf_apply_target t = {
 		.slot_fd = s->slot_fd,
@@ -108,7 +115,13 @@ static int apply_threads(struct setup *s, unsigned threads,
 		.threads = threads,
 	};
 
-	return sf_apply_write(&test_ctx, s->img, &t, st);
+	return sf_apply_write(ctx, s->img, &t, st);
+}
+
+static int apply_threads(struct setup *s, unsigned threads,
+			 struct sf_apply_stats *st)
+{
+	return apply_ctx(&test_ctx, s, threads, st);
 }
 
 static void apply(struct setup *s, struct sf_apply_stats *st)
@@ -200,8 +213,7 @@ TEST(slot_already_right_is_not_written)
 	uint8_t *efi;
 
 	setup(&s, CHUNKS * CHUNK);
-	make_slot(&s, 0x55);
-	put(&s, 0, s.rootfs, s.size);
+	make_slot_holding(&s, s.rootfs);
 	/* The EFI binary in place as well: nothing at all to write. */
 	efi = test_read_file("efi", &len);
 	test_write_file("efi.out", efi, len);
@@ -258,12 +270,12 @@ TEST(resume_writes_only_what_is_missing)
 }
 
 /*
- * A signed chunk that decodes to other bytes than its content hash (here:
- * the hash changed in the checked manifest), while the slot holds what it
- * decodes to: the skip must not trust the compare. It is refused at once,
- * before the chunks after it are written (one thread: in order).
+ * Chunk 0 signed, yet decoding to other bytes than its content hash (the
+ * hash changed in the checked manifest); the slot holds the first @right
+ * bytes of what it decodes to. Applied with one thread (in order), it must
+ * be refused; returns the slot's bytes then.
  */
-TEST(skipped_chunk_that_lies_is_refused_at_once)
+static uint8_t *apply_lying_chunk(uint32_t right)
 {
 	struct setup s;
 	struct sf_apply_stats st;
@@ -272,7 +284,7 @@ TEST(skipped_chunk_that_lies_is_refused_at_once)
 
 	setup(&s, CHUNKS * CHUNK);
 	make_slot(&s, 0x55);
-	put(&s, 0, s.rootfs, CHUNK);
+	put(&s, 0, s.rootfs, right);
 	CHECK_EQ(sf_image_load_manifest(&test_ctx, s.img), 0);
 	CHECK(s.img->m.chunks[0].form == SF_FORM_DEFLATE ||
 	      s.img->m.chunks[0].form == SF_FORM_STORED);
@@ -280,35 +292,28 @@ TEST(skipped_chunk_that_lies_is_refused_at_once)
 	CHECK_EQ(apply_threads(&s, 1, &st), -EBADMSG);
 	CHECK_LOG("chunk 0: content does not match its hash");
 	got = test_read_file("slot", &len);
-	CHECK_EQ(got[2 * CHUNK], 0x55); /* chunk 2: not written */
-	free(got);
 	done(&s);
+	return got;
 }
 
-/*
- * A signed chunk that decodes to other bytes than its content hash, while
- * the slot holds what it decodes to except in its last block: only that
- * block would be written and read back, so the content is hashed before
- * it is written, and refused.
- */
+/* The slot holds all of it: the skip must not trust the compare. It is
+ * refused at once, before the chunks after it are written. */
+TEST(skipped_chunk_that_lies_is_refused_at_once)
+{
+	uint8_t *got = apply_lying_chunk(CHUNK);
+
+	CHECK_EQ(got[2 * CHUNK], 0x55); /* chunk 2: not written */
+	free(got);
+}
+
+/* The slot holds all but its last block: only that block would be written
+ * and read back, so the content is hashed before it is written. */
 TEST(chunk_that_lies_is_refused_before_its_changed_blocks_are_written)
 {
-	struct setup s;
-	struct sf_apply_stats st;
-	size_t len;
-	uint8_t *got;
+	uint8_t *got = apply_lying_chunk(CHUNK - SF_BLOCK_SIZE);
 
-	setup(&s, CHUNKS * CHUNK);
-	make_slot(&s, 0x55);
-	put(&s, 0, s.rootfs, CHUNK - SF_BLOCK_SIZE);
-	CHECK_EQ(sf_image_load_manifest(&test_ctx, s.img), 0);
-	s.img->m.chunks[0].content_hash[0] ^= 0x01;
-	CHECK_EQ(apply_threads(&s, 1, &st), -EBADMSG);
-	CHECK_LOG("chunk 0: content does not match its hash");
-	got = test_read_file("slot", &len);
 	CHECK_EQ(got[CHUNK - 1], 0x55); /* its last block: not written */
 	free(got);
-	done(&s);
 }
 
 /*
@@ -382,7 +387,7 @@ static void damage(const char *path, uint64_t offset)
 }
 
 /* The spare holds v1, the delta's base: only the changed chunk is written
- * (its changed block) and read back (all of it). */
+ * and read back, of it only the block that changed. */
 TEST(delta_onto_its_base_writes_and_reads_back_the_change)
 {
 	struct setup s;
@@ -390,8 +395,7 @@ TEST(delta_onto_its_base_writes_and_reads_back_the_change)
 	uint8_t *v1;
 
 	setup_delta(&s, &v1);
-	make_slot(&s, 0x55);
-	put(&s, 0, v1, s.size);
+	make_slot_holding(&s, v1);
 	apply(&s, &st);
 	check_slot(&s);
 	CHECK_EQ(st.chunks_written, 1 + 1); /* chunk 4, the EFI binary */
@@ -422,8 +426,7 @@ TEST(identity_base_chunk_in_spare_is_proven_without_the_active_slot)
 
 	setup_delta(&s, &v1);
 	damage("active", 3 * CHUNK - 1);
-	make_slot(&s, 0x55);
-	put(&s, 0, s.rootfs, s.size);
+	make_slot_holding(&s, s.rootfs);
 	apply(&s, &st);
 	check_slot(&s);
 	CHECK_EQ(st.chunks_written, 1); /* the EFI binary */
@@ -452,8 +455,7 @@ TEST(patch_chunk_built_from_the_spare_holding_its_base)
 
 	setup_delta(&s, &v1);
 	damage("active", 4 * CHUNK + 8 * SF_BLOCK_SIZE);
-	make_slot(&s, 0x55);
-	put(&s, 0, v1, s.size);
+	make_slot_holding(&s, v1);
 	apply(&s, &st);
 	check_slot(&s);
 	CHECK_EQ(st.bytes_written, SF_BLOCK_SIZE + 20000);
@@ -465,6 +467,23 @@ TEST(patch_chunk_built_from_the_spare_holding_its_base)
 	done(&s);
 }
 
+/* The delta with @changes applied onto a spare holding v1: bytes written. */
+static uint64_t delta_onto_base_written(const uint32_t *changes, size_t n)
+{
+	struct setup s;
+	struct sf_apply_stats st;
+	uint8_t *v1;
+
+	setup_delta_changes(&s, &v1, changes, n);
+	make_slot_holding(&s, v1);
+	apply(&s, &st);
+	check_slot(&s);
+	free(v1);
+	done(&s);
+	unlink("efi.out");
+	return st.bytes_written;
+}
+
 /*
  * Two changed blocks of chunk 4 with two right blocks between them are
  * written with one write, the right ones too (one wait for the medium, not
@@ -474,28 +493,9 @@ TEST(changed_blocks_close_together_are_written_at_once)
 {
 	static const uint32_t near[] = { 5000, 4 * SF_BLOCK_SIZE + 100 };
 	static const uint32_t far[] = { 100, 15 * SF_BLOCK_SIZE + 100 };
-	struct setup s;
-	struct sf_apply_stats st;
-	uint8_t *v1;
 
-	setup_delta_changes(&s, &v1, near, 2);
-	make_slot(&s, 0x55);
-	put(&s, 0, v1, s.size);
-	apply(&s, &st);
-	check_slot(&s);
-	CHECK_EQ(st.bytes_written, 4 * SF_BLOCK_SIZE + 20000);
-	free(v1);
-	done(&s);
-	unlink("efi.out");
-
-	setup_delta_changes(&s, &v1, far, 2);
-	make_slot(&s, 0x55);
-	put(&s, 0, v1, s.size);
-	apply(&s, &st);
-	check_slot(&s);
-	CHECK_EQ(st.bytes_written, 2 * SF_BLOCK_SIZE + 20000);
-	free(v1);
-	done(&s);
+	CHECK_EQ(delta_onto_base_written(near, 2), 4 * SF_BLOCK_SIZE + 20000);
+	CHECK_EQ(delta_onto_base_written(far, 2), 2 * SF_BLOCK_SIZE + 20000);
 }
 
 /* Flips a byte of the slot's chunk 4, block 1, when the slot is flushed. */
@@ -516,21 +516,13 @@ TEST(read_back_checks_the_blocks_written)
 	struct sf_fault fault = { .hook = flip_at_flush };
 	struct sf_ctx ctx = test_ctx;
 	struct setup s;
-	struct sf_apply_target t;
+	struct sf_apply_stats st;
 	uint8_t *v1;
 
 	setup_delta(&s, &v1);
-	make_slot(&s, 0x55);
-	put(&s, 0, v1, s.size);
+	make_slot_holding(&s, v1);
 	ctx.fault = &fault;
-	t = (struct sf_apply_target){
-		.slot_fd = s.slot_fd,
-		.active_fd = s.active_fd,
-		.efi_path = "efi.out",
-		.active_efi_path = "efi.active",
-		.threads = 2,
-	};
-	CHECK_EQ(sf_apply_write(&ctx, s.img, &t, NULL), -EIO);
+	CHECK_EQ(apply_ctx(&ctx, &s, 2, &st), -EIO);
 	CHECK_LOG("read-back of chunk 4 (bytes 262144-327679) differs from "
 		  "what was written");
 	free(v1);
