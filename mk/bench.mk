@@ -13,13 +13,19 @@ $(BENCH_DIR)/changed-blocks: tests/bench/changed-blocks.c
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -o $@ $< -lz
 
+# BLAKE2b of a file's 1 MiB chunks on every CPU: the hashing floor of a delta.
+$(BENCH_DIR)/hash-chunks: tests/bench/hash-chunks.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -o $@ $< -lsodium -pthread
+
 # Sets the EFI state of the apply benchmark's test root.
 $(BENCH_DIR)/state-tool: $(call rel_obj,tests/tools/state-tool.c $(LIB_SRCS))
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(LIBS)
 
 BENCH_TOOLS := $(B)/slotflip-image $(B)/slotflip-init \
-	$(BENCH_DIR)/changed-blocks $(BENCH_DIR)/state-tool
+	$(BENCH_DIR)/changed-blocks $(BENCH_DIR)/state-tool \
+	$(BENCH_DIR)/hash-chunks
 
 bench: $(BENCH_TOOLS)
 	tests/bench/bench-image.sh

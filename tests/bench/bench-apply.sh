@@ -16,6 +16,11 @@
 #          onto one that starts holding v1, the delta's base (as on a device:
 #          after a factory install both slots hold v1; in steady state the
 #          spare holds the version before the running one)
+#          and the floor of the delta onto v1: reading the whole spare slot
+#          (dd iflag=direct) or hashing its 1 MiB chunks with BLAKE2b on
+#          every CPU (build/bench/hash-chunks, libsodium, from memory), the
+#          longer of the two; every chunk of the spare is read and proven
+#          by its content hash
 #   rauc   with BENCH_PEERS=1 (`make bench-peers`): `rauc install` of a
 #          plain bundle of img-v1.ext4, timed by ../shared/bench/rauc-peer.sh
 #          (its runs one after the other), then slotflip's full apply as many
@@ -45,7 +50,8 @@
 #                      commit): the delta runs time it too, alternating with
 #                      this build, and print both (before/after figures)
 # Needs root (loop devices, drop_caches), build/slotflip-image,
-# build/slotflip-init and build/bench/state-tool: `make bench`.
+# build/slotflip-init, build/bench/state-tool and build/bench/hash-chunks:
+# `make bench`.
 # The images carry a 1 MiB EFI payload (the first bytes of the shared
 # libraries), so that the rootfs dominates, as in what the peers write.
 set -euo pipefail
@@ -57,6 +63,7 @@ W=$B/apply
 SFI=build/slotflip-image
 INIT=build/slotflip-init
 STATE=$B/state-tool
+HASH=$B/hash-chunks
 SHARED=${BENCH_SHARED:-../shared/bench}
 EFI=$W/efi.bin
 EFI_SIZE=1048576
@@ -82,8 +89,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-[ -x "$SFI" ] && [ -x "$INIT" ] && [ -x "$STATE" ] ||
-	die "$SFI, $INIT or $STATE is missing: run \`make bench\`"
+[ -x "$SFI" ] && [ -x "$INIT" ] && [ -x "$STATE" ] && [ -x "$HASH" ] ||
+	die "$SFI, $INIT, $STATE or $HASH is missing: run \`make bench\`"
 [ "$(id -u)" = 0 ] ||
 	die "the apply benchmark needs root (loop devices, dropping the page cache)"
 command -v losetup >/dev/null || die "no losetup (apt-get install mount)"
@@ -345,6 +352,23 @@ for ((i = 0; i < RUNS; i++)); do
 			"$(secs "${of2_t[-1]}")" "$(secs "${of2b_t[-1]}")" \
 			"$(secs "${odl_t[-1]}")" "$(secs "${odlb_t[-1]}")"
 done
+# The floor of a delta onto a spare that holds its base: every chunk of the
+# spare is read and proven by its content hash (BLAKE2b), so no delta apply
+# takes less than reading the whole spare (direct, as slotflip reads it)
+# or than hashing it on every CPU, whichever is longer.
+rd_t=() hs_t=()
+for ((i = 0; i < RUNS; i++)); do
+	fill_spare_v1
+	cold
+	timed /dev/null dd if="$SPARE" of=/dev/null bs=1M iflag=direct status=none
+	rd_t+=("$WALL")
+	timed "$W/hash.out" "$HASH" "$V1"
+	hs_t+=("$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' "$W/hash.out")")
+done
+rd_med=$(median "${rd_t[@]}")
+hs_med=$(median "${hs_t[@]}")
+floor=$(awk -v a="$rd_med" -v b="$hs_med" 'BEGIN { printf "%.3f", (a > b ? a : b) }')
+
 f2_med=$(median "${f2_t[@]}")
 f2b_med=$(median "${f2b_t[@]}")
 dl_med=$(median "${dl_t[@]}")
@@ -363,6 +387,10 @@ printf '         full v2 onto a patterned spare / delta onto a v1 spare: %s\n' \
 printf '         (first install vs update: not like for like; the delta'"'"'s own gain on the same start is the line above)\n'
 printf '         applied: full v2 %s / onto v1 %s\n' "$f2_applied" "$f2b_applied"
 printf '                  delta %s / onto v1 %s\n' "$dl_applied" "$dlb_applied"
+printf '         floor of a delta onto a spare holding its base: %s (read the spare, dd iflag=direct: %s;\n' \
+	"$(secs "$floor")" "$(secs "$rd_med")"
+printf '           BLAKE2b of its 1 MiB chunks on %d CPUs: %s); delta onto v1 / floor %s, full v2 / floor %s\n' \
+	"$(nproc)" "$(secs "$hs_med")" "$(ratio "$dlb_med" "$floor")" "$(ratio "$f2_med" "$floor")"
 if [ -n "$OTHER" ]; then
 	printf '         compared build %s, same runs (medians; this build after the slash):\n' "$OTHER"
 	printf '           %-34s %-22s %s\n' 'full v2 image' \
@@ -404,7 +432,7 @@ if [ "$PEERS" = 1 ]; then
 	echo "         RAUC's plain format checks the bundle's signature, then copies the"
 	echo "         image: it never checks the written image's hash nor reads the slot"
 	echo "         back. slotflip checks every chunk's hash just before writing it,"
-	echo "         flushes, drops the slot's cache and reads every chunk back."
+	echo "         flushes, and reads back from the medium (direct I/O) all it wrote."
 	echo "         (rauc-peer.sh sets up its own slots, loop devices without direct"
 	echo "         I/O, keys and service, and runs its installs one after the other)"
 	echo
@@ -429,6 +457,8 @@ printf '  %-52s ratio %-6s %s\n' "  like for like, both onto a spare holding v1"
 	"$delta_v1_speedup" "$(verdict_min "$delta_v1_speedup" 3)"
 printf '  %-52s ratio %-6s %s\n' "  like for like, both onto a patterned spare" \
 	"$delta_speedup" "$(verdict_min "$delta_speedup" 3)"
+printf '  %-52s ratio %s\n' "  the most a delta could reach here (full v2 / floor)" \
+	"$(ratio "$f2_med" "$floor")"
 echo
 awk -v a="$START" -v b="$EPOCHREALTIME" \
 	'BEGIN { t = b - a; printf "apply bench took %d min %02d s\n", t / 60, t % 60 }'
