@@ -326,53 +326,38 @@ static int content_proven(struct apply_job *job, const struct sf_chunk *c,
 /*
  * A base chunk copied from the same offset of the active slot: the spare
  * slot often holds it already (it held the delta's base, or this apply was
- * interrupted). Their first blocks are compared (one small read each); if
- * they match, the spare's chunk is read and its content hash checked, and
- * the active slot is not read at all. Returns 1 (the slot holds it,
- * proven), 0 or -errno.
+ * interrupted). While the spare held the chunks before, its chunk is read
+ * whole at once; else the first blocks of both slots are compared first
+ * (one small read each), and the spare's chunk is read only if they match.
+ * Its content hash proves it, and the active slot is not read whole.
+ * Returns 1 (the slot holds it, proven), 0 or -errno.
  */
 static int identity_held(struct apply_worker *w, const struct sf_chunk *c)
 {
 	struct apply_job *job = w->job;
 	uint32_t head = c->length < SF_BLOCK_SIZE ? c->length : SF_BLOCK_SIZE;
+	bool held;
 	int r;
 
 	if (c->form != SF_FORM_BASE || c->base_offset != c->offset)
 		return 0;
-	r = read_slot(job, c, w->slot, 0, head);
-	if (r < 0)
-		return r;
-	/* An active slot that cannot be read: the decode says why. */
-	if (pread_full(job->t->active_fd, w->content, head, c->offset) < 0 ||
-	    memcmp(w->slot, w->content, head) != 0)
-		return 0;
+	if (!atomic_load(&job->spare_holds)) {
+		r = read_slot(job, c, w->slot, 0, head);
+		if (r < 0)
+			return r;
+		/* An active slot that cannot be read: the decode says why. */
+		if (pread_full(job->t->active_fd, w->content, head, c->offset) <
+			    0 ||
+		    memcmp(w->slot, w->content, head) != 0)
+			return 0;
+	} else
+		head = 0;
 	r = read_slot(job, c, w->slot, head, c->length);
 	if (r < 0)
 		return r;
-	return holds(c, w->slot);
-}
-
-/* Chunks ahead of one found in the slot whose slot range is read ahead. */
-#define HELD_READAHEAD 4u
-
-/*
- * Chunk @idx was found in the slot: the next ones likely are too (the slot
- * held this image's base, or an interrupted apply of it). Without direct
- * I/O, start reading the slot a few chunks ahead, so the reads queue up on
- * the medium while this thread hashes (the slot's readahead is off: a slot
- * that holds other data would be read for nothing). Best effort: only the
- * page cache changes.
- */
-static void read_ahead_held(struct apply_job *job, uint32_t idx)
-{
-	uint32_t next = idx + HELD_READAHEAD;
-	const struct sf_chunk *c = &job->img->m.chunks[next];
-
-	if (job->direct || next >= job->p->first_chunk + job->p->n_chunks ||
-	    c->form == SF_FORM_ZERO)
-		return;
-	posix_fadvise(job->t->slot_fd, (off_t)c->offset, c->length,
-		      POSIX_FADV_WILLNEED);
+	held = holds(c, w->slot);
+	atomic_store(&job->spare_holds, held);
+	return held;
 }
 
 /*
@@ -403,6 +388,20 @@ static bool block_differs(const struct apply_worker *w,
 			  uint32_t at)
 {
 	return memcmp(w->slot + at, content + at, block_len(c, at)) != 0;
+}
+
+/*
+ * Without direct I/O: start writing @len bytes at @offset out now, while
+ * the next chunks inflate, instead of all at the final flush (measured:
+ * the flush and read-back took half the time). Best effort: the
+ * fdatasync() after the last chunk is what makes it durable.
+ */
+static void start_writeback(const struct apply_job *job, uint64_t offset,
+			    uint32_t len)
+{
+	if (!job->direct)
+		sync_file_range(job->t->slot_fd, (off_t)offset, len,
+				SYNC_FILE_RANGE_WRITE);
 }
 
 /*
@@ -462,8 +461,7 @@ static int write_changed(struct apply_worker *w, const struct sf_chunk *c,
 			return sf_err(job->ctx, r,
 				      "cannot write the spare slot: %s",
 				      strerror(-r));
-		sync_file_range(job->t->slot_fd, (off_t)(c->offset + at),
-				end - at, SYNC_FILE_RANGE_WRITE);
+		start_writeback(job, c->offset + at, end - at);
 		written_mark(map, at, end);
 		crypto_generichash_update(&h, content + at, end - at);
 		bytes += end - at;
@@ -484,16 +482,8 @@ static int write_chunk(struct apply_worker *w, const struct sf_chunk *c,
 	sf_fault_point(job->ctx, "slot write");
 	if (content) {
 		r = pwrite_full(job->t->slot_fd, content, c->length, c->offset);
-		/*
-		 * Without direct I/O: start writing it out now, while the
-		 * next chunks inflate, instead of all at the final flush
-		 * (measured: the flush and read-back take half the time).
-		 * Best effort: the fdatasync() after the last chunk is what
-		 * makes it durable.
-		 */
-		if (r >= 0 && !job->direct)
-			sync_file_range(job->t->slot_fd, (off_t)c->offset,
-					c->length, SYNC_FILE_RANGE_WRITE);
+		if (r >= 0)
+			start_writeback(job, c->offset, c->length);
 	} else
 		r = zero_range(job->t->slot_fd, c->offset, c->length, w->slot);
 	if (r < 0)
@@ -526,34 +516,24 @@ static int read_spare_first(void *data, uint64_t offset, void *buf, size_t len)
 /*
  * The spare slot held the delta's base where chunks could tell so far (as
  * it does after a factory install, or once an apply of this image got
- * there): a delta chunk is built from the spare's own bytes, read whole
- * with one read, and the active slot is not read for it. An identity base
- * chunk is the spare's chunk if its content hash says so; a patch chunk
- * takes the base blocks inside the chunk from the spare's bytes (those
- * outside from the active slot), and its content hash is checked. Returns
- * 1 when the chunk is done (skipped or its changed blocks written), 0 when
+ * there): a patch chunk is built from the spare's own chunk, read whole
+ * with one read, taking the base blocks inside the chunk from it (those
+ * outside from the active slot); its content hash is checked. Returns 1
+ * when the chunk is done (skipped or its changed blocks written), 0 when
  * the spare does not hold the base there (nothing written: the caller
  * takes the usual way, which reports what is wrong), or -errno.
  */
-static int from_spare(struct apply_worker *w, const struct sf_chunk *c,
-		      uint32_t idx)
+static int patch_from_spare(struct apply_worker *w, const struct sf_chunk *c,
+			    uint32_t idx)
 {
 	struct apply_job *job = w->job;
-	bool identity = c->form == SF_FORM_BASE && c->base_offset == c->offset;
 	int r;
 
-	if (!atomic_load(&job->spare_holds) ||
-	    (!identity && c->form != SF_FORM_PATCH))
+	if (c->form != SF_FORM_PATCH || !atomic_load(&job->spare_holds))
 		return 0;
 	r = read_slot(job, c, w->slot, 0, c->length);
 	if (r < 0)
 		return r;
-	if (identity) {
-		if (holds(c, w->slot))
-			return 1;
-		atomic_store(&job->spare_holds, false);
-		return 0;
-	}
 	r = sf_image_read_stored(job->ctx, job->img, idx, w->stored);
 	if (r < 0)
 		return r;
@@ -583,11 +563,8 @@ static int apply_usual(struct apply_worker *w, const struct sf_chunk *c,
 	int r;
 
 	r = identity_held(w, c);
-	if (r != 0) { /* (a base chunk has no stored bytes to check) */
-		if (r > 0)
-			atomic_store(&job->spare_holds, true);
+	if (r != 0) /* (a base chunk has no stored bytes to check) */
 		return r;
-	}
 	if (c->form != SF_FORM_ZERO) {
 		r = decode(job, &w->codec, &w->base, idx, w->stored, w->content,
 			   false);
@@ -613,16 +590,14 @@ static int apply_chunk(struct apply_worker *w, uint32_t idx)
 {
 	struct apply_job *job = w->job;
 	const struct sf_chunk *c = &job->img->m.chunks[idx];
-	int r = from_spare(w, c, idx);
+	int r = patch_from_spare(w, c, idx);
 
 	if (r == 0)
 		r = apply_usual(w, c, idx);
 	if (r < 0)
 		return r;
-	if (written_of(job, c)->what == WROTE_NONE) {
-		read_ahead_held(job, idx);
+	if (written_of(job, c)->what == WROTE_NONE)
 		atomic_fetch_add(&job->skipped, 1);
-	}
 	report(job, c->length);
 	return 0;
 }
