@@ -135,40 +135,49 @@ static bool unchanged(const char *path, uint32_t attr, const void *data,
 	       memcmp(raw + 4, data, len) == 0;
 }
 
+/*
+ * An immutable file cannot even be opened for writing, nor removed: clear
+ * the flag through a read-only descriptor first (efivarfs makes every
+ * existing non-standard variable immutable). Returns that descriptor (the
+ * flag is put back through it, whatever happens next), or -1 when the
+ * file does not exist; *@ret_flags: the flags to put back, or -1.
+ */
+static int open_mutable(const char *path, int *ret_flags)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+
+	*ret_flags = fd >= 0 ? make_mutable(fd) : -1;
+	return fd;
+}
+
 static int write_raw(const struct sf_ctx *ctx, const char *name,
 		     const char *path, const uint8_t *buf, size_t len)
 {
-	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int fd = -1, ro = -1;
 	struct statfs sfs;
 	ssize_t n;
-	int flags = -1;
+	int flags, r = 1;
 
-	/* An immutable file cannot even be opened for writing: clear the
-	 * flag through a read-only descriptor first (efivarfs makes every
-	 * existing non-standard variable immutable). */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd >= 0) {
-		flags = make_mutable(fd);
-		close(fd);
-	}
+	ro = open_mutable(path, &flags);
 	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return write_error(ctx, name, -errno);
-	sf_fault_point(ctx, "efivar write");
-	/* One write() is one SetVariable(): never split it. */
-	n = write(fd, buf, len);
-	if (n < 0 || (size_t)n != len) {
-		int r = n < 0 ? -errno : -EIO;
-
-		restore_flags(fd, flags);
-		return write_error(ctx, name, r);
+		r = -errno;
+	else {
+		sf_fault_point(ctx, "efivar write");
+		/* One write() is one SetVariable(): never split it. */
+		n = write(fd, buf, len);
+		if (n < 0 || (size_t)n != len)
+			r = n < 0 ? -errno : -EIO;
+		/* On a plain file (tests), drop the tail of a longer old
+		 * value. */
+		else if (fstatfs(fd, &sfs) == 0 &&
+			 sfs.f_type != EFIVARFS_MAGIC &&
+			 ftruncate(fd, (off_t)len) < 0)
+			r = -errno;
 	}
-	/* On a plain file (tests), drop the tail of a longer old value. */
-	if (fstatfs(fd, &sfs) == 0 && sfs.f_type != EFIVARFS_MAGIC &&
-	    ftruncate(fd, (off_t)len) < 0)
-		return write_error(ctx, name, -errno);
-	restore_flags(fd, flags);
-	return 1;
+	if (ro >= 0)
+		restore_flags(ro, flags);
+	return r < 0 ? write_error(ctx, name, r) : r;
 }
 
 int efivar_write(const struct sf_ctx *ctx, const char *name, const char *guid,
@@ -191,20 +200,22 @@ int efivar_write(const struct sf_ctx *ctx, const char *name, const char *guid,
 
 int efivar_delete(const struct sf_ctx *ctx, const char *name, const char *guid)
 {
+	_cleanup_close_ int ro = -1;
 	char path[4096];
-	int fd;
+	int flags, r = 1;
 
 	if (var_path(ctx, name, guid, path, sizeof(path)) < 0)
 		return -ENAMETOOLONG;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
+	ro = open_mutable(path, &flags);
+	if (ro < 0)
 		return errno == ENOENT ? 0 : write_error(ctx, name, -errno);
-	make_mutable(fd);
-	close(fd);
 	sf_fault_point(ctx, "efivar delete");
-	if (unlink(path) < 0)
-		return errno == ENOENT ? 0 : write_error(ctx, name, -errno);
-	return 1;
+	if (unlink(path) < 0) {
+		r = errno == ENOENT ? 0 : -errno;
+		/* Still there: immutable again, as efivarfs keeps it. */
+		restore_flags(ro, flags);
+	}
+	return r < 0 ? write_error(ctx, name, r) : r;
 }
 
 int efivar_get_u16(const struct sf_ctx *ctx, const char *name, uint16_t *ret)
