@@ -11,28 +11,22 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fileio.h"
 #include "util.h"
 
 #define MODLIST_MAX 16384u
 
-/* Read a small text file whole (NUL-terminated). Returns 0 or -errno. */
+/* The module list whole (NUL-terminated). Returns 0 or -errno. */
 static int read_small(const char *path, char **ret, size_t *ret_len)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	_cleanup_free_ char *buf = NULL;
+	_cleanup_free_ char *buf = malloc(MODLIST_MAX + 1);
 	ssize_t n;
 
-	if (fd < 0)
-		return -errno;
-	buf = malloc(MODLIST_MAX + 1);
 	if (!buf)
 		return -ENOMEM;
-	n = read(fd, buf, MODLIST_MAX + 1);
+	n = read_text_file(path, buf, MODLIST_MAX + 1);
 	if (n < 0)
-		return -errno;
-	if (n > (ssize_t)MODLIST_MAX)
-		return -EFBIG;
-	buf[n] = '\0';
+		return (int)n;
 	*ret_len = (size_t)n;
 	*ret = TAKE_PTR(buf);
 	return 0;

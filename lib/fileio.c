@@ -69,6 +69,24 @@ ssize_t read_full(int fd, void *buf, size_t len)
 	return (ssize_t)n;
 }
 
+ssize_t read_text_file(const char *path, char *buf, size_t size)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	char more;
+
+	buf[0] = '\0';
+	if (fd < 0)
+		return -errno;
+	n = read_full(fd, buf, size - 1);
+	if (n < 0)
+		return n;
+	buf[n] = '\0';
+	if ((size_t)n == size - 1 && read_full(fd, &more, 1) == 1)
+		return -EFBIG;
+	return n;
+}
+
 int tmpfile_create(const char *path, int mode, char **ret_tmp)
 {
 	_cleanup_free_ char *tmp = NULL;

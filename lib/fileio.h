@@ -22,6 +22,14 @@ int pwrite_full(int fd, const void *buf, size_t len, uint64_t offset);
 ssize_t read_full(int fd, void *buf, size_t len);
 
 /*
+ * read_text_file - a small file whole into @buf (@size bytes, 1 or more),
+ * NUL-terminated: sysfs and procfs attributes, version and list files.
+ * Returns the length (without the NUL), -EFBIG when the file holds more
+ * than @size - 1 bytes (@buf then holds its start), or -errno.
+ */
+ssize_t read_text_file(const char *path, char *buf, size_t size);
+
+/*
  * tmpfile_create - create a new file next to @path (same directory, name
  * "<path>.tmp.XXXXXX"), mode @mode. Returns the fd and the name in
  * *@ret_tmp (malloc'd), or -errno.

@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "util.h"
 
 /* GPT partition names are 36 UTF-16 code units. */
@@ -29,31 +30,18 @@ static void closedirp(DIR **d)
 		closedir(*d);
 }
 
-/* A small sysfs file, NUL-terminated. */
-static int read_attr(const char *path, char *buf, size_t size)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	return 0;
-}
-
 /* @attr of block device @dev ("DEV" or "DISK/PART") in sysfs. */
 static int block_attr(const struct query *q, const char *dev, const char *attr,
 		      char *buf, size_t size)
 {
 	char path[4096];
+	ssize_t r;
 
 	if (snprintf(path, sizeof(path), "%s/class/block/%s/%s", q->sysfs, dev,
 		     attr) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
-	return read_attr(path, buf, size);
+	r = read_text_file(path, buf, size);
+	return r < 0 ? (int)r : 0;
 }
 
 /* The directory of @dev under sysfs's class/block ("" for all of them). */

@@ -51,3 +51,59 @@ TEST(read_full_gathers_short_reads)
 	CHECK_EQ(waitpid(pid, &status, 0), pid);
 	CHECK_EQ(status, 0);
 }
+
+TEST(read_text_file_whole_and_terminated)
+{
+	char buf[8];
+
+	memset(buf, 'x', sizeof(buf));
+	test_write_file("v", "1.2\n", 4);
+	CHECK_EQ(read_text_file("v", buf, sizeof(buf)), 4);
+	CHECK_STREQ(buf, "1.2\n");
+	test_write_file("e", "", 0);
+	CHECK_EQ(read_text_file("e", buf, sizeof(buf)), 0);
+	CHECK_STREQ(buf, "");
+	test_write_file("full", "1234567", 7);
+	CHECK_EQ(read_text_file("full", buf, sizeof(buf)), 7);
+	CHECK_STREQ(buf, "1234567");
+}
+
+/* One byte more than fits is refused, its start kept terminated. */
+TEST(read_text_file_too_big_and_absent)
+{
+	char buf[8];
+
+	test_write_file("big", "12345678", 8);
+	CHECK_EQ(read_text_file("big", buf, sizeof(buf)), -EFBIG);
+	CHECK_STREQ(buf, "1234567");
+	CHECK_EQ(read_text_file("absent", buf, sizeof(buf)), -ENOENT);
+	CHECK_STREQ(buf, "");
+}
+
+/* A pipe gives its bytes in pieces: all are gathered. */
+TEST(read_text_file_gathers_short_reads)
+{
+	char buf[16], path[64];
+	int p[2], status;
+	pid_t pid;
+
+	CHECK_EQ(pipe(p), 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		close(p[0]);
+		for (int i = 0; i < 3; i++) {
+			if (write(p[1], "ab", 2) != 2)
+				_exit(1);
+			usleep(20000);
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", p[0]);
+	CHECK_EQ(read_text_file(path, buf, sizeof(buf)), 6);
+	CHECK_STREQ(buf, "ababab");
+	close(p[0]);
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK_EQ(status, 0);
+}
