@@ -6,53 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The next word of @p (NULL at the end), its length in *@len. */
-static const char *next_word(const char *p, size_t *len)
-{
-	int quoted = 0;
-	const char *start;
-
-	while (*p == ' ' || *p == '\t' || *p == '\n')
-		p++;
-	if (!*p)
-		return NULL;
-	start = p;
-	for (; *p; p++) {
-		if (*p == '"')
-			quoted = !quoted;
-		else if (!quoted && (*p == ' ' || *p == '\t' || *p == '\n'))
-			break;
-	}
-	*len = (size_t)(p - start);
-	return start;
-}
-
-int sf_cmdline_value(const char *cmdline, const char *key, char *buf,
-		     size_t size)
-{
-	size_t klen = strlen(key), len;
-	const char *w, *found = NULL, *p = cmdline;
-	size_t found_len = 0;
-
-	while ((w = next_word(p, &len))) {
-		if (len > klen && !strncmp(w, key, klen) && w[klen] == '=') {
-			found = w + klen + 1;
-			found_len = len - klen - 1;
-		}
-		p = w + len;
-	}
-	if (!found)
-		return -ENOENT;
-	if (found_len >= 2 && found[0] == '"' && found[found_len - 1] == '"') {
-		found++;
-		found_len -= 2;
-	}
-	if (found_len >= size)
-		return -ENAMETOOLONG;
-	memcpy(buf, found, found_len);
-	buf[found_len] = '\0';
-	return 0;
-}
+#include "cmdline.h"
 
 /* An option in seconds: 1 to 3600. Returns 1 if @key is bad. */
 static int seconds(const char *cmdline, const char *key, unsigned *val)

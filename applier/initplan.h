@@ -28,15 +28,6 @@ struct sf_init_opts {
 };
 
 /*
- * sf_cmdline_value - find "@key=VALUE" among the space-separated words of
- * @cmdline (a word in double quotes may hold spaces; the last occurrence
- * wins, as the kernel does) and copy VALUE into @buf (@size bytes).
- * Returns 0, -ENOENT (absent), -ENAMETOOLONG (VALUE does not fit).
- */
-int sf_cmdline_value(const char *cmdline, const char *key, char *buf,
-		     size_t size);
-
-/*
  * sf_init_opts_parse - the slotflip.* options above from @cmdline, with
  * their defaults for absent ones. A bad value (not a number, 0, above
  * 3600 seconds, an init that is not an absolute path) keeps the default

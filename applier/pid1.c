@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmdline.h"
 #include "efivar.h"
 #include "initplan.h"
 #include "modules.h"
@@ -85,15 +86,9 @@ static int early_mounts(struct pid1 *p)
 
 static void read_cmdline(struct pid1 *p)
 {
-	char line[4096] = "", bad[128];
-	FILE *f = fopen("/proc/cmdline", "re");
+	char line[4096], bad[128];
 
-	if (f) {
-		size_t n = fread(line, 1, sizeof(line) - 1, f);
-
-		line[n] = '\0';
-		fclose(f);
-	}
+	sf_cmdline_read(p->ctx, line, sizeof(line));
 	sf_init_opts_parse(line, &p->opts, bad, sizeof(bad));
 	if (bad[0])
 		warn(p,

@@ -5,22 +5,26 @@
 #include <stdio.h>
 
 #include "bootstate.h"
+#include "cmdline.h"
 #include "efivar.h"
-#include "transition.h"
+
+int sf_cmdline_slot(const char *cmdline)
+{
+	char v[2];
+
+	if (sf_cmdline_value(cmdline, "slotflip.slot", v, sizeof(v)) < 0 ||
+	    (v[0] != 'a' && v[0] != 'b'))
+		return -ENOENT;
+	return v[0] - 'a';
+}
 
 /* slotflip.slot= on ROOT/proc/cmdline: 0, 1, or -ENOENT. */
 static int cmdline_slot(const struct sf_ctx *ctx)
 {
-	char path[4096], line[4096];
-	size_t n;
-	FILE *f;
+	char line[4096];
 
-	if (sf_root_path(ctx, "/proc/cmdline", path, sizeof(path)) < 0 ||
-	    !(f = fopen(path, "re")))
+	if (sf_cmdline_read(ctx, line, sizeof(line)) < 0)
 		return -ENOENT;
-	n = fread(line, 1, sizeof(line) - 1, f);
-	fclose(f);
-	line[n] = '\0';
 	return sf_cmdline_slot(line);
 }
 

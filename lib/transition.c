@@ -178,21 +178,3 @@ size_t sf_boot_order_arrange(const uint16_t *in, size_t n, uint16_t good,
 			out[k++] = in[i];
 	return k;
 }
-
-int sf_cmdline_slot(const char *cmdline)
-{
-	const char *p = cmdline;
-	int found = -ENOENT;
-
-	/* The last slotflip.slot= wins, as the kernel's own parameters do. */
-	while ((p = strstr(p, "slotflip.slot=")) != NULL) {
-		bool word = p == cmdline || p[-1] == ' ' || p[-1] == '\t';
-		char c = p[14], end = c ? p[15] : '\0';
-
-		if (word && (c == 'a' || c == 'b') &&
-		    (end == '\0' || end == ' ' || end == '\t' || end == '\n'))
-			found = c - 'a';
-		p += 14;
-	}
-	return found;
-}

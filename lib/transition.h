@@ -70,6 +70,3 @@ int sf_state_set_active(struct sf_bootstate *st,
  */
 size_t sf_boot_order_arrange(const uint16_t *in, size_t n, uint16_t good,
 			     uint16_t other, uint16_t *out);
-
-/* The slot "slotflip.slot=a|b" names in @cmdline: 0, 1, or -ENOENT. */
-int sf_cmdline_slot(const char *cmdline);

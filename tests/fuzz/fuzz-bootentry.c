@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "booted.h"
 #include "bootentry.h"
 #include "staging.h"
 #include "transition.h"

@@ -4,43 +4,6 @@
 #include "initplan.h"
 #include "testlib.h"
 
-TEST(cmdline_value_found_last_wins)
-{
-	char buf[32];
-
-	CHECK_EQ(sf_cmdline_value("console=ttyS0 slotflip.timeout=5 quiet "
-				  "slotflip.timeout=7\n",
-				  "slotflip.timeout", buf, sizeof(buf)),
-		 0);
-	CHECK_STREQ(buf, "7");
-}
-
-TEST(cmdline_value_needs_whole_key)
-{
-	char buf[32];
-
-	CHECK_EQ(sf_cmdline_value("xslotflip.init=/a slotflip.initx=/b",
-				  "slotflip.init", buf, sizeof(buf)),
-		 -ENOENT);
-	CHECK_EQ(sf_cmdline_value("slotflip.init", "slotflip.init", buf,
-				  sizeof(buf)),
-		 -ENOENT);
-	CHECK_EQ(sf_cmdline_value("", "slotflip.init", buf, sizeof(buf)),
-		 -ENOENT);
-}
-
-TEST(cmdline_value_quoted_and_too_long)
-{
-	char buf[8];
-
-	CHECK_EQ(sf_cmdline_value("a=\"x y\" b=1", "a", buf, sizeof(buf)), 0);
-	CHECK_STREQ(buf, "x y");
-	CHECK_EQ(sf_cmdline_value("a=12345678", "a", buf, sizeof(buf)),
-		 -ENAMETOOLONG);
-	CHECK_EQ(sf_cmdline_value("a=1234567", "a", buf, sizeof(buf)), 0);
-	CHECK_STREQ(buf, "1234567");
-}
-
 TEST(init_opts_defaults)
 {
 	struct sf_init_opts o;

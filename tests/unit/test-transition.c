@@ -230,15 +230,3 @@ TEST(boot_order_arrange)
 	/* A duplicate of the good entry is dropped. */
 	check_order((uint16_t[]){ 2, 1, 1 }, 3, (uint16_t[]){ 1, 2 }, 2);
 }
-
-TEST(cmdline_slot)
-{
-	CHECK_EQ(sf_cmdline_slot("root=/dev/sda2 slotflip.slot=a quiet"), 0);
-	CHECK_EQ(sf_cmdline_slot("slotflip.slot=b\n"), 1);
-	CHECK_EQ(sf_cmdline_slot("slotflip.slot=a slotflip.slot=b"), 1);
-	CHECK_EQ(sf_cmdline_slot("quiet"), -ENOENT);
-	CHECK_EQ(sf_cmdline_slot("slotflip.slot=c"), -ENOENT);
-	CHECK_EQ(sf_cmdline_slot("slotflip.slot=ab"), -ENOENT);
-	CHECK_EQ(sf_cmdline_slot("xslotflip.slot=a"), -ENOENT);
-	CHECK_EQ(sf_cmdline_slot("slotflip.slot="), -ENOENT);
-}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The kernel command line: reading it and finding an option's value, the
+ * way the kernel splits it (words, double quotes, the last one wins). One
+ * parser for slotflip-init's options and for the booted slot (booted.c).
+ */
+#pragma once
+
+#include <stddef.h>
+
+#include "log.h"
+
+/*
+ * sf_cmdline_value - find "@key=VALUE" among the space-separated words of
+ * @cmdline (a word in double quotes may hold spaces; the last occurrence
+ * wins, as the kernel does) and copy VALUE into @buf (@size bytes).
+ * Returns 0, -ENOENT (absent), -ENAMETOOLONG (VALUE does not fit).
+ */
+int sf_cmdline_value(const char *cmdline, const char *key, char *buf,
+		     size_t size);
+
+/*
+ * sf_cmdline_read - ROOT/proc/cmdline into @buf (@size bytes),
+ * NUL-terminated ("" when it cannot be read; a longer line is cut).
+ * Returns its length or -errno.
+ */
+int sf_cmdline_read(const struct sf_ctx *ctx, char *buf, size_t size);
