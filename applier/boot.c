@@ -583,15 +583,14 @@ static void act(struct boot *b, const uint8_t *id)
 	}
 }
 
-int boot_run(struct boot *b, const char *config_path)
+int boot_run(struct boot *b)
 {
 	uint8_t id[SF_IMAGE_ID_BYTES] = { 0 };
 	struct sf_decide_in in = { .state = &b->st };
 	int r;
 
-	r = sf_config_load(b->ctx, config_path, &b->cfg);
-	if (r >= 0)
-		r = detect_booted(b);
+	b->next_slot = SF_NO_SLOT;
+	r = detect_booted(b);
 	if (r < 0)
 		return r;
 	b->next = BOOT_NEXT_SLOT;

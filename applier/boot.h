@@ -41,17 +41,18 @@ struct boot {
 	/* Set by boot_run(): */
 	struct sf_decision decision;
 	enum boot_next next;
-	uint8_t next_slot;
+	uint8_t next_slot; /* SF_NO_SLOT until known */
 };
 
 /*
- * boot_run - everything slotflip-init decides and does before it boots.
- * @config_path: the config file (under ctx->root).
+ * boot_run - everything slotflip-init decides and does before it boots,
+ * with the config the caller loaded into b->cfg.
  * Never fails in a way that stops the boot: on any error it falls back to
  * booting the good slot (or the booted one) and says why. Returns 0, or
- * -errno when not even a slot to boot could be found.
+ * -errno when not even a slot to boot could be found (b->next_slot is
+ * then SF_NO_SLOT).
  */
-int boot_run(struct boot *b, const char *config_path);
+int boot_run(struct boot *b);
 
 /* The path of staged.img@suffix under ctx->root (sf_staged_path()) into
  * @buf. Returns 0 or -ENAMETOOLONG. */

@@ -103,7 +103,9 @@ int main(int argc, char **argv)
 			      .log_level = SF_LOG_NOTICE };
 	const char *config = SF_CONFIG_PATH;
 	struct sf_fault fault = { 0 };
-	struct boot b = { .ctx = &ctx, .last_error = con.last_error };
+	struct boot b = { .ctx = &ctx,
+			  .last_error = con.last_error,
+			  .next_slot = SF_NO_SLOT };
 	int c, r;
 
 	if (getpid() == 1) {
@@ -139,7 +141,9 @@ int main(int argc, char **argv)
 	if (sodium_init() < 0)
 		return 1;
 	b.now = (uint64_t)time(NULL);
-	r = boot_run(&b, config);
+	r = sf_config_load(&ctx, config, &b.cfg);
+	if (r >= 0)
+		r = boot_run(&b);
 	if (r < 0) {
 		printf("next: none (%s)\n", con.last_error);
 		return 1;

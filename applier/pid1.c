@@ -29,8 +29,6 @@ struct pid1 {
 	struct boot *b;
 	const struct sf_ctx *ctx;
 	struct sf_init_opts opts;
-	struct sf_config cfg;
-	bool cfg_loaded;
 	bool data_mounted, esp_mounted;
 	int kmsg; /* /dev/kmsg, or -1 */
 };
@@ -130,10 +128,10 @@ static void kmsg_mark(const struct pid1 *p, const char *what)
 /* The device specs to wait for: data, ESP, both slots. */
 static size_t device_specs(const struct pid1 *p, const char *specs[4])
 {
-	specs[0] = p->cfg.data;
-	specs[1] = p->cfg.esp;
-	specs[2] = p->cfg.slot[0].device;
-	specs[3] = p->cfg.slot[1].device;
+	specs[0] = p->b->cfg.data;
+	specs[1] = p->b->cfg.esp;
+	specs[2] = p->b->cfg.slot[0].device;
+	specs[3] = p->b->cfg.slot[1].device;
 	return 4;
 }
 
@@ -192,12 +190,12 @@ static void mount_partitions(struct pid1 *p)
 	const unsigned long fl = MS_NOSUID | MS_NODEV;
 
 	p->data_mounted =
-		mount_device(p, p->cfg.data, p->cfg.data_dir, "ext4", fl);
+		mount_device(p, p->b->cfg.data, p->b->cfg.data_dir, "ext4", fl);
 	if (!p->data_mounted)
 		warn(p, "the data partition is not mounted: a staged update "
 			"cannot be seen at this boot");
-	p->esp_mounted = mount_device(p, p->cfg.esp, p->cfg.esp_dir, "vfat",
-				      fl | MS_NOEXEC);
+	p->esp_mounted = mount_device(p, p->b->cfg.esp, p->b->cfg.esp_dir,
+				      "vfat", fl | MS_NOEXEC);
 	if (!p->esp_mounted)
 		warn(p, "the ESP is not mounted: no update can be applied at "
 			"this boot");
@@ -206,10 +204,10 @@ static void mount_partitions(struct pid1 *p)
 static void unmount_partitions(struct pid1 *p)
 {
 	sync();
-	if (p->esp_mounted && umount2(p->cfg.esp_dir, 0) < 0)
-		warn(p, "cannot unmount %s: %m", p->cfg.esp_dir);
-	if (p->data_mounted && umount2(p->cfg.data_dir, 0) < 0)
-		warn(p, "cannot unmount %s: %m", p->cfg.data_dir);
+	if (p->esp_mounted && umount2(p->b->cfg.esp_dir, 0) < 0)
+		warn(p, "cannot unmount %s: %m", p->b->cfg.esp_dir);
+	if (p->data_mounted && umount2(p->b->cfg.data_dir, 0) < 0)
+		warn(p, "cannot unmount %s: %m", p->b->cfg.data_dir);
 	sync();
 }
 
@@ -235,11 +233,15 @@ static _Noreturn void fall_back(struct pid1 *p, const char *why)
 	struct boot *b = p->b;
 	uint8_t good = b->st.good;
 
-	sf_log(p->ctx, SF_LOG_ERR, 0, "cannot boot slot %s: %s",
-	       sf_slot_name(b->next_slot), why);
-	if (p->cfg_loaded && good != b->next_slot && good < 2 &&
+	if (b->next_slot < 2)
+		sf_log(p->ctx, SF_LOG_ERR, 0, "cannot boot slot %s: %s",
+		       sf_slot_name(b->next_slot), why);
+	else
+		sf_log(p->ctx, SF_LOG_ERR, 0, "cannot boot: %s", why);
+	/* A slot to fall back to only once boot_run() loaded the state. */
+	if (b->next_slot < 2 && good != b->next_slot && good < 2 &&
 	    b->st.slot[good].status == SF_SLOT_GOOD &&
-	    efivar_set_boot_next(p->ctx, p->cfg.slot[good].boot_entry) >= 0) {
+	    efivar_set_boot_next(p->ctx, b->cfg.slot[good].boot_entry) >= 0) {
 		say(p, "falling back: BootNext = the good slot %s",
 		    sf_slot_name(good));
 		do_reboot(p, 0);
@@ -351,8 +353,8 @@ static void switch_root(struct pid1 *p, char *why, size_t size)
 	struct stat st;
 	int fd;
 
-	if (!mount_device(p, p->cfg.slot[b->next_slot].device, SYSROOT, "ext4",
-			  MS_RDONLY)) {
+	if (!mount_device(p, p->b->cfg.slot[b->next_slot].device, SYSROOT,
+			  "ext4", MS_RDONLY)) {
 		snprintf(why, size, "its root filesystem does not mount");
 		return;
 	}
@@ -398,7 +400,6 @@ static void init_crypto(struct pid1 *p)
 {
 	char path[4096];
 
-	p->b->cfg = p->cfg;
 	if (boot_staged_path(p->b, "", path, sizeof(path)) < 0 ||
 	    access(path, F_OK) < 0)
 		return;
@@ -423,14 +424,13 @@ int pid1_main(struct boot *b)
 	if (r != 0)
 		warn(&p, "some kernel modules did not load (above); going on");
 	mount_efivarfs(&p);
-	if (sf_config_load(p.ctx, SF_CONFIG_PATH, &p.cfg) < 0)
+	if (sf_config_load(p.ctx, SF_CONFIG_PATH, &b->cfg) < 0)
 		fall_back(&p, "no usable slotflip config in the initramfs");
-	p.cfg_loaded = true;
 	wait_devices(&p);
 	mount_partitions(&p);
 	b->now = (uint64_t)time(NULL);
 	init_crypto(&p);
-	if (boot_run(b, SF_CONFIG_PATH) < 0)
+	if (boot_run(b) < 0)
 		fall_back(&p, b->last_error);
 	if (b->next == BOOT_NEXT_REBOOT) {
 		say(&p, "rebooting into slot %s (BootNext)",
