@@ -81,6 +81,14 @@ static void own_version(struct boot *b, char *buf, size_t size)
 	snprintf(buf, size, "%s", text);
 }
 
+/* Did sf_bootstate_load() log why it failed with @r? The decoder and
+ * efivar_read() do for these; other errors come from the file system
+ * unsaid, and the last message logged is then about something else. */
+static bool load_logged(int r)
+{
+	return r == -EBADMSG || r == -EPROTONOSUPPORT || r == -E2BIG;
+}
+
 static void load_state(struct boot *b)
 {
 	char version[SF_VERSION_FIELD];
@@ -96,7 +104,7 @@ static void load_state(struct boot *b)
 		sf_log(b->ctx, SF_LOG_WARNING, 0,
 		       "slotflip state unreadable (%s): rebuilt with the "
 		       "booted slot %s as good",
-		       b->last_error[0] ? b->last_error : strerror(-r),
+		       load_logged(r) ? b->last_error : strerror(-r),
 		       sf_slot_name(b->booted));
 	sf_bootstate_rebuild(&b->st, b->booted);
 	own_version(b, version, sizeof(version));

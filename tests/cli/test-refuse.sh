@@ -356,6 +356,21 @@ test_corrupt_state_field_out_of_range() {
 	corrupt_state bad_status "state: slot a status 9"
 }
 
+# A record that cannot be read (here a directory: EINVAL) is named by its
+# errno, not by the last message logged before (an oversized BootCurrent).
+test_unreadable_state_says_its_own_error() {
+	setup
+	fw_boot
+	efi_set BootCurrent 010000
+	rm "$STATE_FILE"
+	mkdir "$STATE_FILE"
+	init
+	grep -q "BootCurrent is too large" init.out || { cat init.out; fail "no earlier error"; }
+	grep -qF "warning: slotflip state unreadable (Invalid argument): rebuilt with the booted slot a as good" init.out ||
+		{ cat init.out; fail "the reason is not the read's"; }
+	expect_next "next: boot a"
+}
+
 # The firmware refuses every variable write (efivars read-only): the apply
 # does not start (the spare slot cannot be marked invalid first); nothing
 # changes; the reason is on the console and in last-result; the image stays
