@@ -50,35 +50,20 @@ static int detect_booted(struct boot *b)
 
 /*
  * The version of the system this initramfs belongs to, from
- * /etc/slotflip/version (written by the build, initrd/mkinitramfs.sh -v).
- * Only read when the state is rebuilt: it gives the booted slot a known
- * version and the anti-rollback floor a start, where otherwise both would
- * stay unknown until the first update is confirmed.
+ * SF_VERSION_FILE. Only read when the state is rebuilt: it gives the
+ * booted slot a known version and the anti-rollback floor a start, where
+ * otherwise both would stay unknown until the first update is confirmed.
  */
 static void own_version(struct boot *b, char *buf, size_t size)
 {
-	char path[4096], text[SF_VERSION_FIELD + 2];
-	struct sf_version v;
-	_cleanup_close_ int fd = -1;
-	ssize_t n;
-
 	buf[0] = '\0';
-	if (sf_root_path(b->ctx, SF_VERSION_FILE, path, sizeof(path)) < 0 ||
-	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return;
-	n = read_full(fd, text, sizeof(text) - 1);
-	if (n < 0)
-		n = 0;
-	text[n] = '\0';
-	text[strcspn(text, "\n")] = '\0';
-	if (strlen(text) >= size || sf_version_parse(text, &v) < 0) {
+	if (sf_version_file_read(b->ctx, buf, size) == -EINVAL) {
+		buf[0] = '\0';
 		sf_log(b->ctx, SF_LOG_WARNING, 0,
 		       "%s does not hold a version (1 to 8 dot-separated "
 		       "numbers): the booted slot's version stays unknown",
 		       SF_VERSION_FILE);
-		return;
 	}
-	snprintf(buf, size, "%s", text);
 }
 
 /* Did sf_bootstate_load() log why it failed with @r? The decoder and
@@ -106,11 +91,9 @@ static void load_state(struct boot *b)
 		       "booted slot %s as good",
 		       load_logged(r) ? b->last_error : strerror(-r),
 		       sf_slot_name(b->booted));
-	sf_bootstate_rebuild(&b->st, b->booted);
 	own_version(b, version, sizeof(version));
+	sf_bootstate_rebuild(&b->st, b->booted, version);
 	if (version[0]) {
-		memcpy(b->st.slot[b->booted].version, version, sizeof(version));
-		memcpy(b->st.floor, version, sizeof(version));
 		say(b, "slot %s runs version %s (%s): anti-rollback floor %s",
 		    sf_slot_name(b->booted), version, SF_VERSION_FILE, version);
 	}

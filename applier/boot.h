@@ -16,9 +16,6 @@
 
 #define SF_ERROR_MAX 512u
 
-/* The version of the system the initramfs belongs to (optional). */
-#define SF_VERSION_FILE "/etc/slotflip/version"
-
 enum boot_next {
 	BOOT_NEXT_SLOT, /* boot (switch_root into) b->next_slot */
 	BOOT_NEXT_REBOOT, /* reboot: BootNext says where */

@@ -11,6 +11,7 @@
 #include "efivar.h"
 #include "transition.h"
 #include "util.h"
+#include "version.h"
 
 void cli_say(struct cli *c, const char *fmt, ...)
 {
@@ -40,6 +41,7 @@ int cli_fail(struct cli *c, int code, const char *fmt, ...)
 static int load_state(struct cli *c)
 {
 	struct sf_ctx quiet = c->ctx;
+	char version[SF_VERSION_FIELD];
 	int r;
 
 	quiet.log_fn = NULL;
@@ -54,8 +56,11 @@ static int load_state(struct cli *c)
 				"cannot read the slotflip state (EFI variable "
 				"%s): %s",
 				SF_STATE_VAR, strerror(-r));
-	/* As slotflip-init does at the next boot (docs/BOOT.md). */
-	sf_bootstate_rebuild(&c->st, c->booted == 1 ? 1 : 0);
+	/* As slotflip-init does at the next boot (docs/BOOT.md): the
+	 * running root's version, if known, is the floor. */
+	if (sf_version_file_read(&quiet, version, sizeof(version)) < 0)
+		version[0] = '\0';
+	sf_bootstate_rebuild(&c->st, c->booted == 1 ? 1 : 0, version);
 	if (r != -ENOENT)
 		sf_log(&c->ctx, SF_LOG_WARNING, 0,
 		       "the slotflip state record is unreadable (%s): taking "

@@ -155,13 +155,18 @@ int sf_bootstate_store(const struct sf_ctx *ctx, const struct sf_bootstate *st)
 			    EFI_VARIABLE_NV_BS_RT, buf, sizeof(buf));
 }
 
-void sf_bootstate_rebuild(struct sf_bootstate *st, uint8_t booted)
+void sf_bootstate_rebuild(struct sf_bootstate *st, uint8_t booted,
+			  const char *version)
 {
 	memset(st, 0, sizeof(*st));
 	st->good = booted > 1 ? 0 : booted;
 	st->trial = SF_NO_SLOT;
 	st->slot[st->good].status = SF_SLOT_GOOD;
 	st->slot[1 - st->good].status = SF_SLOT_INVALID;
+	if (!version)
+		return;
+	snprintf(st->slot[st->good].version, SF_VERSION_FIELD, "%s", version);
+	snprintf(st->floor, SF_VERSION_FIELD, "%s", version);
 }
 
 void sf_bootstate_set_result(struct sf_bootstate *st, enum sf_result code,

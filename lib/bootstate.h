@@ -79,9 +79,12 @@ int sf_bootstate_store(const struct sf_ctx *ctx, const struct sf_bootstate *st);
 
 /*
  * sf_bootstate_rebuild - the state to use when the record is absent or
- * corrupt: @booted is good, the other slot invalid, no trial, no floor.
+ * corrupt: @booted is good, the other slot invalid, no trial. @version
+ * (NULL or "" when unknown: no floor) is the booted slot's version and the
+ * anti-rollback floor (cut to SF_VERSION_FIELD - 1 characters).
  */
-void sf_bootstate_rebuild(struct sf_bootstate *st, uint8_t booted);
+void sf_bootstate_rebuild(struct sf_bootstate *st, uint8_t booted,
+			  const char *version);
 
 /* Record a result: code, reason (truncated to fit), time @now. */
 void sf_bootstate_set_result(struct sf_bootstate *st, enum sf_result code,

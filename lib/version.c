@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include "config.h"
+#include "fileio.h"
+
 /* Parse one number of a version; *@pp is left after it. */
 static int parse_part(const char **pp, uint32_t *ret)
 {
@@ -65,5 +68,23 @@ int sf_version_cmp_str(const char *a, const char *b, int *ret_cmp)
 	if (sf_version_parse(a, &va) < 0 || sf_version_parse(b, &vb) < 0)
 		return -EINVAL;
 	*ret_cmp = sf_version_cmp(&va, &vb);
+	return 0;
+}
+
+int sf_version_file_read(const struct sf_ctx *ctx, char *buf, size_t size)
+{
+	char path[4096], text[SF_VERSION_MAX_LEN + 2];
+	struct sf_version v;
+	ssize_t n;
+
+	if (sf_root_path(ctx, SF_VERSION_FILE, path, sizeof(path)) < 0)
+		return -ENOENT;
+	n = read_text_file(path, text, sizeof(text));
+	if (n < 0 && n != -EFBIG)
+		return -ENOENT;
+	text[strcspn(text, "\n")] = '\0';
+	if (strlen(text) >= size || sf_version_parse(text, &v) < 0)
+		return -EINVAL;
+	memcpy(buf, text, strlen(text) + 1);
 	return 0;
 }

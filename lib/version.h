@@ -5,10 +5,17 @@
  */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "log.h"
 
 #define SF_VERSION_MAX_PARTS 8
 #define SF_VERSION_MAX_LEN 63
+
+/* The version of the running system (optional; written by the build,
+ * initrd/mkinitramfs.sh -v, into the initramfs and the slot's root). */
+#define SF_VERSION_FILE "/etc/slotflip/version"
 
 struct sf_version {
 	uint32_t part[SF_VERSION_MAX_PARTS];
@@ -31,3 +38,11 @@ int sf_version_cmp(const struct sf_version *a, const struct sf_version *b);
  * Returns 0 and sets *@ret_cmp, or -EINVAL if either is not a version.
  */
 int sf_version_cmp_str(const char *a, const char *b, int *ret_cmp);
+
+/*
+ * sf_version_file_read - the version in ROOT/etc/slotflip/version (its
+ * first line) into @buf (@size bytes). Logs nothing.
+ * Returns 0; -ENOENT (absent or unreadable); -EINVAL (not a version, or
+ * longer than @size - 1).
+ */
+int sf_version_file_read(const struct sf_ctx *ctx, char *buf, size_t size);

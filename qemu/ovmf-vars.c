@@ -309,9 +309,7 @@ static int cmd_state_init(struct varstore *vs, int argc, char **argv,
 	slot = !strcmp(argv[0], "a") ? 0 : !strcmp(argv[0], "b") ? 1 : -1;
 	if (slot < 0)
 		return usage();
-	sf_bootstate_rebuild(&st, (uint8_t)slot);
-	snprintf(st.slot[slot].version, SF_VERSION_FIELD, "%s", argv[1]);
-	snprintf(st.floor, SF_VERSION_FIELD, "%s", argv[1]);
+	sf_bootstate_rebuild(&st, (uint8_t)slot, argv[1]);
 	sf_bootstate_encode(&st, buf);
 	efi_guid_parse(SF_VENDOR_GUID, guid);
 	if (varstore_set(vs, SF_STATE_VAR, guid, EFI_VARIABLE_NV_BS_RT, buf,

@@ -707,4 +707,17 @@ test_confirm_in_good_slot_never_reboots() {
 	[ "$(efi_fingerprint)" = "$before" ] || fail "an EFI variable was written"
 }
 
+# No state record yet: the runtime tool takes the running root's
+# /etc/slotflip/version as the floor, as slotflip-init will at the next
+# boot, so a downgrade is refused at staging already.
+test_stage_without_a_record_takes_the_version_file() {
+	device_setup
+	echo 2.0 >root/etc/slotflip/version
+	make_version 1.5
+	image 1.5 v1.5.img
+	[ ! -e "$STATE_FILE" ] || fail "a state record already"
+	expect_fail 1 "version 1.5 is not above the anti-rollback floor 2.0" sf stage v1.5.img
+	[ ! -e root/data/slotflip/staged.img ] || fail "staged"
+}
+
 run_cases

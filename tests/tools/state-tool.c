@@ -115,7 +115,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (r < 0)
-		sf_bootstate_rebuild(&st, 0);
+		sf_bootstate_rebuild(&st, 0, NULL);
 	for (int i = 3; i < argc; i++)
 		set(&st, argv[i]);
 	return sf_bootstate_store(&ctx, &st) < 0;

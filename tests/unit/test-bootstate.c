@@ -10,7 +10,7 @@
 
 static void sample(struct sf_bootstate *st)
 {
-	sf_bootstate_rebuild(st, 1);
+	sf_bootstate_rebuild(st, 1, NULL);
 	st->trial = 0;
 	st->tries_left = 2;
 	st->slot[0].status = SF_SLOT_TRIAL;
@@ -107,7 +107,7 @@ TEST(set_result_truncates)
 
 	memset(longr, 'r', sizeof(longr) - 1);
 	longr[sizeof(longr) - 1] = 0;
-	sf_bootstate_rebuild(&st, 0);
+	sf_bootstate_rebuild(&st, 0, NULL);
 	sf_bootstate_set_result(&st, SF_RESULT_REFUSED, 5, longr);
 	CHECK_EQ(strlen(st.last_reason), SF_REASON_FIELD - 1);
 	CHECK_EQ(st.last_result, SF_RESULT_REFUSED);
@@ -119,11 +119,26 @@ TEST(rebuild)
 	struct sf_bootstate st;
 
 	memset(&st, 0x5a, sizeof(st));
-	sf_bootstate_rebuild(&st, 1);
+	sf_bootstate_rebuild(&st, 1, NULL);
 	CHECK_EQ(st.good, 1);
 	CHECK_EQ(st.trial, SF_NO_SLOT);
 	CHECK_EQ(st.slot[1].status, SF_SLOT_GOOD);
 	CHECK_EQ(st.slot[0].status, SF_SLOT_INVALID);
+	CHECK_STREQ(st.floor, "");
+}
+
+/* With the running version: the booted slot's version and the floor. */
+TEST(rebuild_with_a_version)
+{
+	struct sf_bootstate st;
+
+	sf_bootstate_rebuild(&st, 0, "2.0");
+	CHECK_EQ(st.good, 0);
+	CHECK_STREQ(st.slot[0].version, "2.0");
+	CHECK_STREQ(st.slot[1].version, "");
+	CHECK_STREQ(st.floor, "2.0");
+	sf_bootstate_rebuild(&st, 1, "");
+	CHECK_STREQ(st.slot[1].version, "");
 	CHECK_STREQ(st.floor, "");
 }
 

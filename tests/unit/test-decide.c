@@ -74,7 +74,7 @@ TEST(every_transition)
 
 		memset(x, 0x11, sizeof(x));
 		memset(y, 0x22, sizeof(y));
-		sf_bootstate_rebuild(&st, r->good);
+		sf_bootstate_rebuild(&st, r->good, NULL);
 		st.trial = r->trial;
 		st.tries_left = r->tries;
 		st.slot[1 - r->good].status = r->trial_status;
@@ -101,7 +101,7 @@ TEST(no_image_id_never_discards)
 		.state = &st, .booted = 0, .staged = true, .staged_id = zero
 	};
 
-	sf_bootstate_rebuild(&st, 0);
+	sf_bootstate_rebuild(&st, 0, NULL);
 	st.last_result = SF_RESULT_REFUSED;
 	CHECK_EQ(sf_decide(&in).action, SF_ACT_APPLY);
 }

@@ -7,7 +7,7 @@
 /* a good (1.0), b on trial (1.1) with 2 tries left, floor 1.0. */
 static void trial_state(struct sf_bootstate *st)
 {
-	sf_bootstate_rebuild(st, 0);
+	sf_bootstate_rebuild(st, 0, NULL);
 	strcpy(st->slot[0].version, "1.0");
 	strcpy(st->slot[1].version, "1.1");
 	strcpy(st->floor, "1.0");
@@ -47,7 +47,7 @@ TEST(mark_good_in_the_good_slot_changes_nothing)
 	before = st;
 	CHECK_EQ(sf_state_mark_good(&st, 0, 300, why, sizeof(why)), 0);
 	CHECK(!memcmp(&st, &before, sizeof(st)));
-	sf_bootstate_rebuild(&st, 1);
+	sf_bootstate_rebuild(&st, 1, NULL);
 	before = st;
 	CHECK_EQ(sf_state_mark_good(&st, 1, 300, why, sizeof(why)), 0);
 	CHECK(!memcmp(&st, &before, sizeof(st)));
@@ -153,7 +153,7 @@ TEST(set_active_refusals)
 	struct sf_set_active req = { .slot = 1, .tries = 3 };
 	char why[256];
 
-	sf_bootstate_rebuild(&st, 0);
+	sf_bootstate_rebuild(&st, 0, NULL);
 	before = st;
 	CHECK_EQ(sf_state_set_active(&st, &req, why, sizeof(why)), -EPERM);
 	CHECK(strstr(why, "slot b holds no verified system"));
@@ -174,7 +174,7 @@ TEST(set_active_refusals)
 		 SF_SET_ACTIVE_TRIAL);
 	CHECK_STREQ(st.floor, "1.0");
 	/* Equal to the floor is fine. */
-	sf_bootstate_rebuild(&st, 0);
+	sf_bootstate_rebuild(&st, 0, NULL);
 	st.slot[1].status = SF_SLOT_GOOD;
 	strcpy(st.slot[1].version, "1.0");
 	strcpy(st.floor, "1.0");

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "testlib.h"
 #include "version.h"
@@ -72,4 +74,41 @@ TEST(refuses_too_long)
 		struct sf_version v;
 		CHECK_EQ(sf_version_parse(s, &v), -EINVAL);
 	}
+}
+
+static void version_file(const char *text)
+{
+	CHECK_EQ(system("mkdir -p etc/slotflip"), 0);
+	test_write_file("etc/slotflip/version", text, strlen(text));
+}
+
+TEST(version_file_first_line)
+{
+	char v[SF_VERSION_MAX_LEN + 1] = "x";
+
+	CHECK_EQ(sf_version_file_read(&test_ctx, v, sizeof(v)), -ENOENT);
+	version_file("2.0\n");
+	CHECK_EQ(sf_version_file_read(&test_ctx, v, sizeof(v)), 0);
+	CHECK_STREQ(v, "2.0");
+	version_file("1.2.3\nbuilt by ci\n");
+	CHECK_EQ(sf_version_file_read(&test_ctx, v, sizeof(v)), 0);
+	CHECK_STREQ(v, "1.2.3");
+}
+
+TEST(version_file_not_a_version)
+{
+	char v[8] = "keep", big[200];
+
+	version_file("1.0-rc1\n");
+	CHECK_EQ(sf_version_file_read(&test_ctx, v, sizeof(v)), -EINVAL);
+	version_file("");
+	CHECK_EQ(sf_version_file_read(&test_ctx, v, sizeof(v)), -EINVAL);
+	/* Does not fit @buf: refused, not cut. */
+	version_file("1.2.3.4\n");
+	CHECK_EQ(sf_version_file_read(&test_ctx, v, 7), -EINVAL);
+	CHECK_STREQ(v, "keep");
+	memset(big, '1', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	version_file(big);
+	CHECK_EQ(sf_version_file_read(&test_ctx, v, sizeof(v)), -EINVAL);
 }
