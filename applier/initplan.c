@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmdline.h"
+#include "partdev.h"
 
 /* An option in seconds: 1 to 3600. Returns 1 if @key is bad. */
 static int seconds(const char *cmdline, const char *key, unsigned *val)
@@ -107,4 +109,78 @@ int sf_modlist_parse(const char *text, size_t len,
 		n++;
 	}
 	return (int)n;
+}
+
+/* Spec @i without the tables: 0 found, -EAGAIN the tables could tell. */
+static int look_sysfs(struct sf_devwait *w, size_t i)
+{
+	const char *spec = w->spec[i];
+	char *dev = w->dev[i];
+	int r;
+
+	if (spec[0] == '/')
+		r = snprintf(dev, SF_CONFIG_VALUE_MAX, "%s", spec) <
+				    (int)SF_CONFIG_VALUE_MAX
+			    ? 0
+			    : -ENAMETOOLONG;
+	else
+		r = sf_partdev_find_sysfs(w->sysfs, w->devdir, spec, dev,
+					  SF_CONFIG_VALUE_MAX);
+	if (r == 0 && access(dev, F_OK) < 0)
+		r = -ENOENT;
+	if (r < 0)
+		dev[0] = '\0';
+	return r;
+}
+
+/* Read the tables now? When never read, sysfs changed, or it is time. */
+static bool tables_due(struct sf_devwait *w)
+{
+	uint64_t stamp = 0;
+
+	sf_partdev_stamp(w->sysfs, &stamp);
+	if (w->read_tables && stamp == w->stamp &&
+	    ++w->ticks < SF_DEVWAIT_TABLE_TICKS)
+		return false;
+	w->read_tables = true;
+	w->stamp = stamp;
+	w->ticks = 0;
+	w->table_reads++;
+	return true;
+}
+
+static bool look_tables(struct sf_devwait *w, size_t i)
+{
+	char *dev = w->dev[i];
+
+	if (sf_partdev_find(w->sysfs, w->devdir, w->spec[i], dev,
+			    SF_CONFIG_VALUE_MAX) == 0 &&
+	    access(dev, F_OK) == 0)
+		return true;
+	dev[0] = '\0';
+	return false;
+}
+
+unsigned sf_devwait_look(struct sf_devwait *w)
+{
+	bool need[SF_DEVWAIT_MAX] = { false }, any = false;
+	unsigned missing = 0;
+
+	for (size_t i = 0; i < w->n; i++) {
+		int r;
+
+		if (w->dev[i][0])
+			continue;
+		r = look_sysfs(w, i);
+		if (r < 0)
+			missing++;
+		need[i] = r == -EAGAIN;
+		any |= need[i];
+	}
+	if (!any || !tables_due(w))
+		return missing;
+	for (size_t i = 0; i < w->n; i++)
+		if (need[i] && look_tables(w, i))
+			missing--;
+	return missing;
 }

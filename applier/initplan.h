@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The pure parts of slotflip-init as PID 1, kept apart so that unit tests
- * can run them: the kernel command line options it reads, and the module
- * list of the initramfs (/etc/slotflip/modules).
+ * can run them: the kernel command line options it reads, the module
+ * list of the initramfs (/etc/slotflip/modules), and the wait for the
+ * devices (on a sysfs and a /dev given, a tree laid out like them in
+ * tests).
  *
  * Kernel command line options (all optional):
  *	slotflip.slot=a|b        which slot's UKI booted (read by boot.c)
@@ -14,7 +16,11 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
 
 #define SF_MODULES_PATH "/etc/slotflip/modules"
 #define SF_MODULE_NAME_MAX 64u
@@ -46,3 +52,33 @@ void sf_init_opts_parse(const char *cmdline, struct sf_init_opts *ret,
 int sf_modlist_parse(const char *text, size_t len,
 		     char (*names)[SF_MODULE_NAME_MAX], size_t max,
 		     unsigned *ret_line);
+
+#define SF_DEVWAIT_MAX 4u
+/* Looks between two reads of the partition tables when sysfs's block
+ * devices did not change. */
+#define SF_DEVWAIT_TABLE_TICKS 20u
+
+/*
+ * The devices slotflip-init waits for. Set sysfs, devdir, n and spec[];
+ * the rest starts zeroed.
+ */
+struct sf_devwait {
+	const char *sysfs, *devdir;
+	size_t n;
+	const char *spec[SF_DEVWAIT_MAX]; /* PARTLABEL=, PARTUUID= or a path */
+	char dev[SF_DEVWAIT_MAX][SF_CONFIG_VALUE_MAX]; /* "" until found */
+	uint64_t stamp; /* sf_partdev_stamp() at the last table read */
+	unsigned ticks; /* looks since then */
+	bool read_tables; /* the tables were read once */
+	unsigned table_reads; /* how often (for tests) */
+};
+
+/*
+ * sf_devwait_look - one look for the devices not found yet, each found
+ * one's node (that exists) into dev[]. A path is looked up as is, a
+ * PARTLABEL= in sysfs (sf_partdev_find_sysfs()); the partition tables are
+ * read (libblkid, sf_partdev_find()) only when some spec needs them and
+ * sysfs's block devices changed since the last read, or every
+ * SF_DEVWAIT_TABLE_TICKS looks. Returns the number still missing.
+ */
+unsigned sf_devwait_look(struct sf_devwait *w);

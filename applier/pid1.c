@@ -125,54 +125,37 @@ static void kmsg_mark(const struct pid1 *p, const char *what)
 		return; /* only a timing aid */
 }
 
-/* The device specs to wait for: data, ESP, both slots. */
-static size_t device_specs(const struct pid1 *p, const char *specs[4])
-{
-	specs[0] = p->b->cfg.data;
-	specs[1] = p->b->cfg.esp;
-	specs[2] = p->b->cfg.slot[0].device;
-	specs[3] = p->b->cfg.slot[1].device;
-	return 4;
-}
-
-/* The number of devices not there yet; with @report, each is named. */
-static unsigned devices_missing(struct pid1 *p, bool report)
-{
-	struct sf_ctx quiet = *p->ctx;
-	const char *specs[4];
-	unsigned missing = 0;
-	char dev[4096];
-
-	quiet.log_fn = NULL;
-	for (size_t i = 0, n = device_specs(p, specs); i < n; i++) {
-		if (sf_config_resolve_device(&quiet, specs[i], dev,
-					     sizeof(dev)) == 0 &&
-		    access(dev, F_OK) == 0)
-			continue;
-		missing++;
-		if (report)
-			warn(p, "device %s did not show up in %u s", specs[i],
-			     p->opts.timeout_s);
-	}
-	return missing;
-}
-
-/* Polls often: each look is a few reads of sysfs (see partdev.h). */
+/*
+ * Wait for data, ESP and both slots. Polls often: a look reads a few sysfs
+ * files, the partition tables only when the block devices changed (see
+ * sf_devwait_look()). Each device found is kept in the config as its node,
+ * so that mounting and opening it does not look for it again.
+ */
 static void wait_devices(struct pid1 *p)
 {
 	const struct timespec step = { 0, 10 * 1000 * 1000 };
+	struct sf_config *cfg = &p->b->cfg;
+	char *specs[] = { cfg->data, cfg->esp, cfg->slot[0].device,
+			  cfg->slot[1].device };
+	struct sf_devwait w = { .sysfs = "/sys", .devdir = "/dev", .n = 4 };
 	struct timespec start, now;
 
+	for (size_t i = 0; i < w.n; i++)
+		w.spec[i] = specs[i];
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		if (devices_missing(p, false) == 0)
-			return;
+	while (sf_devwait_look(&w) > 0) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - start.tv_sec >= (time_t)p->opts.timeout_s)
 			break;
 		nanosleep(&step, NULL);
 	}
-	devices_missing(p, true);
+	for (size_t i = 0; i < w.n; i++) {
+		if (w.dev[i][0])
+			memcpy(specs[i], w.dev[i], sizeof(w.dev[i]));
+		else
+			warn(p, "device %s did not show up in %u s", specs[i],
+			     p->opts.timeout_s);
+	}
 }
 
 static bool mount_device(struct pid1 *p, const char *spec, const char *dir,

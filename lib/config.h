@@ -33,7 +33,8 @@
 #define SF_CONFIG_VALUE_MAX 256
 
 struct sf_slot_config {
-	char device[SF_CONFIG_VALUE_MAX]; /* as written */
+	/* As written; slotflip-init puts the node there once found. */
+	char device[SF_CONFIG_VALUE_MAX];
 	char efi[SF_CONFIG_VALUE_MAX]; /* path on the ESP */
 	uint16_t boot_entry;
 };

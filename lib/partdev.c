@@ -202,26 +202,60 @@ static int by_tables(const struct query *q, char *buf, size_t size)
 	return -ENOENT;
 }
 
+/* @spec into @q: 0 or -EINVAL. */
+static int parse_spec(struct query *q, const char *spec)
+{
+	if (!strncmp(spec, "PARTLABEL=", 10)) {
+		q->value = spec + 10;
+	} else if (!strncmp(spec, "PARTUUID=", 9)) {
+		q->value = spec + 9;
+		q->by_uuid = true;
+	} else {
+		return -EINVAL;
+	}
+	return q->value[0] ? 0 : -EINVAL;
+}
+
+int sf_partdev_find_sysfs(const char *sysfs, const char *devdir,
+			  const char *spec, char *buf, size_t size)
+{
+	struct query q = { .sysfs = sysfs, .devdir = devdir };
+	int r = parse_spec(&q, spec);
+
+	if (r < 0)
+		return r;
+	if (q.by_uuid || !kernel_shows_exactly(q.value))
+		return -EAGAIN;
+	r = by_partname(&q, buf, size);
+	return r == -EEXIST || r == -ENOENT ? -EAGAIN : r;
+}
+
 int sf_partdev_find(const char *sysfs, const char *devdir, const char *spec,
 		    char *buf, size_t size)
 {
 	struct query q = { .sysfs = sysfs, .devdir = devdir };
-	int r;
+	int r = sf_partdev_find_sysfs(sysfs, devdir, spec, buf, size);
 
-	if (!strncmp(spec, "PARTLABEL=", 10)) {
-		q.value = spec + 10;
-	} else if (!strncmp(spec, "PARTUUID=", 9)) {
-		q.value = spec + 9;
-		q.by_uuid = true;
-	} else {
-		return -EINVAL;
-	}
-	if (!q.value[0])
-		return -EINVAL;
-	if (!q.by_uuid && kernel_shows_exactly(q.value)) {
-		r = by_partname(&q, buf, size);
-		if (r != -EEXIST && r != -ENOENT)
-			return r;
-	}
+	if (r != -EAGAIN)
+		return r;
+	parse_spec(&q, spec);
 	return by_tables(&q, buf, size);
+}
+
+int sf_partdev_stamp(const char *sysfs, uint64_t *ret)
+{
+	struct query q = { .sysfs = sysfs };
+	_cleanup_(closedirp) DIR *d = block_dir(&q, "");
+	uint64_t h = 14695981039346656037ull; /* FNV-1a */
+	struct dirent *e;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		for (const char *c = e->d_name; *c; c++)
+			h = (h ^ (uint8_t)*c) * 1099511628211ull;
+		h = (h ^ '/') * 1099511628211ull;
+	}
+	*ret = h;
+	return 0;
 }

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "log.h"
 
@@ -27,3 +28,21 @@
  */
 int sf_partdev_find(const char *sysfs, const char *devdir, const char *spec,
 		    char *buf, size_t size);
+
+/*
+ * sf_partdev_find_sysfs - sf_partdev_find() without reading a partition
+ * table: a few reads of sysfs, cheap enough to poll.
+ * Returns 0, -EAGAIN when only the tables can tell (a PARTUUID=, a name
+ * the kernel cannot show exactly, a name sysfs does not hold or holds
+ * twice), -EINVAL, -ENAMETOOLONG.
+ */
+int sf_partdev_find_sysfs(const char *sysfs, const char *devdir,
+			  const char *spec, char *buf, size_t size);
+
+/*
+ * sf_partdev_stamp - a hash of the names in @sysfs/class/block: it changes
+ * when a block device or partition comes or goes, so that a poller reads
+ * the partition tables again only then.
+ * Returns 0 or -errno (no sysfs).
+ */
+int sf_partdev_stamp(const char *sysfs, uint64_t *ret);

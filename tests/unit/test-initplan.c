@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "initplan.h"
 #include "testlib.h"
@@ -97,4 +100,110 @@ TEST(modlist_refuses_too_many_and_too_long)
 	CHECK_EQ(sf_modlist_parse(longname, strlen(longname), names, 2, &line),
 		 -EINVAL);
 	CHECK_EQ(line, 1);
+}
+
+/* sys/class/block/NAME (a partition named @partname when given) and its
+ * node dev/NAME when @node. */
+static void block_dev(const char *name, const char *partname, bool node)
+{
+	char cmd[512], text[256];
+	int n;
+
+	snprintf(cmd, sizeof(cmd), "mkdir -p sys/class/block/%s dev", name);
+	CHECK_EQ(system(cmd), 0);
+	n = snprintf(text, sizeof(text), "DEVNAME=%s\n%s%s%s", name,
+		     partname ? "PARTN=1\nPARTNAME=" : "",
+		     partname ? partname : "", partname ? "\n" : "");
+	snprintf(cmd, sizeof(cmd), "sys/class/block/%s/uevent", name);
+	test_write_file(cmd, text, (size_t)n);
+	if (partname) {
+		snprintf(cmd, sizeof(cmd), "sys/class/block/%s/partition",
+			 name);
+		test_write_file(cmd, "1\n", 2);
+	}
+	if (node) {
+		snprintf(cmd, sizeof(cmd), "dev/%s", name);
+		test_write_file(cmd, "", 0);
+	}
+}
+
+static void devwait_init(struct sf_devwait *w, const char *a, const char *b)
+{
+	memset(w, 0, sizeof(*w));
+	w->sysfs = "sys";
+	w->devdir = "dev";
+	w->spec[w->n++] = a;
+	if (b)
+		w->spec[w->n++] = b;
+}
+
+/* Names the kernel shows are found in sysfs: no table is read. */
+TEST(devwait_partlabel_from_sysfs_alone)
+{
+	struct sf_devwait w;
+
+	block_dev("vda", NULL, true);
+	block_dev("vda2", "root-a", false);
+	devwait_init(&w, "PARTLABEL=root-a", NULL);
+	for (int i = 0; i < 30; i++)
+		CHECK_EQ(sf_devwait_look(&w), 1u); /* no node yet */
+	CHECK_EQ(w.table_reads, 0u);
+	block_dev("vda2", "root-a", true);
+	CHECK_EQ(sf_devwait_look(&w), 0u);
+	CHECK_STREQ(w.dev[0], "dev/vda2");
+	CHECK_EQ(w.table_reads, 0u);
+}
+
+/* A PARTUUID= not there: the tables are read at the first look, then
+ * only when a block device comes, or every SF_DEVWAIT_TABLE_TICKS looks;
+ * a device found stays found. */
+TEST(devwait_tables_read_when_sysfs_changes)
+{
+	struct sf_devwait w;
+	char path[600];
+
+	CHECK(getcwd(path, 512) != NULL);
+	strcat(path, "/slot-b");
+	block_dev("vda", NULL, true);
+	devwait_init(&w, "PARTUUID=5f1e0000-0000-4000-8000-000000000009", path);
+	CHECK_EQ(sf_devwait_look(&w), 2u);
+	CHECK_EQ(w.table_reads, 1u);
+	for (unsigned i = 1; i < SF_DEVWAIT_TABLE_TICKS; i++)
+		CHECK_EQ(sf_devwait_look(&w), 2u);
+	CHECK_EQ(w.table_reads, 1u);
+	CHECK_EQ(sf_devwait_look(&w), 2u);
+	CHECK_EQ(w.table_reads, 2u);
+	block_dev("vdb", NULL, true);
+	CHECK_EQ(sf_devwait_look(&w), 2u);
+	CHECK_EQ(w.table_reads, 3u);
+	test_write_file("slot-b", "", 0);
+	CHECK_EQ(sf_devwait_look(&w), 1u);
+	CHECK_STREQ(w.dev[1], path);
+	CHECK_EQ(w.table_reads, 3u);
+	CHECK_EQ(unlink("slot-b"), 0);
+	CHECK_EQ(sf_devwait_look(&w), 1u);
+}
+
+/* A PARTUUID= in a disk's table is found there. */
+TEST(devwait_partuuid_from_the_table)
+{
+	struct sf_devwait w;
+
+	if (system("command -v sfdisk >/dev/null") != 0)
+		test_skip("no sfdisk (package fdisk)");
+	block_dev("sdx", NULL, false);
+	CHECK_EQ(system("truncate -s 4M dev/sdx && printf '%s\\n' "
+			"'label: gpt' 'start=2048, size=2048, name=data, "
+			"uuid=5F1E0000-0000-4000-8000-000000000004' | "
+			"sfdisk -q dev/sdx >/dev/null"),
+		 0);
+	CHECK_EQ(
+		system("mkdir -p sys/class/block/sdx/sdx1 && "
+		       "echo 1 >sys/class/block/sdx/sdx1/partition && "
+		       "ln -s sdx/sdx1 sys/class/block/sdx1 && touch dev/sdx1"),
+		0);
+	devwait_init(&w, "PARTUUID=5f1e0000-0000-4000-8000-000000000004", NULL);
+	CHECK_EQ(sf_devwait_look(&w), 0u);
+	CHECK_STREQ(w.dev[0], "dev/sdx1");
+	CHECK_EQ(w.table_reads, 1u);
 }

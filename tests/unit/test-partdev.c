@@ -160,3 +160,43 @@ TEST(refusals)
 				 sizeof(buf)),
 		 -ENOENT);
 }
+
+/* The sysfs-only look never reads a table: it says when one must be. */
+TEST(sysfs_only_says_when_the_tables_must_tell)
+{
+	char buf[64];
+
+	gpt_disk();
+	CHECK_EQ(sf_partdev_find_sysfs("sys", "dev", "PARTLABEL=root-a", buf,
+				       sizeof(buf)),
+		 0);
+	CHECK_STREQ(buf, "dev/sdx2");
+	CHECK_EQ(sf_partdev_find_sysfs(
+			 "sys", "dev",
+			 "PARTUUID=5f1e0000-0000-4000-8000-000000000003", buf,
+			 sizeof(buf)),
+		 -EAGAIN);
+	CHECK_EQ(sf_partdev_find_sysfs("sys", "dev", "PARTLABEL=root-\xc3\xa4",
+				       buf, sizeof(buf)),
+		 -EAGAIN);
+	CHECK_EQ(sf_partdev_find_sysfs("sys", "dev", "PARTLABEL=nope", buf,
+				       sizeof(buf)),
+		 -EAGAIN);
+	CHECK_EQ(sf_partdev_find_sysfs("sys", "dev", "LABEL=x", buf,
+				       sizeof(buf)),
+		 -EINVAL);
+}
+
+TEST(stamp_changes_with_the_block_devices)
+{
+	uint64_t a, b;
+
+	CHECK_EQ(sf_partdev_stamp("sys", &a), -ENOENT);
+	sys_dev(NULL, "vda", 0, NULL);
+	CHECK_EQ(sf_partdev_stamp("sys", &a), 0);
+	CHECK_EQ(sf_partdev_stamp("sys", &b), 0);
+	CHECK(a == b);
+	sys_dev("vda", "vda1", 1, "esp");
+	CHECK_EQ(sf_partdev_stamp("sys", &b), 0);
+	CHECK(a != b);
+}
