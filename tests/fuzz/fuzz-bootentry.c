@@ -12,7 +12,6 @@
 #include "booted.h"
 #include "bootentry.h"
 #include "staging.h"
-#include "transition.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
