@@ -19,6 +19,7 @@
 
 #include "apply.h"
 #include "cli.h"
+#include "decide.h"
 #include "fault.h"
 #include "fileio.h"
 #include "staging.h"
@@ -276,20 +277,18 @@ static int check_esp_space(struct stage *s, uint8_t spare)
 			(unsigned long long)(avail >> 10));
 }
 
-/* This very image already failed or was refused at boot. */
-static int check_not_failed(struct stage *s)
+/* slotflip-init would move this very image aside: the same rule. */
+static int check_not_done(struct stage *s)
 {
 	const struct sf_bootstate *st = &s->c->st;
 
-	if (memcmp(st->image_id, s->img->manifest_hash, SF_IMAGE_ID_BYTES) ||
-	    (st->last_result != SF_RESULT_REFUSED &&
-	     st->last_result != SF_RESULT_TRIAL_FAILED))
+	if (!sf_staged_done(st, s->img->manifest_hash))
 		return EXIT_OK;
 	return cli_fail(s->c, EXIT_REFUSED,
 			"this image (version %s) was already %s: %s",
 			s->img->m.version,
-			st->last_result == SF_RESULT_REFUSED
-				? "refused at boot"
+			st->last_result == SF_RESULT_CONFIRMED
+				? "confirmed"
 				: "tried and failed",
 			st->last_reason);
 }
@@ -311,7 +310,7 @@ static int check_policy(struct stage *s)
 	if (sf_apply_precheck(&c->ctx, s->img, &pol, reason, sizeof(reason)) <
 	    0)
 		return EXIT_REFUSED;
-	r = check_not_failed(s);
+	r = check_not_done(s);
 	return r ? r : check_esp_space(s, spare);
 }
 

@@ -172,10 +172,12 @@ test_too_few_signatures() {
 	sed -i 's|^pubkey = /keys/release.pub$|&\npubkey = /keys/second.pub\nthreshold = 2|' \
 		root/etc/slotflip/slotflip.conf
 	refuse_staged v1.1.img "image has valid signatures from 1 of the 2 trusted keys, 2 required"
-	# Signed again, staged again: the same manifest (same image id) is
-	# checked again, not discarded as refused.
+	# Signed again, staged again by slotflip stage: the same manifest
+	# (same image id) is checked again, not refused or discarded as
+	# refused.
 	"$SF_BIN/slotflip-image" sign v1.1.img --key second.sec
-	stage v1.1.img
+	"$SF_BIN/slotflip" --root root stage v1.1.img >stage.out 2>&1 ||
+		{ cat stage.out; fail "the signed-again image was not staged"; }
 	boot
 	expect_next "next: reboot (BootNext=b)"
 }
