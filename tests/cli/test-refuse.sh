@@ -545,4 +545,16 @@ test_apply_error_efi_binary_not_writable() {
 		{ cat init.out; fail "the root filesystem was written again"; }
 }
 
+# slotflip status shows slotflip-init's whole reason (up to 511 bytes).
+test_status_shows_a_long_reason_whole() {
+	setup
+	why="$(printf 'x%.0s' $(seq 500)) end"
+	printf 'result=refused\ntime=1\nslot=b\nversion=1.1\nreason=%s\n' \
+		"$why" >$DATA/last-result
+	got=$("$SF_BIN/slotflip" --root root status --json | jq -r .last_apply.reason)
+	[ "$got" = "$why" ] || fail "status cut the reason to ${#got} bytes"
+	"$SF_BIN/slotflip" --root root status | grep -qF "$why" ||
+		fail "status text cut the reason"
+}
+
 run_cases

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <errno.h>
+#include <sys/stat.h>
 
 #include "image.h"
 #include "staging.h"
@@ -65,4 +66,33 @@ TEST(staged_path)
 	CHECK_STREQ(buf, "/run/slotflip/data/slotflip/last-result");
 	CHECK_EQ(sf_staged_path(&ctx, &cfg, "staged.img", buf, 10),
 		 -ENAMETOOLONG);
+}
+
+/* slotflip-init's whole reason (up to 511 bytes) comes back to status. */
+TEST(last_result_long_reason)
+{
+	struct sf_config cfg = { .data_dir = "/data" };
+	struct sf_last_result lr = { .time = 1700000000 }, got;
+	char want[SF_LAST_REASON_MAX];
+
+	CHECK_EQ(sf_last_result_read(&test_ctx, &cfg, &got), -ENOENT);
+	CHECK_EQ(mkdir("data", 0755), 0);
+	CHECK_EQ(mkdir("data/slotflip", 0755), 0);
+	snprintf(lr.result, sizeof(lr.result), "refused");
+	snprintf(lr.slot, sizeof(lr.slot), "b");
+	snprintf(lr.version, sizeof(lr.version), "1.2.3");
+	for (size_t i = 0; i < sizeof(lr.reason) - 1; i++)
+		lr.reason[i] = (char)('a' + i % 26);
+	lr.reason[sizeof(lr.reason) - 1] = '\0';
+	lr.reason[200] = '\n'; /* one line: a newline becomes a space */
+	memcpy(want, lr.reason, sizeof(want));
+	want[200] = ' ';
+	CHECK_EQ(sf_last_result_write(&test_ctx, &cfg, &lr), 0);
+	CHECK_EQ(sf_last_result_read(&test_ctx, &cfg, &got), 0);
+	CHECK_STREQ(got.result, "refused");
+	CHECK_EQ(got.time, 1700000000);
+	CHECK_STREQ(got.slot, "b");
+	CHECK_STREQ(got.version, "1.2.3");
+	CHECK_EQ(strlen(got.reason), SF_LAST_REASON_MAX - 1);
+	CHECK_STREQ(got.reason, want);
 }
