@@ -14,8 +14,8 @@
 #include "image.h"
 #include "util.h"
 
-#define MANIFEST_MIN 360u
-#define MANIFEST_MAX (64ull << 20)
+/* A sanity bound on a claimed data size (its manifest checks it fully). */
+#define CLAIMED_DATA_MAX (1ull << 50)
 
 int sf_staged_path(const struct sf_ctx *ctx, const struct sf_config *cfg,
 		   const char *name, char *buf, size_t size)
@@ -31,17 +31,16 @@ int sf_staged_path(const struct sf_ctx *ctx, const struct sf_config *cfg,
 int sf_image_claimed_size(const uint8_t *head, size_t len, uint64_t *ret)
 {
 	uint64_t m, data;
+	int r;
 
-	if (len < SF_IMAGE_HEAD_BYTES || memcmp(head, "SLOTFLIP", 8) != 0)
+	if (len < SF_IMAGE_HEAD_BYTES)
 		return -EBADMSG;
-	if (le32_load(head + 8) != 1)
-		return -EPROTONOSUPPORT;
-	m = le64_load(head + 16);
-	if (m < MANIFEST_MIN || m > MANIFEST_MAX ||
-	    memcmp(head + SF_HEADER_SIZE, "SFMANIFS", 8) != 0)
-		return -EBADMSG;
-	data = le64_load(head + SF_HEADER_SIZE + 24);
-	if (data > (1ull << 50))
+	r = sf_image_header_parse(NULL, NULL, head, &m);
+	if (r < 0)
+		return r;
+	if (sf_manifest_data_size(head + SF_HEADER_SIZE, len - SF_HEADER_SIZE,
+				  &data) < 0 ||
+	    data > CLAIMED_DATA_MAX)
 		return -EBADMSG;
 	*ret = sf_image_data_offset(m) + data;
 	return 0;

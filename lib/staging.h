@@ -11,10 +11,11 @@
 
 #include "bootstate.h"
 #include "config.h"
+#include "image.h"
 #include "log.h"
 
 /* Bytes of an image's start that sf_image_claimed_size() needs. */
-#define SF_IMAGE_HEAD_BYTES (4096u + 32u)
+#define SF_IMAGE_HEAD_BYTES (SF_HEADER_SIZE + SF_MANIFEST_HEAD_BYTES)
 
 /*
  * sf_staged_path - DATA_DIR/slotflip/@name under ctx->root, in @buf

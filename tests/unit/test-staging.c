@@ -7,12 +7,16 @@
 #include "testlib.h"
 #include "util.h"
 
+/* An image's start as slotflip-image writes it: header, manifest head. */
 static void head(uint8_t *buf, uint64_t manifest, uint64_t data)
 {
+	struct sf_manifest m = { .data_size = data };
+	uint8_t fixed[SF_MANIFEST_FIXED];
+
 	memset(buf, 0, SF_IMAGE_HEAD_BYTES);
 	sf_image_header_encode(buf, manifest);
-	memcpy(buf + SF_HEADER_SIZE, "SFMANIFS", 8);
-	le64_store(buf + SF_HEADER_SIZE + 24, data);
+	sf_manifest_encode(&m, fixed);
+	memcpy(buf + SF_HEADER_SIZE, fixed, SF_MANIFEST_HEAD_BYTES);
 }
 
 TEST(claimed_size)
@@ -42,6 +46,9 @@ TEST(claimed_size_refusals)
 	buf[8] = 2;
 	CHECK_EQ(sf_image_claimed_size(buf, sizeof(buf), &size),
 		 -EPROTONOSUPPORT);
+	head(buf, 1000, 5000);
+	buf[100] = 1; /* reserved byte set: sf_image_open() refuses it too */
+	CHECK_EQ(sf_image_claimed_size(buf, sizeof(buf), &size), -EBADMSG);
 	head(buf, 100, 5000); /* manifest too small */
 	CHECK_EQ(sf_image_claimed_size(buf, sizeof(buf), &size), -EBADMSG);
 	head(buf, 1000, 5000);
