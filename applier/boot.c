@@ -112,22 +112,15 @@ static void load_state(struct boot *b)
 		       "cannot store the rebuilt state: %s", strerror(-r));
 }
 
-/* Is an image staged? Its id is the start of its manifest hash. */
+/* Is an image staged? Its id is zero when it cannot be read. */
 static bool staged_id(struct boot *b, uint8_t id[SF_IMAGE_ID_BYTES])
 {
-	struct sf_ctx quiet = *b->ctx;
-	struct sf_image *img = NULL;
-	char path[4096];
+	int r = sf_staged_id(b->ctx, &b->cfg, id);
 
-	quiet.log_fn = NULL;
-	if (boot_staged_path(b, "", path, sizeof(path)) < 0 ||
-	    access(path, F_OK) < 0)
+	if (r == -ENOENT || r == -ENAMETOOLONG)
 		return false;
-	memset(id, 0, SF_IMAGE_ID_BYTES);
-	if (sf_image_open(&quiet, path, &img) == 0) {
-		memcpy(id, img->manifest_hash, SF_IMAGE_ID_BYTES);
-		sf_image_close(img);
-	}
+	if (r < 0)
+		memset(id, 0, SF_IMAGE_ID_BYTES);
 	return true;
 }
 

@@ -20,19 +20,13 @@
 /* Remove staged.img if it is the image just confirmed. */
 static void remove_applied(struct cli *c, const uint8_t *id)
 {
-	struct sf_ctx quiet = c->ctx;
-	struct sf_image *img = NULL;
+	uint8_t staged[SF_IMAGE_ID_BYTES];
 	char path[4096];
-	bool same;
 
-	quiet.log_fn = NULL;
-	if (sf_staged_path(&c->ctx, &c->cfg, "staged.img", path, sizeof(path)) <
-		    0 ||
-	    sf_image_open(&quiet, path, &img) < 0)
-		return;
-	same = !memcmp(img->manifest_hash, id, SF_IMAGE_ID_BYTES);
-	sf_image_close(img);
-	if (!same)
+	if (sf_staged_id(&c->ctx, &c->cfg, staged) < 0 ||
+	    memcmp(staged, id, SF_IMAGE_ID_BYTES) != 0 ||
+	    sf_staged_path(&c->ctx, &c->cfg, "staged.img", path, sizeof(path)) <
+		    0)
 		return;
 	sf_fault_point(&c->ctx, "staged remove");
 	if (unlink(path) < 0)

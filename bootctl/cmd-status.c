@@ -59,7 +59,7 @@ static void staged_info(struct cli *c, struct staged_info *si)
 		snprintf(si->error, sizeof(si->error),
 			 "signatures not valid for the configured keys");
 	si->applied =
-		st->trial <= 1 && sf_state_on_trial(st, st->trial) &&
+		sf_state_trial_pending(st) &&
 		!memcmp(st->image_id, img->manifest_hash, SF_IMAGE_ID_BYTES);
 	sf_image_close(img);
 }
@@ -91,7 +91,7 @@ static void print_text(struct cli *c, const struct staged_info *si,
 		       sf_slot_name(s), sf_slot_status_name(st->slot[s].status),
 		       st->slot[s].version[0] ? st->slot[s].version : "unknown",
 		       c->cfg.slot[s].boot_entry);
-	if (st->trial <= 1 && sf_state_on_trial(st, st->trial))
+	if (sf_state_trial_pending(st))
 		printf("trial:         slot %s, %u more tries\n",
 		       sf_slot_name(st->trial), st->tries_left);
 	else
@@ -209,7 +209,7 @@ static void print_json(struct cli *c, const struct staged_info *si,
 		       const struct sf_last_result *la)
 {
 	const struct sf_bootstate *st = &c->st;
-	bool trial = st->trial <= 1 && sf_state_on_trial(st, st->trial);
+	bool trial = sf_state_trial_pending(st);
 
 	printf("{\n  \"format\": %d,\n  \"state_record\": \"%s\",\n",
 	       STATUS_FORMAT, c->state_record);

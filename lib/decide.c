@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "transition.h"
 #include "util.h"
 
 static struct sf_decision mk(enum sf_action a, uint8_t slot, const char *why)
@@ -43,9 +44,7 @@ struct sf_decision sf_decide(const struct sf_decide_in *in)
 	if (b > 1)
 		return mk(SF_ACT_BOOT_GOOD, st->good,
 			  "booted slot unknown: rebooting into the good slot");
-	if (st->trial <= 1 && st->trial != st->good &&
-	    st->slot[st->trial].status == SF_SLOT_TRIAL &&
-	    (b == st->trial || b == st->good))
+	if (sf_state_trial_pending(st) && (b == st->trial || b == st->good))
 		return pending_trial(in);
 	if (b != st->good)
 		return mk(SF_ACT_BOOT_GOOD, st->good,

@@ -28,6 +28,25 @@ int sf_staged_path(const struct sf_ctx *ctx, const struct sf_config *cfg,
 	return sf_root_path(ctx, rel, buf, size);
 }
 
+int sf_staged_id(const struct sf_ctx *ctx, const struct sf_config *cfg,
+		 uint8_t id[SF_IMAGE_ID_BYTES])
+{
+	struct sf_ctx quiet = *ctx;
+	struct sf_image *img = NULL;
+	char path[4096];
+	int r = sf_staged_path(ctx, cfg, "staged.img", path, sizeof(path));
+
+	quiet.log_fn = NULL;
+	if (r < 0)
+		return r;
+	r = sf_image_open(&quiet, path, &img);
+	if (r < 0)
+		return r;
+	memcpy(id, img->manifest_hash, SF_IMAGE_ID_BYTES);
+	sf_image_close(img);
+	return 0;
+}
+
 int sf_image_claimed_size(const uint8_t *head, size_t len, uint64_t *ret)
 {
 	uint64_t m, data;

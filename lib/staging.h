@@ -26,6 +26,15 @@ int sf_staged_path(const struct sf_ctx *ctx, const struct sf_config *cfg,
 		   const char *name, char *buf, size_t size);
 
 /*
+ * sf_staged_id - the id of the staged image (SF_IMAGE_ID_BYTES: the start
+ * of its manifest hash, as in the state), into @id. Logs nothing.
+ * Returns 0; -ENOENT when nothing is staged; -EBADMSG, -EPROTONOSUPPORT or
+ * -errno when staged.img is there but cannot be read (@id untouched).
+ */
+int sf_staged_id(const struct sf_ctx *ctx, const struct sf_config *cfg,
+		 uint8_t id[SF_IMAGE_ID_BYTES]);
+
+/*
  * sf_image_claimed_size - the file size an image says it has, from its
  * first SF_IMAGE_HEAD_BYTES bytes (@head, @len bytes): header, then the
  * data size in the manifest (docs/FORMAT.md). Nothing is verified: the

@@ -13,6 +13,11 @@ bool sf_state_on_trial(const struct sf_bootstate *st, uint8_t slot)
 	       st->slot[slot].status == SF_SLOT_TRIAL;
 }
 
+bool sf_state_trial_pending(const struct sf_bootstate *st)
+{
+	return sf_state_on_trial(st, st->trial);
+}
+
 /* Why @slot (not good, not on trial) cannot be confirmed or marked bad. */
 static int not_on_trial(const struct sf_bootstate *st, uint8_t slot, char *why,
 			size_t size)

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <errno.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "image.h"
+#include "imgwrite.h"
 #include "staging.h"
 #include "testlib.h"
 #include "util.h"
@@ -102,4 +104,38 @@ TEST(last_result_long_reason)
 	CHECK_STREQ(got.version, "1.2.3");
 	CHECK_EQ(strlen(got.reason), SF_LAST_REASON_MAX - 1);
 	CHECK_STREQ(got.reason, want);
+}
+
+/* The staged image's id is the start of its manifest hash. */
+TEST(staged_id)
+{
+	struct sf_config cfg = { .data_dir = "/data" };
+	struct ms_pubkey pk;
+	struct ms_seckey sk;
+	struct sf_create_opts o = { .rootfs = "rootfs",
+				    .version = "1.0",
+				    .compatible = "acme-gw",
+				    .keys = &sk,
+				    .n_keys = 1,
+				    .threads = 1 };
+	const char *path = "data/slotflip/staged.img";
+	uint8_t id[SF_IMAGE_ID_BYTES], rootfs[8192];
+	struct sf_image *img = NULL;
+
+	memset(id, 0xee, sizeof(id));
+	CHECK_EQ(sf_staged_id(&test_ctx, &cfg, id), -ENOENT);
+	CHECK_EQ(mkdir("data", 0755), 0);
+	CHECK_EQ(mkdir("data/slotflip", 0755), 0);
+	test_write_file(path, "not an image", 12);
+	CHECK_EQ(sf_staged_id(&test_ctx, &cfg, id), -EBADMSG);
+	CHECK_EQ(id[0], 0xee); /* untouched on failure */
+	CHECK_EQ(ms_keygen(&pk, &sk), 0);
+	test_fill_random(rootfs, sizeof(rootfs), 7);
+	test_write_file("rootfs", rootfs, sizeof(rootfs));
+	CHECK_EQ(unlink(path), 0);
+	CHECK_EQ(sf_image_create(&test_ctx, &o, path), 0);
+	CHECK_EQ(sf_staged_id(&test_ctx, &cfg, id), 0);
+	CHECK_EQ(sf_image_open(&test_ctx, path, &img), 0);
+	CHECK(!memcmp(id, img->manifest_hash, sizeof(id)));
+	sf_image_close(img);
 }

@@ -242,3 +242,18 @@ TEST(cmdline_slot)
 	CHECK_EQ(sf_cmdline_slot("xslotflip.slot=a"), -ENOENT);
 	CHECK_EQ(sf_cmdline_slot("slotflip.slot="), -ENOENT);
 }
+
+TEST(trial_pending)
+{
+	struct sf_bootstate st = { .good = 0, .trial = SF_NO_SLOT };
+
+	CHECK(!sf_state_trial_pending(&st));
+	st.trial = 1;
+	st.slot[1].status = SF_SLOT_TRIAL;
+	CHECK(sf_state_trial_pending(&st));
+	st.slot[1].status = SF_SLOT_FAILED;
+	CHECK(!sf_state_trial_pending(&st));
+	st.slot[1].status = SF_SLOT_TRIAL;
+	st.good = 1;
+	CHECK(!sf_state_trial_pending(&st));
+}
