@@ -11,26 +11,13 @@
 #include <sys/sysmacros.h>
 
 #include "bootstate.h"
+#include "partdev.h"
 #include "util.h"
 
 static void blkid_free_probep(blkid_probe *pr)
 {
 	if (*pr)
 		blkid_free_probe(*pr);
-}
-
-/* Does partition @p match the spec PARTLABEL=x or PARTUUID=x? */
-static bool part_matches(blkid_partition p, const char *spec)
-{
-	const char *v;
-
-	if (!strncmp(spec, "PARTLABEL=", 10))
-		return (v = blkid_partition_get_name(p)) &&
-		       !strcmp(v, spec + 10);
-	if (!strncmp(spec, "PARTUUID=", 9))
-		return (v = blkid_partition_get_uuid(p)) &&
-		       !strcasecmp(v, spec + 9);
-	return false;
 }
 
 static int fill(const struct sf_ctx *ctx, blkid_probe pr, blkid_partition p,
@@ -82,6 +69,7 @@ static int find_in_disk(const struct sf_ctx *ctx, const struct sf_config *cfg,
 {
 	__attribute__((cleanup(blkid_free_probep))) blkid_probe pr = NULL;
 	blkid_partlist ls;
+	blkid_partition p;
 	char disk[4096];
 	int r;
 
@@ -96,12 +84,9 @@ static int find_in_disk(const struct sf_ctx *ctx, const struct sf_config *cfg,
 		r = open_table(ctx, disk, &pr, &ls);
 	if (r < 0)
 		return r;
-	for (int i = 0; i < blkid_partlist_numof_partitions(ls); i++) {
-		blkid_partition p = blkid_partlist_get_partition(ls, i);
-
-		if (part_matches(p, cfg->esp))
-			return fill(ctx, pr, p, disk, ret);
-	}
+	p = sf_partlist_match(ls, cfg->esp);
+	if (p)
+		return fill(ctx, pr, p, disk, ret);
 	return sf_err(ctx, -ENOENT, "no partition with %s on %s", cfg->esp,
 		      disk);
 }

@@ -10,6 +10,7 @@
  */
 #pragma once
 
+#include <blkid/blkid.h>
 #include <stddef.h>
 
 #include "log.h"
@@ -27,3 +28,11 @@
  */
 int sf_partdev_find(const char *sysfs, const char *devdir, const char *spec,
 		    char *buf, size_t size);
+
+/*
+ * sf_partlist_match - the first partition of @ls (a libblkid partition
+ * list) that @spec names: "PARTLABEL=NAME" (the GPT name, exactly) or
+ * "PARTUUID=GUID" (the unique partition GUID, in any case).
+ * Returns the partition, or NULL (none matches, or @spec is neither form).
+ */
+blkid_partition sf_partlist_match(blkid_partlist ls, const char *spec);
