@@ -394,13 +394,6 @@ int cmd_stage(struct cli *c, const char *image)
 	return r;
 }
 
-static int fsync_dir(const char *dir)
-{
-	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	return fd < 0 || fsync(fd) < 0 ? -errno : 0;
-}
-
 /* The staged image was applied and its slot is on trial. */
 static bool applied_on_trial(const struct cli *c)
 {
@@ -438,8 +431,10 @@ int cmd_cancel(struct cli *c)
 				sf_slot_name(c->st.trial),
 				sf_slot_name(c->st.good));
 	sf_fault_point(&c->ctx, "cancel unlink");
-	if (unlink(path) < 0 || (r = fsync_dir(dir)) < 0)
-		return cli_fail(c, EXIT_IO, "cannot remove %s: %m", path);
+	r = unlink(path) < 0 ? -errno : fsync_parent(path);
+	if (r < 0)
+		return cli_fail(c, EXIT_IO, "cannot remove %s: %s", path,
+				strerror(-r));
 	cli_say(c, "removed the staged image %s", path);
 	return EXIT_OK;
 }

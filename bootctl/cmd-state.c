@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "efivar.h"
 #include "fault.h"
+#include "fileio.h"
 #include "image.h"
 #include "staging.h"
 #include "transition.h"
@@ -22,6 +23,7 @@ static void remove_applied(struct cli *c, const uint8_t *id)
 {
 	uint8_t staged[SF_IMAGE_ID_BYTES];
 	char path[4096];
+	int r;
 
 	if (sf_staged_id(&c->ctx, &c->cfg, staged) < 0 ||
 	    memcmp(staged, id, SF_IMAGE_ID_BYTES) != 0 ||
@@ -29,9 +31,11 @@ static void remove_applied(struct cli *c, const uint8_t *id)
 		    0)
 		return;
 	sf_fault_point(&c->ctx, "staged remove");
-	if (unlink(path) < 0)
+	r = unlink(path) < 0 ? -errno : fsync_parent(path);
+	if (r < 0)
 		sf_log(&c->ctx, SF_LOG_WARNING, 0,
-		       "cannot remove the applied image %s: %m", path);
+		       "cannot remove the applied image %s: %s", path,
+		       strerror(-r));
 	else
 		cli_say(c, "removed the applied image %s", path);
 }
