@@ -50,7 +50,6 @@ static void staged_info(struct cli *c, struct staged_info *si)
 	si->readable = true;
 	snprintf(si->version, sizeof(si->version), "%s", img->m.version);
 	si->size = img->file_size;
-	quiet.log_fn = NULL;
 	si->verified = sf_config_load_pubkeys(&c->ctx, &c->cfg, keys) == 0 &&
 		       sf_image_check_signatures(&quiet, img, keys,
 						 c->cfg.n_pubkeys,

@@ -60,7 +60,7 @@ int sf_state_mark_good(struct sf_bootstate *st, uint8_t booted, uint64_t now,
 	if (booted > 1)
 		return snprintf(why, size, "the booted slot is unknown"),
 		       -EPERM;
-	if (booted == st->good && !sf_state_on_trial(st, booted))
+	if (booted == st->good) /* the good slot is never on trial */
 		return 0;
 	if (!sf_state_on_trial(st, booted))
 		return not_on_trial(st, booted, why, size);
@@ -84,7 +84,7 @@ int sf_state_mark_bad(struct sf_bootstate *st, uint8_t booted, uint64_t now,
 	if (booted > 1)
 		return snprintf(why, size, "the booted slot is unknown"),
 		       -EPERM;
-	if (booted == st->good && !sf_state_on_trial(st, booted)) {
+	if (booted == st->good) {
 		snprintf(why, size,
 			 "slot %s is the good slot, not on trial: there is "
 			 "nothing to mark bad (to roll back: slotflip "
@@ -163,7 +163,8 @@ int sf_state_set_active(struct sf_bootstate *st,
 		return r;
 	st->slot[s].status = SF_SLOT_TRIAL;
 	st->trial = s;
-	st->tries_left = (uint8_t)(req->tries > 100 ? 99 : req->tries - 1);
+	st->tries_left =
+		(uint8_t)(req->tries - 1); /* the config caps it at 100 */
 	return SF_SET_ACTIVE_TRIAL;
 }
 
