@@ -103,22 +103,15 @@ static void load_state(struct boot *b)
 		       "cannot store the rebuilt state: %s", strerror(-r));
 }
 
-/* Is an image staged? Its id is the start of its manifest hash. */
+/* Is an image staged? Its id is zero when it cannot be read. */
 static bool staged_id(struct boot *b, uint8_t id[SF_IMAGE_ID_BYTES])
 {
-	struct sf_ctx quiet = *b->ctx;
-	struct sf_image *img = NULL;
-	char path[4096];
+	int r = sf_staged_id(b->ctx, &b->cfg, id);
 
-	quiet.log_fn = NULL;
-	if (boot_staged_path(b, "", path, sizeof(path)) < 0 ||
-	    access(path, F_OK) < 0)
+	if (r == -ENOENT || r == -ENAMETOOLONG)
 		return false;
-	memset(id, 0, SF_IMAGE_ID_BYTES);
-	if (sf_image_open(&quiet, path, &img) == 0) {
-		memcpy(id, img->manifest_hash, SF_IMAGE_ID_BYTES);
-		sf_image_close(img);
-	}
+	if (r < 0)
+		memset(id, 0, SF_IMAGE_ID_BYTES);
 	return true;
 }
 
@@ -133,25 +126,20 @@ static void note_result(struct boot *b, enum sf_result code, const char *reason)
 /* The last result, for `slotflip status`, on the data partition. */
 static void write_result(struct boot *b, const char *version)
 {
-	char path[4096], text[1024];
-	int n, r;
+	struct sf_last_result lr = { .time = b->st.last_time };
+	char path[4096];
+	int r;
 
-	if (sf_staged_path(b->ctx, &b->cfg, "last-result", path, sizeof(path)) <
-	    0)
-		return;
-	n = snprintf(text, sizeof(text),
-		     "result=%s\ntime=%llu\nslot=%s\nversion=%s\nreason=%s\n",
-		     sf_result_name(b->st.last_result),
-		     (unsigned long long)b->st.last_time,
-		     sf_slot_name(1 - b->booted), version ? version : "",
-		     b->result_reason);
-	sf_fault_point(b->ctx, "result write");
-	r = write_file_atomic(path, text, (size_t)n, 0644);
-	if (r < 0 && unlink(path) == 0) {
-		/* A stale result must not stay; its space may be enough. */
-		r = write_file_atomic(path, text, (size_t)n, 0644);
-	}
-	if (r < 0)
+	_Static_assert(sizeof(b->result_reason) <= sizeof(lr.reason),
+		       "last-result keeps the whole reason");
+	snprintf(lr.result, sizeof(lr.result), "%s",
+		 sf_result_name(b->st.last_result));
+	snprintf(lr.slot, sizeof(lr.slot), "%s", sf_slot_name(1 - b->booted));
+	snprintf(lr.version, sizeof(lr.version), "%s", version ? version : "");
+	snprintf(lr.reason, sizeof(lr.reason), "%s", b->result_reason);
+	r = sf_last_result_write(b->ctx, &b->cfg, &lr);
+	if (r < 0 && sf_staged_path(b->ctx, &b->cfg, "last-result", path,
+				    sizeof(path)) == 0)
 		sf_log(b->ctx, SF_LOG_WARNING, 0,
 		       "cannot write %s: %s; the result stays in the EFI "
 		       "state (is the data partition full?)",

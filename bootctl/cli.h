@@ -29,7 +29,6 @@ struct cli {
 	struct sf_ctx ctx;
 	const char *prog;
 	const char *config_path;
-	char last_error[512];
 	uint64_t now;
 	/* Options (each command accepts only its own). */
 	bool json, reboot, allow_downgrade;

@@ -19,6 +19,7 @@
 
 #include "apply.h"
 #include "cli.h"
+#include "decide.h"
 #include "fault.h"
 #include "fileio.h"
 #include "staging.h"
@@ -57,7 +58,7 @@ static int stage_allowed(struct cli *c)
 {
 	const struct sf_bootstate *st = &c->st;
 
-	if (st->trial <= 1 && sf_state_on_trial(st, st->trial))
+	if (sf_state_trial_pending(st))
 		return cli_fail(c, EXIT_REFUSED,
 				"slot %s is on trial (version %s): confirm it "
 				"(slotflip mark-good) or roll it back "
@@ -276,20 +277,18 @@ static int check_esp_space(struct stage *s, uint8_t spare)
 			(unsigned long long)(avail >> 10));
 }
 
-/* This very image already failed or was refused at boot. */
-static int check_not_failed(struct stage *s)
+/* slotflip-init would move this very image aside: the same rule. */
+static int check_not_done(struct stage *s)
 {
 	const struct sf_bootstate *st = &s->c->st;
 
-	if (memcmp(st->image_id, s->img->manifest_hash, SF_IMAGE_ID_BYTES) ||
-	    (st->last_result != SF_RESULT_REFUSED &&
-	     st->last_result != SF_RESULT_TRIAL_FAILED))
+	if (!sf_staged_done(st, s->img->manifest_hash))
 		return EXIT_OK;
 	return cli_fail(s->c, EXIT_REFUSED,
 			"this image (version %s) was already %s: %s",
 			s->img->m.version,
-			st->last_result == SF_RESULT_REFUSED
-				? "refused at boot"
+			st->last_result == SF_RESULT_CONFIRMED
+				? "confirmed"
 				: "tried and failed",
 			st->last_reason);
 }
@@ -311,7 +310,7 @@ static int check_policy(struct stage *s)
 	if (sf_apply_precheck(&c->ctx, s->img, &pol, reason, sizeof(reason)) <
 	    0)
 		return EXIT_REFUSED;
-	r = check_not_failed(s);
+	r = check_not_done(s);
 	return r ? r : check_esp_space(s, spare);
 }
 
@@ -395,26 +394,18 @@ int cmd_stage(struct cli *c, const char *image)
 	return r;
 }
 
-static int fsync_dir(const char *dir)
-{
-	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	return fd < 0 || fsync(fd) < 0 ? -errno : 0;
-}
-
 /* The staged image was applied and its slot is on trial. */
-static bool applied_on_trial(const struct cli *c, const struct sf_image *img)
+static bool applied_on_trial(const struct cli *c)
 {
-	const struct sf_bootstate *st = &c->st;
+	uint8_t id[SF_IMAGE_ID_BYTES];
 
-	return img && st->trial <= 1 && sf_state_on_trial(st, st->trial) &&
-	       !memcmp(st->image_id, img->manifest_hash, SF_IMAGE_ID_BYTES);
+	return sf_state_trial_pending(&c->st) &&
+	       sf_staged_id(&c->ctx, &c->cfg, id) == 0 &&
+	       !memcmp(c->st.image_id, id, sizeof(id));
 }
 
 int cmd_cancel(struct cli *c)
 {
-	struct sf_ctx quiet = c->ctx;
-	struct sf_image *img = NULL;
 	char path[4096], dir[4096];
 	int r = cli_load(c, "cancel", NEED_ROOT);
 
@@ -430,10 +421,7 @@ int cmd_cancel(struct cli *c)
 		cli_say(c, "nothing is staged (%s does not exist)", path);
 		return EXIT_OK;
 	}
-	quiet.log_fn = NULL;
-	if (sf_image_open(&quiet, path, &img) == 0 &&
-	    applied_on_trial(c, img)) {
-		sf_image_close(img);
+	if (applied_on_trial(c))
 		return cli_fail(c, EXIT_REFUSED,
 				"the staged image is already applied: slot %s "
 				"runs it on trial; to roll back: slotflip "
@@ -442,11 +430,11 @@ int cmd_cancel(struct cli *c)
 				sf_slot_name(c->st.trial),
 				sf_slot_name(c->st.trial),
 				sf_slot_name(c->st.good));
-	}
-	sf_image_close(img);
 	sf_fault_point(&c->ctx, "cancel unlink");
-	if (unlink(path) < 0 || (r = fsync_dir(dir)) < 0)
-		return cli_fail(c, EXIT_IO, "cannot remove %s: %m", path);
+	r = unlink(path) < 0 ? -errno : fsync_parent(path);
+	if (r < 0)
+		return cli_fail(c, EXIT_IO, "cannot remove %s: %s", path,
+				strerror(-r));
 	cli_say(c, "removed the staged image %s", path);
 	return EXIT_OK;
 }

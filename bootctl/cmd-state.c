@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "efivar.h"
 #include "fault.h"
+#include "fileio.h"
 #include "image.h"
 #include "staging.h"
 #include "transition.h"
@@ -20,24 +21,21 @@
 /* Remove staged.img if it is the image just confirmed. */
 static void remove_applied(struct cli *c, const uint8_t *id)
 {
-	struct sf_ctx quiet = c->ctx;
-	struct sf_image *img = NULL;
+	uint8_t staged[SF_IMAGE_ID_BYTES];
 	char path[4096];
-	bool same;
+	int r;
 
-	quiet.log_fn = NULL;
-	if (sf_staged_path(&c->ctx, &c->cfg, "staged.img", path, sizeof(path)) <
-		    0 ||
-	    sf_image_open(&quiet, path, &img) < 0)
-		return;
-	same = !memcmp(img->manifest_hash, id, SF_IMAGE_ID_BYTES);
-	sf_image_close(img);
-	if (!same)
+	if (sf_staged_id(&c->ctx, &c->cfg, staged) < 0 ||
+	    memcmp(staged, id, SF_IMAGE_ID_BYTES) != 0 ||
+	    sf_staged_path(&c->ctx, &c->cfg, "staged.img", path, sizeof(path)) <
+		    0)
 		return;
 	sf_fault_point(&c->ctx, "staged remove");
-	if (unlink(path) < 0)
+	r = unlink(path) < 0 ? -errno : fsync_parent(path);
+	if (r < 0)
 		sf_log(&c->ctx, SF_LOG_WARNING, 0,
-		       "cannot remove the applied image %s: %m", path);
+		       "cannot remove the applied image %s: %s", path,
+		       strerror(-r));
 	else
 		cli_say(c, "removed the applied image %s", path);
 }

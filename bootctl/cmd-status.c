@@ -27,13 +27,6 @@ struct staged_info {
 	char error[256];
 };
 
-/* DATA_DIR/slotflip/last-result, written by slotflip-init. */
-struct last_apply {
-	bool present;
-	char result[32], time[24], slot[8], version[SF_VERSION_FIELD];
-	char reason[SF_REASON_FIELD];
-};
-
 static void staged_info(struct cli *c, struct staged_info *si)
 {
 	struct ms_pubkey keys[SF_CONFIG_MAX_KEYS];
@@ -57,7 +50,6 @@ static void staged_info(struct cli *c, struct staged_info *si)
 	si->readable = true;
 	snprintf(si->version, sizeof(si->version), "%s", img->m.version);
 	si->size = img->file_size;
-	quiet.log_fn = NULL;
 	si->verified = sf_config_load_pubkeys(&c->ctx, &c->cfg, keys) == 0 &&
 		       sf_image_check_signatures(&quiet, img, keys,
 						 c->cfg.n_pubkeys,
@@ -66,51 +58,9 @@ static void staged_info(struct cli *c, struct staged_info *si)
 		snprintf(si->error, sizeof(si->error),
 			 "signatures not valid for the configured keys");
 	si->applied =
-		st->trial <= 1 && sf_state_on_trial(st, st->trial) &&
+		sf_state_trial_pending(st) &&
 		!memcmp(st->image_id, img->manifest_hash, SF_IMAGE_ID_BYTES);
 	sf_image_close(img);
-}
-
-static void set_field(struct last_apply *la, const char *k, const char *v)
-{
-	static const struct {
-		const char *key;
-		size_t off, size;
-	} f[] = {
-		{ "result", offsetof(struct last_apply, result), 32 },
-		{ "time", offsetof(struct last_apply, time), 24 },
-		{ "slot", offsetof(struct last_apply, slot), 8 },
-		{ "version", offsetof(struct last_apply, version),
-		  SF_VERSION_FIELD },
-		{ "reason", offsetof(struct last_apply, reason),
-		  SF_REASON_FIELD },
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(f); i++)
-		if (!strcmp(k, f[i].key))
-			snprintf((char *)la + f[i].off, f[i].size, "%s", v);
-}
-
-static void last_apply(struct cli *c, struct last_apply *la)
-{
-	char path[4096], line[512];
-	FILE *f;
-
-	if (sf_staged_path(&c->ctx, &c->cfg, "last-result", path,
-			   sizeof(path)) < 0 ||
-	    !(f = fopen(path, "re")))
-		return;
-	la->present = true;
-	while (fgets(line, sizeof(line), f)) {
-		char *eq = strchr(line, '=');
-
-		line[strcspn(line, "\n")] = '\0';
-		if (eq) {
-			*eq = '\0';
-			set_field(la, line, eq + 1);
-		}
-	}
-	fclose(f);
 }
 
 static void fmt_time(uint64_t t, char *buf, size_t size)
@@ -125,7 +75,7 @@ static void fmt_time(uint64_t t, char *buf, size_t size)
 }
 
 static void print_text(struct cli *c, const struct staged_info *si,
-		       const struct last_apply *la)
+		       const struct sf_last_result *la)
 {
 	const struct sf_bootstate *st = &c->st;
 	char when[64];
@@ -140,7 +90,7 @@ static void print_text(struct cli *c, const struct staged_info *si,
 		       sf_slot_name(s), sf_slot_status_name(st->slot[s].status),
 		       st->slot[s].version[0] ? st->slot[s].version : "unknown",
 		       c->cfg.slot[s].boot_entry);
-	if (st->trial <= 1 && sf_state_on_trial(st, st->trial))
+	if (sf_state_trial_pending(st))
 		printf("trial:         slot %s, %u more tries\n",
 		       sf_slot_name(st->trial), st->tries_left);
 	else
@@ -158,8 +108,8 @@ static void print_text(struct cli *c, const struct staged_info *si,
 	fmt_time(st->last_time, when, sizeof(when));
 	printf("last result:   %s at %s%s%s\n", sf_result_name(st->last_result),
 	       when, st->last_reason[0] ? ": " : "", st->last_reason);
-	if (la->present) {
-		fmt_time(strtoull(la->time, NULL, 10), when, sizeof(when));
+	if (la) {
+		fmt_time(la->time, when, sizeof(when));
 		printf("last apply:    %s, version %s to slot %s at %s: %s\n",
 		       la->result, la->version[0] ? la->version : "unknown",
 		       la->slot, when, la->reason);
@@ -231,7 +181,7 @@ static void json_staged(const struct staged_info *si)
 }
 
 static void json_last(const struct sf_bootstate *st,
-		      const struct last_apply *la)
+		      const struct sf_last_result *la)
 {
 	printf("  \"last_result\": {\"result\": \"%s\", \"time\": %llu, "
 	       "\"reason\": ",
@@ -239,14 +189,13 @@ static void json_last(const struct sf_bootstate *st,
 	       (unsigned long long)st->last_time);
 	json_str(st->last_reason);
 	printf("},\n  \"last_apply\": ");
-	if (!la->present) {
+	if (!la) {
 		printf("null\n");
 		return;
 	}
 	printf("{\"result\": ");
 	json_str(la->result);
-	printf(", \"time\": %llu, \"slot\": ",
-	       (unsigned long long)strtoull(la->time, NULL, 10));
+	printf(", \"time\": %llu, \"slot\": ", (unsigned long long)la->time);
 	json_opt(la->slot);
 	printf(", \"version\": ");
 	json_opt(la->version);
@@ -256,10 +205,10 @@ static void json_last(const struct sf_bootstate *st,
 }
 
 static void print_json(struct cli *c, const struct staged_info *si,
-		       const struct last_apply *la)
+		       const struct sf_last_result *la)
 {
 	const struct sf_bootstate *st = &c->st;
-	bool trial = st->trial <= 1 && sf_state_on_trial(st, st->trial);
+	bool trial = sf_state_trial_pending(st);
 
 	printf("{\n  \"format\": %d,\n  \"state_record\": \"%s\",\n",
 	       STATUS_FORMAT, c->state_record);
@@ -283,16 +232,17 @@ static void print_json(struct cli *c, const struct staged_info *si,
 int cmd_status(struct cli *c)
 {
 	struct staged_info si = { .present = false };
-	struct last_apply la = { .present = false };
+	struct sf_last_result la;
+	bool la_present;
 	int r = cli_load(c, "status", 0);
 
 	if (r)
 		return r;
 	staged_info(c, &si);
-	last_apply(c, &la);
+	la_present = sf_last_result_read(&c->ctx, &c->cfg, &la) == 0;
 	if (c->json)
-		print_json(c, &si, &la);
+		print_json(c, &si, la_present ? &la : NULL);
 	else
-		print_text(c, &si, &la);
+		print_text(c, &si, la_present ? &la : NULL);
 	return EXIT_OK;
 }

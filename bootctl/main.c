@@ -115,8 +115,6 @@ static void log_to_stderr(void *data, int level, const char *msg)
 {
 	struct cli *c = data;
 
-	if (level <= SF_LOG_ERR)
-		snprintf(c->last_error, sizeof(c->last_error), "%s", msg);
 	fflush(stdout);
 	fprintf(stderr, "%s: %s%s\n", c->prog,
 		level <= SF_LOG_ERR	  ? "error: "

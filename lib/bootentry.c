@@ -11,26 +11,13 @@
 #include <sys/sysmacros.h>
 
 #include "bootstate.h"
+#include "partdev.h"
 #include "util.h"
 
 static void blkid_free_probep(blkid_probe *pr)
 {
 	if (*pr)
 		blkid_free_probe(*pr);
-}
-
-/* Does partition @p match the spec PARTLABEL=x or PARTUUID=x? */
-static bool part_matches(blkid_partition p, const char *spec)
-{
-	const char *v;
-
-	if (!strncmp(spec, "PARTLABEL=", 10))
-		return (v = blkid_partition_get_name(p)) &&
-		       !strcmp(v, spec + 10);
-	if (!strncmp(spec, "PARTUUID=", 9))
-		return (v = blkid_partition_get_uuid(p)) &&
-		       !strcasecmp(v, spec + 9);
-	return false;
 }
 
 static int fill(const struct sf_ctx *ctx, blkid_probe pr, blkid_partition p,
@@ -43,7 +30,6 @@ static int fill(const struct sf_ctx *ctx, blkid_probe pr, blkid_partition p,
 	if (!uuid || efi_guid_parse(uuid, e.guid) < 0)
 		return sf_err(ctx, -EMEDIUMTYPE,
 			      "ESP on %s has no GPT partition GUID", disk);
-	snprintf(e.guid_text, sizeof(e.guid_text), "%s", uuid);
 	e.part_number = (uint32_t)blkid_partition_get_partno(p);
 	/* libblkid counts 512-byte sectors; HD() wants logical blocks. */
 	e.start = (uint64_t)blkid_partition_get_start(p) * 512 / e.sector_size;
@@ -82,6 +68,7 @@ static int find_in_disk(const struct sf_ctx *ctx, const struct sf_config *cfg,
 {
 	__attribute__((cleanup(blkid_free_probep))) blkid_probe pr = NULL;
 	blkid_partlist ls;
+	blkid_partition p;
 	char disk[4096];
 	int r;
 
@@ -96,12 +83,9 @@ static int find_in_disk(const struct sf_ctx *ctx, const struct sf_config *cfg,
 		r = open_table(ctx, disk, &pr, &ls);
 	if (r < 0)
 		return r;
-	for (int i = 0; i < blkid_partlist_numof_partitions(ls); i++) {
-		blkid_partition p = blkid_partlist_get_partition(ls, i);
-
-		if (part_matches(p, cfg->esp))
-			return fill(ctx, pr, p, disk, ret);
-	}
+	p = sf_partlist_match(ls, cfg->esp);
+	if (p)
+		return fill(ctx, pr, p, disk, ret);
 	return sf_err(ctx, -ENOENT, "no partition with %s on %s", cfg->esp,
 		      disk);
 }
@@ -188,29 +172,28 @@ static void description_of(const uint8_t *buf, size_t len, char *out,
 	out[i] = '\0';
 }
 
-static void explain(const uint8_t *have, size_t len,
+/* How @got (NULL: it does not decode) differs from @want. */
+static void explain(const struct efi_load_option *got,
 		    const struct efi_load_option *want, char *detail,
 		    size_t size)
 {
-	struct efi_load_option got;
-
-	if (efi_load_option_decode(NULL, have, len, &got) < 0)
+	if (!got)
 		snprintf(detail, size, "its device path is not HD()/File()");
-	else if (got.attributes != want->attributes)
+	else if (got->attributes != want->attributes)
 		snprintf(detail, size, "attributes 0x%x, want 0x%x",
-			 got.attributes, want->attributes);
-	else if (strcmp(got.path, want->path))
-		snprintf(detail, size, "starts %s, want %s", got.path,
+			 got->attributes, want->attributes);
+	else if (strcmp(got->path, want->path))
+		snprintf(detail, size, "starts %s, want %s", got->path,
 			 want->path);
-	else if (got.part_number != want->part_number ||
-		 got.part_start != want->part_start ||
-		 got.part_size != want->part_size ||
-		 memcmp(got.part_guid, want->part_guid, 16))
+	else if (got->part_number != want->part_number ||
+		 got->part_start != want->part_start ||
+		 got->part_size != want->part_size ||
+		 memcmp(got->part_guid, want->part_guid, 16))
 		snprintf(detail, size,
 			 "names partition %u (start %llu, %llu blocks), not "
 			 "the ESP",
-			 got.part_number, (unsigned long long)got.part_start,
-			 (unsigned long long)got.part_size);
+			 got->part_number, (unsigned long long)got->part_start,
+			 (unsigned long long)got->part_size);
 	else
 		snprintf(detail, size, "description or extra bytes differ");
 }
@@ -221,6 +204,7 @@ enum sf_entry_state sf_boot_entry_compare(const uint8_t *have, int have_len,
 					  char *detail, size_t size)
 {
 	struct efi_load_option got;
+	bool decoded;
 	char desc[128];
 
 	detail[0] = '\0';
@@ -229,10 +213,11 @@ enum sf_entry_state sf_boot_entry_compare(const uint8_t *have, int have_len,
 	if ((size_t)have_len == want_len && !memcmp(have, want, want_len))
 		return SF_ENTRY_OK;
 	description_of(have, (size_t)have_len, desc, sizeof(desc));
+	decoded = efi_load_option_decode(NULL, have, (size_t)have_len, &got) ==
+		  0;
 	if (!strncmp(desc, "slotflip ", 9) ||
-	    (efi_load_option_decode(NULL, have, (size_t)have_len, &got) == 0 &&
-	     !strcasecmp(got.path, opt->path))) {
-		explain(have, (size_t)have_len, opt, detail, size);
+	    (decoded && !strcasecmp(got.path, opt->path))) {
+		explain(decoded ? &got : NULL, opt, detail, size);
 		return SF_ENTRY_ALTERED;
 	}
 	snprintf(detail, size, "holds another entry (\"%s\")", desc);

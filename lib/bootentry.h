@@ -20,7 +20,6 @@ struct sf_esp {
 	uint64_t start; /* in logical blocks of the disk */
 	uint64_t size; /* in logical blocks */
 	uint8_t guid[16]; /* unique partition GUID, EFI byte order */
-	char guid_text[37];
 	unsigned sector_size;
 };
 

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "transition.h"
 #include "util.h"
 
 static struct sf_decision mk(enum sf_action a, uint8_t slot, const char *why)
@@ -10,18 +11,12 @@ static struct sf_decision mk(enum sf_action a, uint8_t slot, const char *why)
 	return (struct sf_decision){ .action = a, .slot = slot, .why = why };
 }
 
-/*
- * The staged image already failed its trial or was confirmed. A refused
- * one is checked again instead: it may have been signed again since (same
- * manifest, same id), or the refusal was cut before the move aside.
- */
-static bool staged_done(const struct sf_decide_in *in)
+bool sf_staged_done(const struct sf_bootstate *st, const uint8_t *id)
 {
-	const struct sf_bootstate *st = in->state;
 	static const uint8_t zero[SF_IMAGE_ID_BYTES];
 
-	if (!in->staged_id || !memcmp(st->image_id, zero, sizeof(zero)) ||
-	    memcmp(in->staged_id, st->image_id, SF_IMAGE_ID_BYTES) != 0)
+	if (!id || !memcmp(st->image_id, zero, sizeof(zero)) ||
+	    memcmp(id, st->image_id, SF_IMAGE_ID_BYTES) != 0)
 		return false;
 	return st->last_result == SF_RESULT_TRIAL_FAILED ||
 	       st->last_result == SF_RESULT_CONFIRMED;
@@ -49,9 +44,7 @@ struct sf_decision sf_decide(const struct sf_decide_in *in)
 	if (b > 1)
 		return mk(SF_ACT_BOOT_GOOD, st->good,
 			  "booted slot unknown: rebooting into the good slot");
-	if (st->trial <= 1 && st->trial != st->good &&
-	    st->slot[st->trial].status == SF_SLOT_TRIAL &&
-	    (b == st->trial || b == st->good))
+	if (sf_state_trial_pending(st) && (b == st->trial || b == st->good))
 		return pending_trial(in);
 	if (b != st->good)
 		return mk(SF_ACT_BOOT_GOOD, st->good,
@@ -59,7 +52,7 @@ struct sf_decision sf_decide(const struct sf_decide_in *in)
 			  "rebooting into the good slot");
 	if (!in->staged)
 		return mk(SF_ACT_BOOT_ON, b, "nothing staged: booting on");
-	if (staged_done(in))
+	if (sf_staged_done(st, in->staged_id))
 		return mk(SF_ACT_DISCARD, b,
 			  "the staged image already failed its trial or was "
 			  "confirmed: moving it aside");

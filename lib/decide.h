@@ -29,6 +29,15 @@ struct sf_decision {
 	const char *why; /* a short sentence for the console */
 };
 
+/*
+ * sf_staged_done - whether the image with id @id (SF_IMAGE_ID_BYTES, or
+ * NULL) already failed its trial or was confirmed, by @st: slotflip-init
+ * moves such an image aside and `slotflip stage` refuses it. A refused
+ * image is not done: signed again, it keeps its id (the manifest is the
+ * same) and is checked again.
+ */
+bool sf_staged_done(const struct sf_bootstate *st, const uint8_t *id);
+
 struct sf_decision sf_decide(const struct sf_decide_in *in);
 
 /* "boot-on", "apply", "retry-trial", "fail-trial", "discard", "boot-good" */

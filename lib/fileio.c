@@ -108,7 +108,7 @@ int tmpfile_create(const char *path, int mode, char **ret_tmp)
 	return fd;
 }
 
-static int fsync_parent(const char *path)
+int fsync_parent(const char *path)
 {
 	_cleanup_free_ char *copy = strdup(path);
 	_cleanup_close_ int dfd = -1;

@@ -37,6 +37,12 @@ ssize_t read_text_file(const char *path, char *buf, size_t size);
 int tmpfile_create(const char *path, int mode, char **ret_tmp);
 
 /*
+ * fsync_parent - fsync the directory that holds @path, so that a rename
+ * or unlink of @path there survives a power cut. Returns 0 or -errno.
+ */
+int fsync_parent(const char *path);
+
+/*
  * tmpfile_commit - fsync @fd, rename @tmp over @path and fsync the
  * directory, so that a power cut leaves either the old or the new file.
  * Returns 0 or -errno; @tmp is unlinked on failure.

@@ -42,10 +42,11 @@ static bool all_zero(const uint8_t *p, size_t n)
 	return true;
 }
 
-static int check_header(const struct sf_ctx *ctx, const char *path,
-			const uint8_t *h, struct sf_image *img)
+int sf_image_header_parse(const struct sf_ctx *ctx, const char *path,
+			  const uint8_t *h, uint64_t *ret_manifest_size)
 {
 	uint32_t version = le32_load(h + 8);
+	uint64_t m;
 
 	if (memcmp(h, image_magic, 8) != 0)
 		return sf_err(ctx, -EBADMSG, "%s: not a slotflip image", path);
@@ -59,13 +60,23 @@ static int check_header(const struct sf_ctx *ctx, const char *path,
 			      "%s: header has unknown flags or reserved bytes "
 			      "set",
 			      path);
-	img->manifest_size = le64_load(h + 16);
-	if (img->manifest_size <
-		    SF_MANIFEST_FIXED + SF_PAYLOAD_ENTRY + SF_CHUNK_ENTRY ||
-	    img->manifest_size > SF_MANIFEST_MAX)
+	m = le64_load(h + 16);
+	if (m < SF_MANIFEST_FIXED + SF_PAYLOAD_ENTRY + SF_CHUNK_ENTRY ||
+	    m > SF_MANIFEST_MAX)
 		return sf_err(ctx, -EBADMSG,
 			      "%s: manifest size %llu out of bounds", path,
-			      (unsigned long long)img->manifest_size);
+			      (unsigned long long)m);
+	*ret_manifest_size = m;
+	return 0;
+}
+
+static int check_header(const struct sf_ctx *ctx, const char *path,
+			const uint8_t *h, struct sf_image *img)
+{
+	int r = sf_image_header_parse(ctx, path, h, &img->manifest_size);
+
+	if (r < 0)
+		return r;
 	img->sig_offset = sf_image_sig_offset(img->manifest_size);
 	img->data_offset = sf_image_data_offset(img->manifest_size);
 	if (img->file_size < img->data_offset)

@@ -45,6 +45,15 @@ uint64_t sf_image_sig_offset(uint64_t manifest_size);
 uint64_t sf_image_data_offset(uint64_t manifest_size);
 /* Fill the 4096-byte header block. */
 void sf_image_header_encode(uint8_t *buf, uint64_t manifest_size);
+/*
+ * sf_image_header_parse - check the header block @h (SF_HEADER_SIZE
+ * bytes) of the image @path (for messages): magic, format version, zero
+ * flags and reserved bytes, manifest size within bounds.
+ * Returns 0 and the manifest size in *@ret_manifest_size; -EBADMSG (not a
+ * slotflip image); -EPROTONOSUPPORT (another format version).
+ */
+int sf_image_header_parse(const struct sf_ctx *ctx, const char *path,
+			  const uint8_t *h, uint64_t *ret_manifest_size);
 
 /*
  * sf_image_open - open @path (a regular file, no symlink) and read its

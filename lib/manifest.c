@@ -74,6 +74,14 @@ static int parse_strings(const struct sf_ctx *ctx, const uint8_t *buf,
 	return 0;
 }
 
+int sf_manifest_data_size(const uint8_t *buf, size_t len, uint64_t *ret)
+{
+	if (len < SF_MANIFEST_HEAD_BYTES || memcmp(buf, manifest_magic, 8) != 0)
+		return -EBADMSG;
+	*ret = le64_load(buf + 24);
+	return 0;
+}
+
 static int parse_fixed(const struct sf_ctx *ctx, const uint8_t *buf, size_t len,
 		       struct sf_manifest *m)
 {

@@ -26,6 +26,8 @@
 #define SF_CHUNK_MAX (4u << 20)
 #define SF_STRING_FIELD 64u
 #define SF_MANIFEST_FLAG_DELTA 1u
+/* Bytes of a manifest's start that sf_manifest_data_size() needs. */
+#define SF_MANIFEST_HEAD_BYTES 32u
 
 enum sf_form {
 	SF_FORM_ZERO = 0,
@@ -75,6 +77,14 @@ struct sf_manifest {
 	uint32_t n_chunks;
 	struct sf_chunk *chunks;
 };
+
+/*
+ * sf_manifest_data_size - the data size a manifest's first
+ * SF_MANIFEST_HEAD_BYTES bytes (@buf, @len bytes) claim, unverified (for
+ * sizing a copy before the whole image is checked).
+ * Returns 0 and *@ret; -EBADMSG (too short, not a manifest).
+ */
+int sf_manifest_data_size(const uint8_t *buf, size_t len, uint64_t *ret);
 
 /*
  * sf_manifest_parse - decode and check @len bytes at @buf.

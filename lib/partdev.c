@@ -20,9 +20,36 @@
 
 struct query {
 	const char *sysfs, *devdir;
+	const char *spec;
 	bool by_uuid;
 	const char *value;
 };
+
+/* The value of a PARTLABEL= or PARTUUID= @spec, or NULL. */
+static const char *spec_value(const char *spec, bool *ret_by_uuid)
+{
+	*ret_by_uuid = !strncmp(spec, "PARTUUID=", 9);
+	if (*ret_by_uuid)
+		return spec + 9;
+	return strncmp(spec, "PARTLABEL=", 10) ? NULL : spec + 10;
+}
+
+blkid_partition sf_partlist_match(blkid_partlist ls, const char *spec)
+{
+	bool by_uuid;
+	const char *want = spec_value(spec, &by_uuid);
+
+	for (int i = 0, n = want ? blkid_partlist_numof_partitions(ls) : 0;
+	     i < n; i++) {
+		blkid_partition par = blkid_partlist_get_partition(ls, i);
+		const char *v = by_uuid ? blkid_partition_get_uuid(par)
+					: blkid_partition_get_name(par);
+
+		if (v && (by_uuid ? !strcasecmp(v, want) : !strcmp(v, want)))
+			return par;
+	}
+	return NULL;
+}
 
 static void closedirp(DIR **d)
 {
@@ -132,6 +159,7 @@ static int table_match(const struct query *q, const char *disk)
 	char path[4096];
 	blkid_probe pr;
 	blkid_partlist ls;
+	blkid_partition par;
 	int r = -ENOENT;
 
 	if (snprintf(path, sizeof(path), "%s/%s", q->devdir, disk) >=
@@ -143,16 +171,9 @@ static int table_match(const struct query *q, const char *disk)
 	blkid_probe_enable_superblocks(pr, 0);
 	blkid_probe_enable_partitions(pr, 1);
 	ls = blkid_probe_get_partitions(pr);
-	for (int i = 0, n = ls ? blkid_partlist_numof_partitions(ls) : 0;
-	     i < n && r < 0; i++) {
-		blkid_partition par = blkid_partlist_get_partition(ls, i);
-		const char *v = q->by_uuid ? blkid_partition_get_uuid(par)
-					   : blkid_partition_get_name(par);
-
-		if (v && (q->by_uuid ? !strcasecmp(v, q->value)
-				     : !strcmp(v, q->value)))
-			r = blkid_partition_get_partno(par);
-	}
+	par = ls ? sf_partlist_match(ls, q->spec) : NULL;
+	if (par)
+		r = blkid_partition_get_partno(par);
 	blkid_free_probe(pr);
 	return r;
 }
@@ -205,15 +226,9 @@ static int by_tables(const struct query *q, char *buf, size_t size)
 /* @spec into @q: 0 or -EINVAL. */
 static int parse_spec(struct query *q, const char *spec)
 {
-	if (!strncmp(spec, "PARTLABEL=", 10)) {
-		q->value = spec + 10;
-	} else if (!strncmp(spec, "PARTUUID=", 9)) {
-		q->value = spec + 9;
-		q->by_uuid = true;
-	} else {
-		return -EINVAL;
-	}
-	return q->value[0] ? 0 : -EINVAL;
+	q->spec = spec;
+	q->value = spec_value(spec, &q->by_uuid);
+	return q->value && q->value[0] ? 0 : -EINVAL;
 }
 
 int sf_partdev_find_sysfs(const char *sysfs, const char *devdir,

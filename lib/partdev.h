@@ -10,6 +10,7 @@
  */
 #pragma once
 
+#include <blkid/blkid.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,3 +47,11 @@ int sf_partdev_find_sysfs(const char *sysfs, const char *devdir,
  * Returns 0 or -errno (no sysfs).
  */
 int sf_partdev_stamp(const char *sysfs, uint64_t *ret);
+
+/*
+ * sf_partlist_match - the first partition of @ls (a libblkid partition
+ * list) that @spec names: "PARTLABEL=NAME" (the GPT name, exactly) or
+ * "PARTUUID=GUID" (the unique partition GUID, in any case).
+ * Returns the partition, or NULL (none matches, or @spec is neither form).
+ */
+blkid_partition sf_partlist_match(blkid_partlist ls, const char *spec);

@@ -13,6 +13,11 @@ bool sf_state_on_trial(const struct sf_bootstate *st, uint8_t slot)
 	       st->slot[slot].status == SF_SLOT_TRIAL;
 }
 
+bool sf_state_trial_pending(const struct sf_bootstate *st)
+{
+	return sf_state_on_trial(st, st->trial);
+}
+
 /* Why @slot (not good, not on trial) cannot be confirmed or marked bad. */
 static int not_on_trial(const struct sf_bootstate *st, uint8_t slot, char *why,
 			size_t size)
@@ -55,7 +60,7 @@ int sf_state_mark_good(struct sf_bootstate *st, uint8_t booted, uint64_t now,
 	if (booted > 1)
 		return snprintf(why, size, "the booted slot is unknown"),
 		       -EPERM;
-	if (booted == st->good && !sf_state_on_trial(st, booted))
+	if (booted == st->good) /* the good slot is never on trial */
 		return 0;
 	if (!sf_state_on_trial(st, booted))
 		return not_on_trial(st, booted, why, size);
@@ -79,7 +84,7 @@ int sf_state_mark_bad(struct sf_bootstate *st, uint8_t booted, uint64_t now,
 	if (booted > 1)
 		return snprintf(why, size, "the booted slot is unknown"),
 		       -EPERM;
-	if (booted == st->good && !sf_state_on_trial(st, booted)) {
+	if (booted == st->good) {
 		snprintf(why, size,
 			 "slot %s is the good slot, not on trial: there is "
 			 "nothing to mark bad (to roll back: slotflip "
@@ -158,7 +163,8 @@ int sf_state_set_active(struct sf_bootstate *st,
 		return r;
 	st->slot[s].status = SF_SLOT_TRIAL;
 	st->trial = s;
-	st->tries_left = (uint8_t)(req->tries > 100 ? 99 : req->tries - 1);
+	st->tries_left =
+		(uint8_t)(req->tries - 1); /* the config caps it at 100 */
 	return SF_SET_ACTIVE_TRIAL;
 }
 

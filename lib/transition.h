@@ -15,6 +15,8 @@
 
 /* Is @slot the pending trial slot (on trial, not the good slot)? */
 bool sf_state_on_trial(const struct sf_bootstate *st, uint8_t slot);
+/* Is a trial pending (the trial slot is on trial, not the good slot)? */
+bool sf_state_trial_pending(const struct sf_bootstate *st);
 
 /*
  * sf_state_mark_good - the booted slot @booted confirms its boot.

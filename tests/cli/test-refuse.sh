@@ -172,10 +172,12 @@ test_too_few_signatures() {
 	sed -i 's|^pubkey = /keys/release.pub$|&\npubkey = /keys/second.pub\nthreshold = 2|' \
 		root/etc/slotflip/slotflip.conf
 	refuse_staged v1.1.img "image has valid signatures from 1 of the 2 trusted keys, 2 required"
-	# Signed again, staged again: the same manifest (same image id) is
-	# checked again, not discarded as refused.
+	# Signed again, staged again by slotflip stage: the same manifest
+	# (same image id) is checked again, not refused or discarded as
+	# refused.
 	"$SF_BIN/slotflip-image" sign v1.1.img --key second.sec
-	stage v1.1.img
+	"$SF_BIN/slotflip" --root root stage v1.1.img >stage.out 2>&1 ||
+		{ cat stage.out; fail "the signed-again image was not staged"; }
 	boot
 	expect_next "next: reboot (BootNext=b)"
 }
@@ -556,6 +558,18 @@ test_apply_error_efi_binary_not_writable() {
 	fixed
 	grep -q "read back: 4 chunks written, 148 already right" init.out ||
 		{ cat init.out; fail "the root filesystem was written again"; }
+}
+
+# slotflip status shows slotflip-init's whole reason (up to 511 bytes).
+test_status_shows_a_long_reason_whole() {
+	setup
+	why="$(printf 'x%.0s' $(seq 500)) end"
+	printf 'result=refused\ntime=1\nslot=b\nversion=1.1\nreason=%s\n' \
+		"$why" >$DATA/last-result
+	got=$("$SF_BIN/slotflip" --root root status --json | jq -r .last_apply.reason)
+	[ "$got" = "$why" ] || fail "status cut the reason to ${#got} bytes"
+	"$SF_BIN/slotflip" --root root status | grep -qF "$why" ||
+		fail "status text cut the reason"
 }
 
 run_cases

@@ -105,3 +105,29 @@ TEST(no_image_id_never_discards)
 	st.last_result = SF_RESULT_REFUSED;
 	CHECK_EQ(sf_decide(&in).action, SF_ACT_APPLY);
 }
+
+/* The rule slotflip-init and slotflip stage share: a refused image is
+ * checked again (signed again, its id is the same), a failed or confirmed
+ * one is not. */
+TEST(staged_done)
+{
+	struct sf_bootstate st = { .last_result = SF_RESULT_REFUSED };
+	uint8_t id[SF_IMAGE_ID_BYTES], other[SF_IMAGE_ID_BYTES];
+
+	memset(id, 0x5a, sizeof(id));
+	memset(other, 0x17, sizeof(other));
+	memcpy(st.image_id, id, sizeof(id));
+	CHECK(!sf_staged_done(&st, id));
+	st.last_result = SF_RESULT_TRIAL_FAILED;
+	CHECK(sf_staged_done(&st, id));
+	CHECK(!sf_staged_done(&st, other));
+	CHECK(!sf_staged_done(&st, NULL));
+	st.last_result = SF_RESULT_CONFIRMED;
+	CHECK(sf_staged_done(&st, id));
+	st.last_result = SF_RESULT_APPLY_ERROR;
+	CHECK(!sf_staged_done(&st, id));
+	memset(st.image_id, 0, sizeof(st.image_id));
+	memset(id, 0, sizeof(id));
+	st.last_result = SF_RESULT_TRIAL_FAILED;
+	CHECK(!sf_staged_done(&st, id));
+}

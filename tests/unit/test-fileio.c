@@ -107,3 +107,9 @@ TEST(read_text_file_gathers_short_reads)
 	CHECK_EQ(waitpid(pid, &status, 0), pid);
 	CHECK_EQ(status, 0);
 }
+
+TEST(fsync_parent)
+{
+	CHECK_EQ(fsync_parent("file-in-this-dir"), 0);
+	CHECK_EQ(fsync_parent("missing-dir/file"), -ENOENT);
+}

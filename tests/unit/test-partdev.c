@@ -200,3 +200,29 @@ TEST(stamp_changes_with_the_block_devices)
 	CHECK_EQ(sf_partdev_stamp("sys", &b), 0);
 	CHECK(a != b);
 }
+
+/* The matcher sf_partdev_find and the ESP lookup (lib/bootentry) share. */
+TEST(partlist_match)
+{
+	blkid_probe pr;
+	blkid_partlist ls;
+	blkid_partition p;
+
+	gpt_disk();
+	pr = blkid_new_probe_from_filename("dev/sdx");
+	CHECK(pr != NULL);
+	ls = blkid_probe_get_partitions(pr);
+	CHECK(ls != NULL);
+	p = sf_partlist_match(ls, "PARTLABEL=root-a");
+	CHECK(p && blkid_partition_get_partno(p) == 2);
+	p = sf_partlist_match(ls, "PARTLABEL=root-\xc3\xa4");
+	CHECK(p && blkid_partition_get_partno(p) == 3);
+	p = sf_partlist_match(ls,
+			      "PARTUUID=5f1e0000-0000-4000-8000-000000000004");
+	CHECK(p && blkid_partition_get_partno(p) == 4);
+	CHECK(!sf_partlist_match(ls, "PARTLABEL=ROOT-A")); /* names: exact */
+	CHECK(!sf_partlist_match(ls, "PARTLABEL=nope"));
+	CHECK(!sf_partlist_match(ls, "LABEL=esp"));
+	CHECK(!sf_partlist_match(ls, "/dev/sdx1"));
+	blkid_free_probe(pr);
+}

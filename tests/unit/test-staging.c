@@ -1,17 +1,24 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "image.h"
+#include "imgwrite.h"
 #include "staging.h"
 #include "testlib.h"
 #include "util.h"
 
+/* An image's start as slotflip-image writes it: header, manifest head. */
 static void head(uint8_t *buf, uint64_t manifest, uint64_t data)
 {
+	struct sf_manifest m = { .data_size = data };
+	uint8_t fixed[SF_MANIFEST_FIXED];
+
 	memset(buf, 0, SF_IMAGE_HEAD_BYTES);
 	sf_image_header_encode(buf, manifest);
-	memcpy(buf + SF_HEADER_SIZE, "SFMANIFS", 8);
-	le64_store(buf + SF_HEADER_SIZE + 24, data);
+	sf_manifest_encode(&m, fixed);
+	memcpy(buf + SF_HEADER_SIZE, fixed, SF_MANIFEST_HEAD_BYTES);
 }
 
 TEST(claimed_size)
@@ -41,6 +48,9 @@ TEST(claimed_size_refusals)
 	buf[8] = 2;
 	CHECK_EQ(sf_image_claimed_size(buf, sizeof(buf), &size),
 		 -EPROTONOSUPPORT);
+	head(buf, 1000, 5000);
+	buf[100] = 1; /* reserved byte set: sf_image_open() refuses it too */
+	CHECK_EQ(sf_image_claimed_size(buf, sizeof(buf), &size), -EBADMSG);
 	head(buf, 100, 5000); /* manifest too small */
 	CHECK_EQ(sf_image_claimed_size(buf, sizeof(buf), &size), -EBADMSG);
 	head(buf, 1000, 5000);
@@ -65,4 +75,67 @@ TEST(staged_path)
 	CHECK_STREQ(buf, "/run/slotflip/data/slotflip/last-result");
 	CHECK_EQ(sf_staged_path(&ctx, &cfg, "staged.img", buf, 10),
 		 -ENAMETOOLONG);
+}
+
+/* slotflip-init's whole reason (up to 511 bytes) comes back to status. */
+TEST(last_result_long_reason)
+{
+	struct sf_config cfg = { .data_dir = "/data" };
+	struct sf_last_result lr = { .time = 1700000000 }, got;
+	char want[SF_LAST_REASON_MAX];
+
+	CHECK_EQ(sf_last_result_read(&test_ctx, &cfg, &got), -ENOENT);
+	CHECK_EQ(mkdir("data", 0755), 0);
+	CHECK_EQ(mkdir("data/slotflip", 0755), 0);
+	snprintf(lr.result, sizeof(lr.result), "refused");
+	snprintf(lr.slot, sizeof(lr.slot), "b");
+	snprintf(lr.version, sizeof(lr.version), "1.2.3");
+	for (size_t i = 0; i < sizeof(lr.reason) - 1; i++)
+		lr.reason[i] = (char)('a' + i % 26);
+	lr.reason[sizeof(lr.reason) - 1] = '\0';
+	lr.reason[200] = '\n'; /* one line: a newline becomes a space */
+	memcpy(want, lr.reason, sizeof(want));
+	want[200] = ' ';
+	CHECK_EQ(sf_last_result_write(&test_ctx, &cfg, &lr), 0);
+	CHECK_EQ(sf_last_result_read(&test_ctx, &cfg, &got), 0);
+	CHECK_STREQ(got.result, "refused");
+	CHECK_EQ(got.time, 1700000000);
+	CHECK_STREQ(got.slot, "b");
+	CHECK_STREQ(got.version, "1.2.3");
+	CHECK_EQ(strlen(got.reason), SF_LAST_REASON_MAX - 1);
+	CHECK_STREQ(got.reason, want);
+}
+
+/* The staged image's id is the start of its manifest hash. */
+TEST(staged_id)
+{
+	struct sf_config cfg = { .data_dir = "/data" };
+	struct ms_pubkey pk;
+	struct ms_seckey sk;
+	struct sf_create_opts o = { .rootfs = "rootfs",
+				    .version = "1.0",
+				    .compatible = "acme-gw",
+				    .keys = &sk,
+				    .n_keys = 1,
+				    .threads = 1 };
+	const char *path = "data/slotflip/staged.img";
+	uint8_t id[SF_IMAGE_ID_BYTES], rootfs[8192];
+	struct sf_image *img = NULL;
+
+	memset(id, 0xee, sizeof(id));
+	CHECK_EQ(sf_staged_id(&test_ctx, &cfg, id), -ENOENT);
+	CHECK_EQ(mkdir("data", 0755), 0);
+	CHECK_EQ(mkdir("data/slotflip", 0755), 0);
+	test_write_file(path, "not an image", 12);
+	CHECK_EQ(sf_staged_id(&test_ctx, &cfg, id), -EBADMSG);
+	CHECK_EQ(id[0], 0xee); /* untouched on failure */
+	CHECK_EQ(ms_keygen(&pk, &sk), 0);
+	test_fill_random(rootfs, sizeof(rootfs), 7);
+	test_write_file("rootfs", rootfs, sizeof(rootfs));
+	CHECK_EQ(unlink(path), 0);
+	CHECK_EQ(sf_image_create(&test_ctx, &o, path), 0);
+	CHECK_EQ(sf_staged_id(&test_ctx, &cfg, id), 0);
+	CHECK_EQ(sf_image_open(&test_ctx, path, &img), 0);
+	CHECK(!memcmp(id, img->manifest_hash, sizeof(id)));
+	sf_image_close(img);
 }

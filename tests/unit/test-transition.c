@@ -230,3 +230,18 @@ TEST(boot_order_arrange)
 	/* A duplicate of the good entry is dropped. */
 	check_order((uint16_t[]){ 2, 1, 1 }, 3, (uint16_t[]){ 1, 2 }, 2);
 }
+
+TEST(trial_pending)
+{
+	struct sf_bootstate st = { .good = 0, .trial = SF_NO_SLOT };
+
+	CHECK(!sf_state_trial_pending(&st));
+	st.trial = 1;
+	st.slot[1].status = SF_SLOT_TRIAL;
+	CHECK(sf_state_trial_pending(&st));
+	st.slot[1].status = SF_SLOT_FAILED;
+	CHECK(!sf_state_trial_pending(&st));
+	st.slot[1].status = SF_SLOT_TRIAL;
+	st.good = 1;
+	CHECK(!sf_state_trial_pending(&st));
+}
