@@ -6,20 +6,6 @@
 # joined with it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/firmware.sh"
-STATE=$SF_BIN/tool-state-tool
-
-state() { "$STATE" root get "$1"; }
-
-expect_next() {
-	[ "$NEXT" = "$1" ] || { cat init.out; fail "next is '$NEXT', want '$1'"; }
-}
-
-# A fingerprint of every EFI variable but BootCurrent (the firmware's).
-efi_fingerprint() {
-	(cd "$EFIVARS" && find . -type f ! -name 'BootCurrent-*' -printf '%p %s %T@ %i\n' |
-		sort && cat $(ls | grep -v BootCurrent) | md5sum)
-}
-
 test_first_boot_then_no_writes() {
 	device_setup
 	boot
@@ -44,9 +30,7 @@ test_first_boot_takes_the_version_file() {
 	[ "$(state a.version)" = 1.0 ] || fail "a.version is '$(state a.version)'"
 	[ "$(state floor)" = 1.0 ] || fail "floor is '$(state floor)'"
 	grep -q "slot a runs version 1.0" init.out || fail "not said"
-	make_version 0.9
-	image 0.9 v0.9.img
-	stage v0.9.img
+	stage_version 0.9
 	boot
 	expect_next "next: boot a"
 	grep -q "version 0.9 is not above the anti-rollback floor 1.0" \
@@ -79,9 +63,7 @@ test_a_bad_version_file_is_ignored() {
 test_update_arms_a_trial() {
 	device_setup
 	boot
-	make_version 1.1
-	image 1.1 v1.1.img
-	stage v1.1.img
+	stage_version 1.1
 	boot
 	expect_next "next: reboot (BootNext=b)"
 	grep -q "check: 100%" init.out && grep -q "apply: 100%" init.out ||
@@ -106,9 +88,7 @@ test_result_file_content() {
 	device_setup
 	boot
 	"$STATE" root set a.version=1.0
-	make_version 1.1
-	image 1.1 v1.1.img
-	stage v1.1.img
+	stage_version 1.1
 	boot
 	sed 's/^time=[0-9]*$/time=T/' root/data/slotflip/last-result >got
 	printf '%s\n' result=applied time=T slot=b version=1.1 \
@@ -161,9 +141,7 @@ test_zero_chunks_skipped_where_the_slot_reads_zero() {
 test_chunks_already_right_are_not_rewritten() {
 	device_setup
 	boot
-	make_version 1.1
-	image 1.1 v1.1.img
-	stage v1.1.img
+	stage_version 1.1
 	boot
 	expect_next "next: reboot (BootNext=b)"
 	# As if the apply had been cut just before arming the trial.
@@ -221,9 +199,7 @@ trial_fallback() {
 	local tries=$1 trial_boots=0
 	device_setup "$tries"
 	boot
-	make_version 1.1
-	image 1.1 v1.1.img
-	stage v1.1.img
+	stage_version 1.1
 	boot
 	for i in $(seq 1 20); do
 		boot
@@ -258,9 +234,7 @@ trial_panics() {
 	device_setup "$tries"
 	boot
 	"$STATE" root set a.version=1.0
-	make_version 1.1
-	image 1.1 v1.1.img
-	stage v1.1.img
+	stage_version 1.1
 	boot
 	expect_next "next: reboot (BootNext=b)"
 	for i in $(seq 1 20); do
