@@ -152,7 +152,8 @@ test_power_cut_during_mark_good() {
 	local n=1 rc dir
 	while :; do
 		dir=cut$n
-		mkdir $dir && cd $dir
+		mkdir $dir
+		cd $dir
 		ready
 		on_trial
 		rc=0
@@ -160,7 +161,7 @@ test_power_cut_during_mark_good() {
 		for i in 1 2 3 4 5 6; do
 			[ "$(state good)" = b ] && [ "$(efi_get_u16 BootOrder)" = 0002 ] && break
 			boot
-			[ "$BOOTED" = b ] && sf mark-good >/dev/null
+			if [ "$BOOTED" = b ]; then sf mark-good >/dev/null; fi
 		done
 		[ "$(state good)" = b ] && [ "$(state floor)" = 1.1 ] &&
 			[ "$(efi_get_u16 BootOrder)" = 0002 ] || fail "cut at point $n: not confirmed"
@@ -427,6 +428,43 @@ test_firmware_refuses_writes() {
 	diff -r vars.orig "$EFIVARS" || fail "variables changed"
 }
 
+# Read-only efivarfs: set-active and mark-bad say that nothing was
+# recorded, with exit 4, and leave every variable as it was.
+test_state_writes_refused() {
+	ready
+	on_trial
+	cp -a "$EFIVARS" vars.orig
+	bind_ro "$EFIVARS"
+	expect_fail 4 "nothing was changed. Once efivarfs is writable" sf set-active a
+	expect_fail 4 "the failure is not recorded; the trial still falls back after its tries if it never confirms" \
+		sf mark-bad --reason "test says no"
+	diff -r vars.orig "$EFIVARS" || fail "variables changed"
+	sf_unmount_all
+	[ "$(state trial)" = b ] && [ "$(state b.status)" = trial ] || fail "state changed"
+	# Once writable, the same commands work.
+	sf mark-bad >/dev/null
+	[ "$(state b.status)" = failed ] || fail "not marked bad once writable"
+}
+
+# An image staged behind the tool's back, signed with a key the device does
+# not trust: status shows it as not verified (and says so), exit 0.
+test_status_of_an_unverified_staged_image() {
+	ready
+	"$SF_BIN/slotflip-image" keygen -p other.pub -s other.sec >/dev/null
+	KEY=other.sec image 1.1 foreign.img
+	stage foreign.img
+	sf status >out.txt
+	grep -q "^staged image: *version 1.1, $(stat -c %s foreign.img) bytes, signatures not valid for the configured keys" out.txt ||
+		fail "status: $(cat out.txt)"
+	[ "$(json .staged.verified)" = false ] &&
+		[ "$(json .staged.error)" = "signatures not valid for the configured keys" ] ||
+		fail "status --json: $(sf status --json)"
+	# Signed by the trusted key: verified.
+	stage v1.1.img
+	[ "$(json .staged.verified)" = true ] && [ "$(json .staged.error)" = null ] ||
+		fail "status --json: $(sf status --json)"
+}
+
 test_config_missing_or_malformed() {
 	ready
 	expect_fail 3 "cannot read config file root/etc/nope.conf" sf --config /etc/nope.conf status
@@ -575,6 +613,42 @@ test_boot_entries_check_and_repair() {
 	var_set_hex Boot0001 "07000000000000${WANT_A:14}"
 	expect_rc 1 be check
 	grep -q "Boot0001 (slot a): altered: attributes 0x0, want 0x1" out.txt || fail "$(cat out.txt)"
+}
+
+# What check finds beyond missing or altered entries: BootOrder that
+# starts right but lacks the other slot, an entry with the right bytes but
+# other variable attributes; repair puts both right.
+test_boot_entries_order_and_attributes() {
+	ready
+	write_disk
+	be install >/dev/null
+	efi_set BootOrder 0100
+	var_set_hex Boot0002 "03000000${WANT_B:8}"
+	expect_rc 1 be check
+	grep -q "BootOrder: wrong: lacks slot b's 0002" out.txt || fail "$(cat out.txt)"
+	grep -q "Boot0002 (slot b): altered: variable attributes 0x3, want 0x7" out.txt ||
+		fail "$(cat out.txt)"
+	grep -q "Boot0001 (slot a): ok" out.txt || fail "$(cat out.txt)"
+	be repair >out.txt
+	[ "$(var_hex Boot0002)" = "$WANT_B" ] || fail "Boot0002: $(var_hex Boot0002)"
+	[ "$(var_hex BootOrder)" = 0700000001000200 ] || fail "BootOrder $(var_hex BootOrder)"
+	be check >/dev/null || fail "not repaired"
+}
+
+# A slot's efi path that no boot entry can hold (not ASCII): exit 3 (the
+# config's fault), nothing written.
+test_boot_entries_efi_path_not_encodable() {
+	ready
+	write_disk
+	sed -i 's|^efi = /EFI/slotflip/b/linux.efi$|efi = /EFI/slotflip/b/l\xc3\xafnux.efi|' \
+		root/etc/slotflip/disk.conf
+	grep -q "^efi = /EFI/slotflip/b/l.*nux.efi$" root/etc/slotflip/disk.conf || fail "setup"
+	before=$(efi_fingerprint)
+	for cmd in check install; do
+		expect_fail 3 "slot b: efi = /EFI/slotflip/b/l$(printf '\xc3\xaf')nux.efi cannot go in a boot entry (ASCII only, at most 255 characters)" \
+			be $cmd
+	done
+	[ "$(efi_fingerprint)" = "$before" ] || fail "a variable was written"
 }
 
 test_boot_entries_never_overwrite_foreign() {
