@@ -38,10 +38,13 @@ $(S)/obj/tests/unit/test-initplan.o: SAN_CFLAGS += -Iapplier
 
 # The QEMU boot scenarios: OVMF + a Debian kernel fetched into $(B)/kernel
 # (qemu/fetch-kernel.sh), one QEMU at a time. Work files and serial logs
-# stay in $(B)/qemu/cases/NAME. QEMU_CASES="name ..." runs only those.
+# stay in $(B)/qemu/cases/NAME. QEMU_CASES="name ..." runs only those. The
+# test systems run the static programs, the runtime tool slotflip among
+# them (tests/qemu/test-runtime.sh).
 QEMU_TESTS := tests/qemu/test-scenarios.sh tests/qemu/test-watchdog.sh \
 	tests/qemu/test-runtime.sh
-QEMU_PROGRAMS := $(B)/slotflip-init $(B)/slotflip-image $(B)/ovmf-vars
+QEMU_PROGRAMS := $(B)/slotflip-init $(B)/slotflip-image $(B)/slotflip \
+	$(B)/ovmf-vars
 
 qemu-check: deps
 	$(MAKE) $(QEMU_PROGRAMS)

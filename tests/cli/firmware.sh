@@ -3,6 +3,7 @@
 # command line, slots as regular files, ESP and data partition as folders.
 # Boot entries: 0001 = slot a, 0002 = slot b.
 INIT=$SF_BIN/slotflip-init
+STATE=$SF_BIN/tool-state-tool
 EFIVARS=root/sys/firmware/efi/efivars
 GLOBAL=8be4df61-93ca-11d2-aa0d-00e098032b8c
 STATE_FILE=$EFIVARS/SlotflipState-3c1e8f6a-52d4-4f7b-9a0e-6d2b71c4e9a5
@@ -63,16 +64,34 @@ make_version() {
 	{ echo "efi $1"; seq 1 3000; } >"efi-$1"
 }
 
-# image V OUT [args]: a signed image of version V.
+# image V OUT [args]: a signed image of version V, for test-board (a later
+# --compatible in args wins), signed with release.sec or with $KEY.
 image() {
 	local v=$1 out=$2
 	shift 2
 	"$SF_BIN/slotflip-image" create --rootfs "rootfs-$v" --efi "efi-$v" \
-		--version "$v" --compatible test-board --key release.sec \
+		--version "$v" --compatible test-board --key "${KEY:-release.sec}" \
 		--chunk-size 4096 -o "$out" "$@" >/dev/null
 }
 
+# chunks IMAGE [PAYLOAD]: the number of chunks of PAYLOAD (rootfs, efi) in
+# IMAGE, or of all its payloads.
+chunks() {
+	"$SF_BIN/slotflip-image" inspect "$1" |
+		awk -v p="${2:-}" '$1 == "payload" && (p == "" || $2 == p) {n += $6}
+			END {print n + 0}'
+}
+
+# stage IMAGE: put IMAGE where slotflip-init looks (no checks: that is the
+# runtime tool's job, tested in test-slotflip.sh).
 stage() { cp "$1" root/data/slotflip/staged.img; }
+
+# stage_version V: payloads, image vV.img and its staging, of version V.
+stage_version() {
+	make_version "$1"
+	image "$1" "v$1.img"
+	stage "v$1.img"
+}
 
 # fw_boot: what the firmware does at reset: BootNext once, else BootOrder.
 fw_boot() {
@@ -95,7 +114,9 @@ fw_boot() {
 
 # init: run slotflip-init once; its output in init.out, "next:" in NEXT.
 init() {
-	"$INIT" --root root >init.out 2>&1 || { cat init.out; fail "slotflip-init exited $?"; }
+	local rc=0
+	"$INIT" --root root >init.out 2>&1 || rc=$?
+	[ "$rc" = 0 ] || { cat init.out; fail "slotflip-init exited $rc"; }
 	NEXT=$(grep '^next:' init.out)
 }
 
@@ -109,4 +130,20 @@ boot() {
 slot_holds() {
 	cmp -s -n "$(stat -c %s "rootfs-$2")" "rootfs-$2" "root/slots/$1.img" &&
 		cmp -s "efi-$2" "root/esp/EFI/slotflip/$1/linux.efi"
+}
+
+# state FIELD: a field of the slotflip state record.
+state() { "$STATE" root get "$1"; }
+
+# expect_next WANT: slotflip-init's last decision ("next: ...") is WANT.
+expect_next() {
+	[ "$NEXT" = "$1" ] || { cat init.out; fail "next is '$NEXT', want '$1'"; }
+}
+
+# efi_fingerprint: every EFI variable but BootCurrent (the firmware's):
+# names, sizes, mtimes, inodes and contents, so a rewrite with the same
+# bytes shows too.
+efi_fingerprint() {
+	(cd "$EFIVARS" && find . -type f ! -name 'BootCurrent-*' -printf '%p %s %T@ %i\n' |
+		sort && cat $(ls | grep -v BootCurrent) | md5sum)
 }

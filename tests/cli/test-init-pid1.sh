@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 test_refuses_boot_mode_unless_pid1() {
-	expect_fail 2 "the boot mode runs only as PID 1, in the initramfs" \
+	expect_fail 2 "give --root DIR (the boot mode runs only as PID 1, in the initramfs)" \
 		"$SF_BIN/slotflip-init"
 	[ ! -e out.txt ] || [ ! -s out.txt ] || fail "printed on stdout: $(cat out.txt)"
 }

@@ -14,23 +14,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/firmware.sh"
 . "$(dirname "$0")/mount.sh"
-STATE=$SF_BIN/tool-state-tool
 DATA=root/data/slotflip
 # The state fields a refusal must not change.
 FIELDS="good trial tries a.status a.version b.status b.version floor"
-
-state() { "$STATE" root get "$1"; }
-
-expect_next() {
-	[ "$NEXT" = "$1" ] || { cat init.out; fail "next is '$NEXT', want '$1'"; }
-}
-
-# Every EFI variable but BootCurrent (the firmware's): names, sizes, bytes.
-efi_fingerprint() {
-	(cd "$EFIVARS" && for f in $(ls | grep -v '^BootCurrent-' | sort); do
-		echo "$f $(md5sum <"$f")"
-	done)
-}
 
 # A device running 1.0 in slot a (version recorded at provisioning), with
 # payloads of 1.1 ready.
@@ -158,9 +144,7 @@ test_bit_flip_in_chunk_data() {
 test_wrong_key() {
 	setup
 	"$SF_BIN/slotflip-image" keygen -p other.pub -s other.sec >/dev/null
-	"$SF_BIN/slotflip-image" create --rootfs rootfs-1.1 --efi efi-1.1 \
-		--version 1.1 --compatible test-board --key other.sec \
-		--chunk-size 4096 -o other.img >/dev/null
+	KEY=other.sec image 1.1 other.img
 	refuse_staged other.img "image has valid signatures from 0 of the 1 trusted keys, 1 required"
 }
 
@@ -184,9 +168,7 @@ test_too_few_signatures() {
 
 test_wrong_compatible() {
 	setup
-	"$SF_BIN/slotflip-image" create --rootfs rootfs-1.1 --efi efi-1.1 \
-		--version 1.1 --compatible other-board --key release.sec \
-		--chunk-size 4096 -o other.img >/dev/null
+	image 1.1 other.img --compatible other-board
 	refuse_staged other.img 'image is for "other-board", this device is "test-board"'
 }
 
@@ -461,9 +443,7 @@ test_full_data_partition_apply() {
 test_full_data_partition_refusal() {
 	setup
 	echo "result=applied" >old-result
-	"$SF_BIN/slotflip-image" create --rootfs rootfs-1.1 --efi efi-1.1 \
-		--version 1.1 --compatible other-board --key release.sec \
-		--chunk-size 4096 -o other.img >/dev/null
+	image 1.1 other.img --compatible other-board
 	snapshot
 	full_data old-result other.img
 	fw_boot
@@ -556,7 +536,7 @@ test_apply_error_efi_binary_not_writable() {
 	apply_error "cannot create "
 	mkdir root/esp/EFI/slotflip/b
 	fixed
-	grep -q "read back: 4 chunks written, 148 already right" init.out ||
+	grep -q "read back: $(chunks v1.1.img efi) chunks written, $(chunks v1.1.img rootfs) already right" init.out ||
 		{ cat init.out; fail "the root filesystem was written again"; }
 }
 

@@ -4,20 +4,12 @@
 # update cycles, every refusal, boot entries, the boot-confirm script.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/firmware.sh"
+. "$(dirname "$0")/mount.sh"
 SLOTFLIP=$SF_BIN/slotflip
-STATE=$SF_BIN/tool-state-tool
 CONFIRM=$SF_SRCDIR/bootctl/slotflip-confirm
 
 sf() { "$SLOTFLIP" --root root "$@"; }
-state() { "$STATE" root get "$1"; }
 json() { sf status --json | jq -r "$1"; }
-
-# Every EFI variable but BootCurrent (the firmware's): names, sizes,
-# mtimes, inodes and contents.
-efi_fingerprint() {
-	(cd "$EFIVARS" && find . -type f ! -name 'BootCurrent-*' -printf '%p %s %T@ %i\n' |
-		sort && cat $(ls | grep -v BootCurrent) | md5sum)
-}
 
 # A device that booted once (slot a good, version 1.0 recorded) with
 # images v1.0, v1.1, v1.2 made.
@@ -123,7 +115,8 @@ test_stage_from_stdin_and_replace() {
 	cmp v1.2.img root/data/slotflip/staged.img || fail "not replaced"
 	[ -z "$(ls root/data/slotflip | grep tmp)" ] || fail "temporary files left"
 	# A refused image leaves the staged one as it was.
-	head -c 100000 v1.1.img | { expect_fail 1 "is truncated" sf stage -; }
+	head -c 100000 v1.1.img |
+		{ expect_fail 1 "- is truncated: 100000 of $(stat -c %s v1.1.img) bytes" sf stage -; }
 	cmp v1.2.img root/data/slotflip/staged.img || fail "staged image changed"
 	[ -z "$(ls root/data/slotflip | grep tmp)" ] || fail "temporary files left"
 }
@@ -159,7 +152,8 @@ test_power_cut_during_mark_good() {
 	local n=1 rc dir
 	while :; do
 		dir=cut$n
-		mkdir $dir && cd $dir
+		mkdir $dir
+		cd $dir
 		ready
 		on_trial
 		rc=0
@@ -167,7 +161,7 @@ test_power_cut_during_mark_good() {
 		for i in 1 2 3 4 5 6; do
 			[ "$(state good)" = b ] && [ "$(efi_get_u16 BootOrder)" = 0002 ] && break
 			boot
-			[ "$BOOTED" = b ] && sf mark-good >/dev/null
+			if [ "$BOOTED" = b ]; then sf mark-good >/dev/null; fi
 		done
 		[ "$(state good)" = b ] && [ "$(state floor)" = 1.1 ] &&
 			[ "$(efi_get_u16 BootOrder)" = 0002 ] || fail "cut at point $n: not confirmed"
@@ -196,14 +190,10 @@ test_stage_refuses_corrupt_image() {
 
 test_stage_refuses_other_device_and_bad_signature() {
 	ready
-	"$SF_BIN/slotflip-image" create --rootfs rootfs-1.1 --efi efi-1.1 \
-		--version 1.1 --compatible other-board --key release.sec \
-		--chunk-size 4096 -o other.img >/dev/null
+	image 1.1 other.img --compatible other-board
 	expect_fail 1 'image is for "other-board", this device is "test-board"' sf stage other.img
 	"$SF_BIN/slotflip-image" keygen -p other.pub -s other.sec >/dev/null
-	"$SF_BIN/slotflip-image" create --rootfs rootfs-1.1 --efi efi-1.1 \
-		--version 1.1 --compatible test-board --key other.sec \
-		--chunk-size 4096 -o foreign.img >/dev/null
+	KEY=other.sec image 1.1 foreign.img
 	expect_fail 1 "valid signatures from 0 of the 1 trusted keys" sf stage foreign.img
 	head -c $((2 * SLOT_SIZE)) /dev/urandom >rootfs-2.0
 	cp efi-1.1 efi-2.0
@@ -278,38 +268,24 @@ test_stage_refused_during_trial_and_after_failure() {
 		sf stage v1.1.img
 }
 
-# The tests that need a small or read-only filesystem mount a tmpfs in a
-# mount namespace of their own (unshare -m): skip where that is not allowed.
-can_mount() {
-	unshare -m true 2>/dev/null || skip "no mount namespaces here (unshare -m)"
-}
-
+# The data partition, then the ESP, too small for the image (small tmpfs
+# mounts): refused before anything is written, and nothing is left.
 test_stage_refuses_no_space() {
 	ready
-	can_mount
-	cat >t.sh <<'T'
-mount -t tmpfs -o size=128k tmpfs root/data || exit 90
-"$SLOTFLIP" --root root stage v1.1.img >out.txt 2>err.txt
-echo $? >rc.txt
-ls -A root/data >left.txt
-T
-	SLOTFLIP=$SLOTFLIP unshare -m bash t.sh || fail "mount failed"
-	[ "$(cat rc.txt)" = 5 ] || { cat err.txt; fail "exit $(cat rc.txt), want 5"; }
-	grep -q "not enough space on the data partition" err.txt || fail "message: $(cat err.txt)"
-	grep -q "the image needs 209 KiB" err.txt || fail "size not said"
-	[ "$(cat left.txt)" = slotflip ] && [ ! -s root/data/slotflip/staged.img ] || fail "files left"
+	mount_tmpfs root/data 128k
+	expect_fail 5 "not enough space on the data partition" sf stage v1.1.img
+	grep -q "the image needs $(($(stat -c %s v1.1.img) >> 10)) KiB" err.txt ||
+		fail "size not said: $(cat err.txt)"
+	[ "$(ls -A root/data)" = slotflip ] || fail "files left: $(ls -A root/data)"
+	[ -z "$(ls -A root/data/slotflip)" ] || fail "files left: $(ls -A root/data/slotflip)"
+	sf_unmount_all
 	# The ESP too: the applier writes slot b's EFI binary next to the old.
-	cat >t.sh <<'T'
-mount -t tmpfs -o size=8k tmpfs root/esp || exit 90
-mkdir -p root/esp/EFI/slotflip/b
-"$SLOTFLIP" --root root stage v1.1.img >out.txt 2>err.txt
-echo $? >rc.txt
-T
-	SLOTFLIP=$SLOTFLIP unshare -m bash t.sh || fail "mount failed"
-	[ "$(cat rc.txt)" = 5 ] || { cat err.txt; fail "exit $(cat rc.txt), want 5"; }
-	grep -q "not enough space on the ESP (root/esp/EFI/slotflip/b) for slot b's EFI binary: it needs 13 KiB, 8 KiB are free" err.txt ||
-		fail "message: $(cat err.txt)"
-	[ -z "$(ls root/data/slotflip)" ] || fail "files left"
+	mount_tmpfs root/esp 8k
+	mkdir -p root/esp/EFI/slotflip/b
+	expect_fail 5 "not enough space on the ESP (root/esp/EFI/slotflip/b) for slot b's EFI binary: it needs $(($(stat -c %s efi-1.1) >> 10)) KiB, 8 KiB are free" \
+		sf stage v1.1.img
+	[ -z "$(ls -A root/data/slotflip)" ] || fail "files left: $(ls -A root/data/slotflip)"
+	[ -z "$(ls -A root/esp/EFI/slotflip/b)" ] || fail "files left on the ESP"
 }
 
 test_stage_reboot_and_progress_bar() {
@@ -426,35 +402,67 @@ test_efivarfs_not_mounted() {
 test_firmware_refuses_writes() {
 	ready
 	on_trial
-	can_mount
 	cp -a "$EFIVARS" vars.orig
 	# Read-only efivarfs (or firmware refusing SetVariable): mark-good
 	# fails with a clear message and changes nothing.
-	cat >t.sh <<'T'
-mount -t tmpfs tmpfs "$EFIVARS" && cp -a vars.orig/. "$EFIVARS"/ &&
-	mount -o remount,ro "$EFIVARS" || exit 90
-"$SLOTFLIP" --root root mark-good >out.txt 2>err.txt
-echo $? >rc.txt
-T
-	SLOTFLIP=$SLOTFLIP EFIVARS=$EFIVARS unshare -m bash t.sh || fail "mount failed"
-	[ "$(cat rc.txt)" = 4 ] || { cat err.txt; fail "exit $(cat rc.txt), want 4"; }
-	grep -q "efivarfs is read-only or the firmware refused the write" err.txt ||
-		fail "message: $(cat err.txt)"
+	bind_ro "$EFIVARS"
+	expect_fail 4 "efivarfs is read-only or the firmware refused the write" sf mark-good
 	grep -q "the trial is not confirmed .*run the command again" err.txt ||
 		fail "no advice: $(cat err.txt)"
+	diff -r vars.orig "$EFIVARS" || fail "variables changed"
+	sf_unmount_all
 	# NVRAM full: creating the boot entries fails with ENOSPC.
 	write_disk
-	cat >t.sh <<'T'
-mount -t tmpfs -o size=64k tmpfs "$EFIVARS" && cp -a vars.orig/. "$EFIVARS"/ || exit 90
-dd if=/dev/zero of="$EFIVARS/filler" bs=4k 2>/dev/null
-"$SLOTFLIP" --root root --config /etc/slotflip/disk.conf boot-entries install >out.txt 2>err.txt
-echo $? >rc.txt
-T
-	SLOTFLIP=$SLOTFLIP EFIVARS=$EFIVARS unshare -m bash t.sh || fail "mount failed"
-	[ "$(cat rc.txt)" = 4 ] || { cat err.txt; fail "exit $(cat rc.txt), want 4"; }
-	grep -q "firmware refused to store Boot0001: NVRAM is full" err.txt ||
-		fail "message: $(cat err.txt)"
+	mount_tmpfs "$EFIVARS" 64k
+	cp -a vars.orig/. "$EFIVARS"/
+	dd if=/dev/zero of="$EFIVARS/filler" bs=4k 2>/dev/null || true
+	expect_fail 4 "firmware refused to store Boot0001: NVRAM is full" be install
+	rm "$EFIVARS/filler"
+	# The file whose write failed stays, empty (on this tmpfs; older
+	# kernels' efivarfs leave one too): slotflip reads it as absent.
+	left=$(cd "$EFIVARS" && find . -type f -empty)
+	[ -z "$left" ] || [ "$left" = "./Boot0001-$GLOBAL" ] || fail "left: $left"
+	expect_rc 1 be check
+	grep -q "Boot0001 (slot a): missing" out.txt || fail "check: $(cat out.txt)"
+	[ -z "$left" ] || rm "$EFIVARS/$left"
 	diff -r vars.orig "$EFIVARS" || fail "variables changed"
+}
+
+# Read-only efivarfs: set-active and mark-bad say that nothing was
+# recorded, with exit 4, and leave every variable as it was.
+test_state_writes_refused() {
+	ready
+	on_trial
+	cp -a "$EFIVARS" vars.orig
+	bind_ro "$EFIVARS"
+	expect_fail 4 "nothing was changed. Once efivarfs is writable" sf set-active a
+	expect_fail 4 "the failure is not recorded; the trial still falls back after its tries if it never confirms" \
+		sf mark-bad --reason "test says no"
+	diff -r vars.orig "$EFIVARS" || fail "variables changed"
+	sf_unmount_all
+	[ "$(state trial)" = b ] && [ "$(state b.status)" = trial ] || fail "state changed"
+	# Once writable, the same commands work.
+	sf mark-bad >/dev/null
+	[ "$(state b.status)" = failed ] || fail "not marked bad once writable"
+}
+
+# An image staged behind the tool's back, signed with a key the device does
+# not trust: status shows it as not verified (and says so), exit 0.
+test_status_of_an_unverified_staged_image() {
+	ready
+	"$SF_BIN/slotflip-image" keygen -p other.pub -s other.sec >/dev/null
+	KEY=other.sec image 1.1 foreign.img
+	stage foreign.img
+	sf status >out.txt
+	grep -q "^staged image: *version 1.1, $(stat -c %s foreign.img) bytes, signatures not valid for the configured keys" out.txt ||
+		fail "status: $(cat out.txt)"
+	[ "$(json .staged.verified)" = false ] &&
+		[ "$(json .staged.error)" = "signatures not valid for the configured keys" ] ||
+		fail "status --json: $(sf status --json)"
+	# Signed by the trusted key: verified.
+	stage v1.1.img
+	[ "$(json .staged.verified)" = true ] && [ "$(json .staged.error)" = null ] ||
+		fail "status --json: $(sf status --json)"
 }
 
 test_config_missing_or_malformed() {
@@ -568,7 +576,9 @@ test_boot_entry_bytes() {
 	[ "$(var_hex BootOrder)" = 07000000010003000200 ] ||
 		fail "BootOrder $(var_hex BootOrder), want 0001 0003 0002"
 	be check >out.txt
-	grep -q "Boot0001 (slot a): ok" out.txt && grep -q "BootOrder: ok" out.txt
+	grep -q "Boot0001 (slot a): ok" out.txt || fail "check: $(cat out.txt)"
+	grep -q "Boot0002 (slot b): ok" out.txt || fail "check: $(cat out.txt)"
+	grep -q "BootOrder: ok" out.txt || fail "check: $(cat out.txt)"
 	# Installing again writes nothing.
 	before=$(efi_fingerprint)
 	be install >/dev/null
@@ -603,6 +613,42 @@ test_boot_entries_check_and_repair() {
 	var_set_hex Boot0001 "07000000000000${WANT_A:14}"
 	expect_rc 1 be check
 	grep -q "Boot0001 (slot a): altered: attributes 0x0, want 0x1" out.txt || fail "$(cat out.txt)"
+}
+
+# What check finds beyond missing or altered entries: BootOrder that
+# starts right but lacks the other slot, an entry with the right bytes but
+# other variable attributes; repair puts both right.
+test_boot_entries_order_and_attributes() {
+	ready
+	write_disk
+	be install >/dev/null
+	efi_set BootOrder 0100
+	var_set_hex Boot0002 "03000000${WANT_B:8}"
+	expect_rc 1 be check
+	grep -q "BootOrder: wrong: lacks slot b's 0002" out.txt || fail "$(cat out.txt)"
+	grep -q "Boot0002 (slot b): altered: variable attributes 0x3, want 0x7" out.txt ||
+		fail "$(cat out.txt)"
+	grep -q "Boot0001 (slot a): ok" out.txt || fail "$(cat out.txt)"
+	be repair >out.txt
+	[ "$(var_hex Boot0002)" = "$WANT_B" ] || fail "Boot0002: $(var_hex Boot0002)"
+	[ "$(var_hex BootOrder)" = 0700000001000200 ] || fail "BootOrder $(var_hex BootOrder)"
+	be check >/dev/null || fail "not repaired"
+}
+
+# A slot's efi path that no boot entry can hold (not ASCII): exit 3 (the
+# config's fault), nothing written.
+test_boot_entries_efi_path_not_encodable() {
+	ready
+	write_disk
+	sed -i 's|^efi = /EFI/slotflip/b/linux.efi$|efi = /EFI/slotflip/b/l\xc3\xafnux.efi|' \
+		root/etc/slotflip/disk.conf
+	grep -q "^efi = /EFI/slotflip/b/l.*nux.efi$" root/etc/slotflip/disk.conf || fail "setup"
+	before=$(efi_fingerprint)
+	for cmd in check install; do
+		expect_fail 3 "slot b: efi = /EFI/slotflip/b/l$(printf '\xc3\xaf')nux.efi cannot go in a boot entry (ASCII only, at most 255 characters)" \
+			be $cmd
+	done
+	[ "$(efi_fingerprint)" = "$before" ] || fail "a variable was written"
 }
 
 test_boot_entries_never_overwrite_foreign() {

@@ -8,7 +8,7 @@
 # for inspection: serial logs *.log, the varstore vars.fd); it prints
 # "PASS prog/NAME (N s)" or "FAIL ...". QEMU_CASES="a b" runs only those.
 # Environment (set by the Makefile): SF_SRCDIR, SF_STATIC_BIN (the static
-# programs: slotflip-init, slotflip-image, ovmf-vars; slotflip if built).
+# programs: slotflip-init, slotflip-image, slotflip, ovmf-vars).
 set -u
 : "${SF_SRCDIR:?SF_SRCDIR must name the source tree}"
 : "${SF_STATIC_BIN:?SF_STATIC_BIN must name the static programs}"
@@ -77,8 +77,8 @@ image() {
 build_world() {
 	local flavour=$1 tries=$2 mods
 	W=$QDIR/world-$flavour
-	# Rebuilt when a program or a builder it uses changed, or slotflip
-	# came or went.
+	# Rebuilt when a program or a builder it uses changed (slotflip: its
+	# listing, kept in done).
 	if [ -e "$W/done" ] && [ "$W/done" -nt "$SB/slotflip-init" ] &&
 		[ "$W/done" -nt "$SRC/qemu/mkrootfs.sh" ] &&
 		[ "$W/done" -nt "$SRC/bootctl/slotflip-confirm" ] &&
@@ -240,8 +240,25 @@ log_lacks() {
 }
 
 # The slotflip-owned variables, with their data (for "nothing written").
+# Fails unless the dump works and holds the state record, so two broken
+# dumps never compare equal.
 our_vars() {
-	vars dump | grep -E '^(SlotflipState|BootNext|BootOrder|Boot00A0|Boot00B0)-' || true
+	local dump
+	dump=$(vars dump) || fail "ovmf-vars dump failed"
+	grep -q '^SlotflipState-' <<<"$dump" || fail "no slotflip state in the varstore"
+	grep -E '^(SlotflipState|BootNext|BootOrder|Boot00A0|Boot00B0)-' <<<"$dump"
+}
+
+# expect_absent NAME: the global variable NAME is not in the varstore
+# (ovmf-vars exits 3; 0 is a value, anything else an error).
+expect_absent() {
+	local rc=0 got
+	got=$(vars get "$1" 2>get.err) || rc=$?
+	case $rc in
+	3) ;;
+	0) fail "$1 is set ($got)" ;;
+	*) fail "cannot read $1 from the varstore: ovmf-vars exited $rc: $(cat get.err)" ;;
+	esac
 }
 
 # ---- running the cases -----------------------------------------------------

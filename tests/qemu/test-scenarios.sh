@@ -20,7 +20,6 @@ test_plain_boot_writes_nothing() {
 	log_has "SFTEST: up slot=a version=1.0"
 	our_vars >after.txt
 	diff before.txt after.txt >&2 || fail "a plain boot changed slotflip's EFI variables"
-	grep -q '^SlotflipState-' after.txt || fail "no state in the varstore"
 	"$VARS_TOOL" vars-before.fd dump >all-before.txt
 	vars dump >all-after.txt
 	echo "  variables the firmware itself changed:" \
@@ -40,8 +39,7 @@ test_bad_signature_refused() {
 	state reason | grep -Eq "key|signature" || fail "reason: $(state reason)"
 	expect_state good a
 	expect_state b.status invalid
-	vars get-u16 BootNext && fail "BootNext set after a refusal"
-	true
+	expect_absent BootNext
 }
 
 # Scenario 6: a signed image older than the running version is refused.
@@ -74,7 +72,7 @@ test_delta_applies_and_boots() {
 	boot
 	log_has "slotflip-init: booted slot b"
 	log_has "SFTEST: up slot=b version=2.0"
-	vars get-u16 BootNext && fail "BootNext still set after the trial boot"
+	expect_absent BootNext
 	expect_state trial b
 	expect_state good a
 }
@@ -114,7 +112,7 @@ test_power_cut_during_apply_resumes() {
 		expect_state good a
 		expect_state b.status invalid
 		expect_state trial none
-		vars get-u16 BootNext && fail "BootNext set after a power cut"
+		expect_absent BootNext
 	done
 	boot
 	log_has "booted slot a; an update is staged"
@@ -165,8 +163,7 @@ test_nothing_bootable_says_why_and_reboots() {
 	log_has "no slot can be booted from here"
 	log_has "rebooting in 10 s"
 	log_lacks "SFTEST: up"
-	vars get-u16 BootNext && fail "BootNext set with nothing to boot"
-	true
+	expect_absent BootNext
 }
 
 run_qemu_cases

@@ -156,7 +156,8 @@ TEST(esp_in_disk_errors)
 	CHECK_EQ(sf_esp_find(&test_ctx, &cfg, &esp), -EINVAL);
 	CHECK_LOG("name the ESP by PARTLABEL= or PARTUUID=");
 	strcpy(cfg.esp, "PARTLABEL=esp");
-	CHECK(sf_esp_find(&test_ctx, &cfg, &esp) < 0);
+	CHECK_EQ(sf_esp_find(&test_ctx, &cfg, &esp), -ENOENT);
+	CHECK_LOG("cannot open the ESP's disk");
 	/* A file without a partition table. */
 	test_write_file("plain.img", "0123456789", 10);
 	strcpy(cfg.esp_disk, "/plain.img");
