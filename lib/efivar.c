@@ -177,6 +177,10 @@ static int write_raw(const struct sf_ctx *ctx, const char *name,
 	}
 	if (ro >= 0)
 		restore_flags(ro, flags);
+	/* A variable this write created and could not fill is not left
+	 * behind empty (a plain directory keeps it; efivarfs may too). */
+	else if (r < 0 && fd >= 0)
+		unlink(path);
 	return r < 0 ? write_error(ctx, name, r) : r;
 }
 
