@@ -15,6 +15,7 @@
 # Files and serial logs stay in build/bench/boot/.
 set -euo pipefail
 . "$SF_SRCDIR/tests/qemu/lib.sh"
+. "$SF_SRCDIR/tests/bench/lib.sh"
 N=${BENCH_BOOTS:-5}
 BD=$SB/bench/boot
 
@@ -68,13 +69,6 @@ ts() {
 	grep -m1 -E -- "$1" "$2" | sed -nE 's/^\[ *([0-9]+\.[0-9]+)\].*/\1/p'
 }
 
-# median FILE: of the numbers in FILE, one a line.
-median() {
-	sort -n "$1" | awk '{ v[NR] = $1 } END {
-		if (NR == 0) { print "nan"; exit }
-		if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
 # one KIND MARK: a boot of the machine in $BD/KIND; appends the /init time
 # (ms) to KIND.ms and the EFI variables the boot changed to KIND.vars.
 one() {
@@ -92,8 +86,7 @@ one() {
 	vars dump >vars-after.txt
 	changed=$({ diff vars-before.txt vars-after.txt || true; } | sed -nE 's/^[<>] ([^ -]+)-.*/\1/p' |
 		sort -u | tr '\n' ' ')
-	ours=$(echo "$changed" | tr ' ' '\n' |
-		grep -cE '^(SlotflipState|BootNext|BootOrder|Boot00A0|Boot00B0)$' || true)
+	ours=$(echo "$changed" | tr ' ' '\n' | grep -cE "^$OUR_VARS\$" || true)
 	echo "$BOOTS $ours ${changed:-none}" >>"$BD/$kind.vars"
 	printf '  %-8s boot %d: /init to exec %s ms; EFI variables changed: %s\n' \
 		"$kind" "$BOOTS" "$(tail -n 1 "$BD/$kind.ms")" "${changed:-none}"
@@ -115,8 +108,10 @@ for i in $(seq 1 "$N"); do
 	one slotflip "slotflip-init: exec of the slot's init"
 	one base "bench-init: exec of the slot's init"
 done
-sf=$(median "$BD/slotflip.ms")
-base=$(median "$BD/base.ms")
+mapfile -t sf_ms <"$BD/slotflip.ms"
+mapfile -t base_ms <"$BD/base.ms"
+sf=$(median "${sf_ms[@]}")
+base=$(median "${base_ms[@]}")
 echo "boot-time bench results (medians of $N boots):"
 echo "  /init start to exec of the slot's init: slotflip-init $sf ms, minimal /init $base ms"
 awk -v a="$sf" -v b="$base" 'BEGIN { d = a - b

@@ -485,26 +485,27 @@ fixed() {
 	slot_holds b 1.1 || fail "b not written once the fault is gone"
 }
 
-test_apply_error_missing_public_key() {
+# while_missing FILE MESSAGE: with FILE moved away, applying the staged
+# 1.1 is an apply error saying MESSAGE; once it is back, the next boot
+# applies.
+while_missing() {
 	setup
 	snapshot
-	mv root/keys/release.pub release.pub
+	mv "$1" moved-away
 	stage v1.1.img
 	boot
-	apply_error "cannot load the trusted public key root/keys/release.pub (config: pubkey)"
-	mv release.pub root/keys/release.pub
+	apply_error "$2"
+	mv moved-away "$1"
 	fixed
 }
 
+test_apply_error_missing_public_key() {
+	while_missing root/keys/release.pub \
+		"cannot load the trusted public key root/keys/release.pub (config: pubkey)"
+}
+
 test_apply_error_spare_slot_missing() {
-	setup
-	snapshot
-	mv root/slots/b.img b.img
-	stage v1.1.img
-	boot
-	apply_error "cannot open slot b ("
-	mv b.img root/slots/b.img
-	fixed
+	while_missing root/slots/b.img "cannot open slot b ("
 }
 
 # Slot b on a filesystem that fills up: its writes fail.

@@ -239,6 +239,9 @@ log_lacks() {
 	! grep -Eq -- "$1" "${2:-$LOG}" || fail "$PWD/${2:-$LOG} shows '$1'"
 }
 
+# The names of the variables slotflip writes (its boot entries: 00A0, 00B0).
+OUR_VARS='(SlotflipState|BootNext|BootOrder|Boot00A0|Boot00B0)'
+
 # The slotflip-owned variables, with their data (for "nothing written").
 # Fails unless the dump works and holds the state record, so two broken
 # dumps never compare equal.
@@ -246,7 +249,7 @@ our_vars() {
 	local dump
 	dump=$(vars dump) || fail "ovmf-vars dump failed"
 	grep -q '^SlotflipState-' <<<"$dump" || fail "no slotflip state in the varstore"
-	grep -E '^(SlotflipState|BootNext|BootOrder|Boot00A0|Boot00B0)-' <<<"$dump"
+	grep -E "^$OUR_VARS-" <<<"$dump"
 }
 
 # expect_absent NAME: the global variable NAME is not in the varstore

@@ -62,16 +62,22 @@ static void clear_immutable(void)
 	immutable(PATH, false);
 }
 
-TEST(rewrites_an_immutable_variable_and_keeps_it_immutable)
+/* The variable, holding "old", immutable as efivarfs makes it. */
+static void immutable_variable(void)
 {
-	uint8_t buf[8];
-	int r;
-
 	CHECK_EQ(system("mkdir -p " DIR), 0);
 	CHECK_EQ(efivar_write(&test_ctx, "SlotflipTest", SF_VENDOR_GUID, 7,
 			      "old", 3),
 		 1);
 	set_immutable();
+}
+
+TEST(rewrites_an_immutable_variable_and_keeps_it_immutable)
+{
+	uint8_t buf[8];
+	int r;
+
+	immutable_variable();
 	CHECK(open(PATH, O_WRONLY) < 0 && errno == EPERM);
 	r = efivar_write(&test_ctx, "SlotflipTest", SF_VENDOR_GUID, 7, "new!",
 			 4);
@@ -90,11 +96,7 @@ TEST(failed_delete_keeps_the_variable_immutable)
 {
 	int r;
 
-	CHECK_EQ(system("mkdir -p " DIR), 0);
-	CHECK_EQ(efivar_write(&test_ctx, "SlotflipTest", SF_VENDOR_GUID, 7,
-			      "old", 3),
-		 1);
-	set_immutable();
+	immutable_variable();
 	immutable(DIR, true);
 	r = efivar_delete(&test_ctx, "SlotflipTest", SF_VENDOR_GUID);
 	immutable(DIR, false); /* let the harness remove the directory */

@@ -24,32 +24,52 @@ TEST(read_full_stops_at_the_end_of_the_file)
 	CHECK_EQ(read_full(fd, buf, sizeof(buf)), -EBADF);
 }
 
-/* A pipe hands out what was written so far: short reads are retried. */
-TEST(read_full_gathers_short_reads)
+/*
+ * A pipe whose writer hands out @piece @times times, 20 ms apart: its
+ * reader gets short reads. Returns the read end; the writer's pid in
+ * *@ret_pid.
+ */
+static int slow_pipe(const char *piece, int times, pid_t *ret_pid)
 {
-	char buf[64] = { 0 };
-	int p[2], status;
-	pid_t pid;
+	size_t len = strlen(piece);
+	int p[2];
 
 	CHECK_EQ(pipe(p), 0);
-	pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
+	*ret_pid = fork();
+	CHECK(*ret_pid >= 0);
+	if (*ret_pid == 0) {
 		close(p[0]);
-		for (int i = 0; i < 3; i++) {
-			if (write(p[1], "abcd", 4) != 4)
+		for (int i = 0; i < times; i++) {
+			if (write(p[1], piece, len) != (ssize_t)len)
 				_exit(1);
 			usleep(20000);
 		}
 		_exit(0);
 	}
 	close(p[1]);
-	CHECK_EQ(read_full(p[0], buf, 12), 12);
-	CHECK_STREQ(buf, "abcdabcdabcd");
-	CHECK_EQ(read_full(p[0], buf, sizeof(buf)), 0);
-	close(p[0]);
+	return p[0];
+}
+
+static void slow_pipe_done(int fd, pid_t pid)
+{
+	int status;
+
+	close(fd);
 	CHECK_EQ(waitpid(pid, &status, 0), pid);
 	CHECK_EQ(status, 0);
+}
+
+/* A pipe hands out what was written so far: short reads are retried. */
+TEST(read_full_gathers_short_reads)
+{
+	char buf[64] = { 0 };
+	pid_t pid;
+	int fd = slow_pipe("abcd", 3, &pid);
+
+	CHECK_EQ(read_full(fd, buf, 12), 12);
+	CHECK_STREQ(buf, "abcdabcdabcd");
+	CHECK_EQ(read_full(fd, buf, sizeof(buf)), 0);
+	slow_pipe_done(fd, pid);
 }
 
 TEST(read_text_file_whole_and_terminated)
@@ -84,28 +104,13 @@ TEST(read_text_file_too_big_and_absent)
 TEST(read_text_file_gathers_short_reads)
 {
 	char buf[16], path[64];
-	int p[2], status;
 	pid_t pid;
+	int fd = slow_pipe("ab", 3, &pid);
 
-	CHECK_EQ(pipe(p), 0);
-	pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		close(p[0]);
-		for (int i = 0; i < 3; i++) {
-			if (write(p[1], "ab", 2) != 2)
-				_exit(1);
-			usleep(20000);
-		}
-		_exit(0);
-	}
-	close(p[1]);
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", p[0]);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	CHECK_EQ(read_text_file(path, buf, sizeof(buf)), 6);
 	CHECK_STREQ(buf, "ababab");
-	close(p[0]);
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	CHECK_EQ(status, 0);
+	slow_pipe_done(fd, pid);
 }
 
 TEST(fsync_parent)
