@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,23 +99,16 @@ int sf_last_result_write(const struct sf_ctx *ctx, const struct sf_config *cfg,
 static void last_result_field(struct sf_last_result *lr, const char *k,
 			      const char *v)
 {
-	static const struct {
-		const char *key;
-		size_t off, size;
-	} f[] = {
-		{ "result", offsetof(struct sf_last_result, result), 32 },
-		{ "slot", offsetof(struct sf_last_result, slot), 8 },
-		{ "version", offsetof(struct sf_last_result, version),
-		  SF_VERSION_FIELD },
-		{ "reason", offsetof(struct sf_last_result, reason),
-		  SF_LAST_REASON_MAX },
-	};
-
 	if (!strcmp(k, "time"))
 		lr->time = strtoull(v, NULL, 10);
-	for (size_t i = 0; i < ARRAY_SIZE(f); i++)
-		if (!strcmp(k, f[i].key))
-			snprintf((char *)lr + f[i].off, f[i].size, "%s", v);
+	else if (!strcmp(k, "result"))
+		snprintf(lr->result, sizeof(lr->result), "%s", v);
+	else if (!strcmp(k, "slot"))
+		snprintf(lr->slot, sizeof(lr->slot), "%s", v);
+	else if (!strcmp(k, "version"))
+		snprintf(lr->version, sizeof(lr->version), "%s", v);
+	else if (!strcmp(k, "reason"))
+		snprintf(lr->reason, sizeof(lr->reason), "%s", v);
 }
 
 int sf_last_result_read(const struct sf_ctx *ctx, const struct sf_config *cfg,
