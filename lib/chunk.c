@@ -243,23 +243,21 @@ static int decode_patch(const struct sf_ctx *ctx, struct sf_codec *codec,
 	if (r >= 0 && pos != c->stored_len)
 		r = sf_err(ctx, -EBADMSG, "chunk %u: %u trailing patch bytes",
 			   idx, c->stored_len - pos);
-	return r < 0 ? r : check_content(ctx, c, idx, out, -EXDEV);
+	return r;
 }
 
-int sf_chunk_decode(const struct sf_ctx *ctx, struct sf_codec *codec,
-		    const struct sf_chunk *c, uint32_t idx,
-		    const uint8_t *stored, const struct sf_base *base,
-		    bool check, uint8_t *out)
+int sf_chunk_rebuild(const struct sf_ctx *ctx, struct sf_codec *codec,
+		     const struct sf_chunk *c, uint32_t idx,
+		     const uint8_t *stored, const struct sf_base *base,
+		     uint8_t *out)
 {
-	int r;
-
 	switch (c->form) {
 	case SF_FORM_ZERO:
 		memset(out, 0, c->length);
 		return 0;
 	case SF_FORM_STORED:
 		memcpy(out, stored, c->length);
-		return check ? check_content(ctx, c, idx, out, -EBADMSG) : 0;
+		return 0;
 	case SF_FORM_DEFLATE:
 		if (sf_inflate_exact(codec, stored, c->stored_len, NULL, out,
 				     c->length) < 0)
@@ -267,14 +265,30 @@ int sf_chunk_decode(const struct sf_ctx *ctx, struct sf_codec *codec,
 				      "chunk %u: does not inflate to its %u "
 				      "bytes",
 				      idx, c->length);
-		return check ? check_content(ctx, c, idx, out, -EBADMSG) : 0;
+		return 0;
 	case SF_FORM_BASE:
-		r = read_base(ctx, base, idx, c->base_offset, out, c->length);
-		return r < 0 ? r : check_content(ctx, c, idx, out, -EXDEV);
+		return read_base(ctx, base, idx, c->base_offset, out,
+				 c->length);
 	case SF_FORM_PATCH:
 		return decode_patch(ctx, codec, c, idx, stored, base, out);
 	}
 	return sf_err(ctx, -EBADMSG, "chunk %u: unknown form %u", idx, c->form);
+}
+
+int sf_chunk_decode(const struct sf_ctx *ctx, struct sf_codec *codec,
+		    const struct sf_chunk *c, uint32_t idx,
+		    const uint8_t *stored, const struct sf_base *base,
+		    bool check, uint8_t *out)
+{
+	int r = sf_chunk_rebuild(ctx, codec, c, idx, stored, base, out);
+
+	if (r < 0)
+		return r;
+	if (c->form == SF_FORM_BASE || c->form == SF_FORM_PATCH)
+		return check_content(ctx, c, idx, out, -EXDEV);
+	if (check && c->form != SF_FORM_ZERO)
+		return check_content(ctx, c, idx, out, -EBADMSG);
+	return 0;
 }
 
 /* Gather window @w's carried blocks into @tmp; returns their byte count. */

@@ -63,6 +63,17 @@ int sf_chunk_decode(const struct sf_ctx *ctx, struct sf_codec *codec,
 		    bool check_content, uint8_t *out);
 
 /*
+ * sf_chunk_rebuild - sf_chunk_decode() without any content hash check: for
+ * a caller that hashes several chunks at once (sf_hash_many()) and checks
+ * @out against c->content_hash itself before it uses a byte of it.
+ * Returns 0, -EBADMSG for a corrupt chunk, -ENOENT, -errno from @base.
+ */
+int sf_chunk_rebuild(const struct sf_ctx *ctx, struct sf_codec *codec,
+		     const struct sf_chunk *c, uint32_t idx,
+		     const uint8_t *stored, const struct sf_base *base,
+		     uint8_t *out);
+
+/*
  * sf_patch_encode - encode a patch chunk of @len bytes of @content.
  * @map has one entry per 4 KiB block (0 = carried, k = base block k-1),
  * @dicts one per 32 KiB window (0 = no dictionary, d = base block d-1);

@@ -14,9 +14,9 @@ $(BENCH_DIR)/changed-blocks: tests/bench/changed-blocks.c
 	$(CC) $(REL_CFLAGS) -o $@ $< -lz
 
 # BLAKE2b of a file's 1 MiB chunks on every CPU: the hashing floor of a delta.
-$(BENCH_DIR)/hash-chunks: tests/bench/hash-chunks.c
+$(BENCH_DIR)/hash-chunks: tests/bench/hash-chunks.c $(call rel_obj,lib/hash.c)
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -o $@ $< -lsodium -pthread
+	$(CC) $(REL_CFLAGS) -o $@ $^ -lsodium -pthread
 
 # Sets the EFI state of the apply benchmark's test root.
 $(BENCH_DIR)/state-tool: $(call rel_obj,tests/tools/state-tool.c $(LIB_SRCS))

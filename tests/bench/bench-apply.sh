@@ -18,9 +18,10 @@
 #          spare holds the version before the running one)
 #          and the floor of the delta onto v1: reading the whole spare slot
 #          (dd iflag=direct) or hashing its 1 MiB chunks with BLAKE2b on
-#          every CPU (build/bench/hash-chunks, libsodium, from memory), the
-#          longer of the two; every chunk of the spare is read and proven
-#          by its content hash
+#          every CPU (build/bench/hash-chunks, from memory, side by side as
+#          slotflip-init hashes them; one at a time with libsodium printed
+#          beside), the longer of the two; every chunk of the spare is read
+#          and proven by its content hash
 #   rauc   with BENCH_PEERS=1 (`make bench-peers`): `rauc install` of a
 #          plain bundle of img-v1.ext4, timed by ../shared/bench/rauc-peer.sh
 #          (its runs one after the other), then slotflip's full apply as many
@@ -356,7 +357,7 @@ done
 # spare is read and proven by its content hash (BLAKE2b), so no delta apply
 # takes less than reading the whole spare (direct, as slotflip reads it)
 # or than hashing it on every CPU, whichever is longer.
-rd_t=() hs_t=()
+rd_t=() hs_t=() hs1_t=()
 for ((i = 0; i < RUNS; i++)); do
 	fill_spare_v1
 	cold
@@ -364,9 +365,12 @@ for ((i = 0; i < RUNS; i++)); do
 	rd_t+=("$WALL")
 	timed "$W/hash.out" "$HASH" "$V1"
 	hs_t+=("$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' "$W/hash.out")")
+	hs1_t+=("$(sed -n 's/.*one=\([0-9.]*\).*/\1/p' "$W/hash.out")")
 done
 rd_med=$(median "${rd_t[@]}")
 hs_med=$(median "${hs_t[@]}")
+hs1_med=$(median "${hs1_t[@]}")
+hs_impl=$(sed -n 's/.*impl=\([a-z0-9]*\) lanes=\([0-9]*\).*/\1, \2 side by side/p' "$W/hash.out")
 floor=$(awk -v a="$rd_med" -v b="$hs_med" 'BEGIN { printf "%.3f", (a > b ? a : b) }')
 
 f2_med=$(median "${f2_t[@]}")
@@ -389,8 +393,10 @@ printf '         applied: full v2 %s / onto v1 %s\n' "$f2_applied" "$f2b_applied
 printf '                  delta %s / onto v1 %s\n' "$dl_applied" "$dlb_applied"
 printf '         floor of a delta onto a spare holding its base: %s (read the spare, dd iflag=direct: %s;\n' \
 	"$(secs "$floor")" "$(secs "$rd_med")"
-printf '           BLAKE2b of its 1 MiB chunks on %d CPUs: %s); delta onto v1 / floor %s, full v2 / floor %s\n' \
-	"$(nproc)" "$(secs "$hs_med")" "$(ratio "$dlb_med" "$floor")" "$(ratio "$f2_med" "$floor")"
+printf '           BLAKE2b of its 1 MiB chunks on %d CPUs: %s, %s; one at a time: %s);\n' \
+	"$(nproc)" "$(secs "$hs_med")" "$hs_impl" "$(secs "$hs1_med")"
+printf '           delta onto v1 / floor %s, full v2 / floor %s\n' \
+	"$(ratio "$dlb_med" "$floor")" "$(ratio "$f2_med" "$floor")"
 if [ -n "$OTHER" ]; then
 	printf '         compared build %s, same runs (medians; this build after the slash):\n' "$OTHER"
 	printf '           %-34s %-22s %s\n' 'full v2 image' \

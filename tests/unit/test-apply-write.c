@@ -17,6 +17,7 @@
 #include "apply.h"
 #include "fault.h"
 #include "fileio.h"
+#include "hash.h"
 #include "imgwrite.h"
 #include "testlib.h"
 #include "util.h"
@@ -531,4 +532,70 @@ TEST(read_back_checks_the_blocks_written)
 		  "what was written");
 	free(v1);
 	done(&s);
+}
+
+/*
+ * The changed blocks go through the write queue: a write that fails there
+ * fails the apply, with what went wrong (a slot that takes no writes).
+ */
+TEST(changed_blocks_write_failure_fails_the_apply)
+{
+	struct setup s;
+	struct sf_apply_stats st;
+	uint8_t *v1, *got;
+	size_t len;
+
+	setup_delta(&s, &v1);
+	make_slot_holding(&s, v1);
+	close(s.slot_fd);
+	s.slot_fd = open("slot", O_RDONLY | O_CLOEXEC);
+	CHECK(s.slot_fd >= 0);
+	CHECK_EQ(apply_threads(&s, 2, &st), -EBADF);
+	CHECK_LOG("cannot write the spare slot: Bad file descriptor");
+	got = test_read_file("slot", &len);
+	CHECK(len == s.size && memcmp(got, v1, len) == 0);
+	free(got);
+	free(v1);
+	done(&s);
+}
+
+/*
+ * Chunks are taken as many at a time as the hash implementation hashes
+ * side by side (8, 4 or 1 here: batches of all, half and one of the
+ * chunks): a delta onto its base and a full image onto another slot give
+ * the same slot and the same counts with each that this CPU runs.
+ */
+TEST(every_hash_implementation_applies_alike)
+{
+	static const char *const impls[] = { "generic", "avx2", "avx512" };
+	struct sf_apply_stats st;
+	unsigned ran = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(impls); i++) {
+		struct setup s;
+		uint8_t *v1;
+
+		if (sf_hash_select(impls[i]) == -ENOTSUP)
+			continue;
+		ran++;
+		unlink("efi.out");
+		setup_delta(&s, &v1);
+		make_slot_holding(&s, v1);
+		apply(&s, &st);
+		check_slot(&s);
+		CHECK_EQ(st.chunks_written, 1 + 1);
+		CHECK_EQ(st.chunks_skipped, CHUNKS - 1);
+		CHECK_EQ(st.bytes_written, SF_BLOCK_SIZE + 20000);
+		free(v1);
+		done(&s);
+		unlink("efi.out");
+		setup(&s, CHUNKS * CHUNK);
+		make_slot(&s, 0x55);
+		apply(&s, &st);
+		check_slot(&s);
+		CHECK_EQ(st.chunks_written, CHUNKS + 1);
+		CHECK_EQ(st.chunks_read_back, CHUNKS); /* the rootfs chunks */
+		done(&s);
+	}
+	CHECK(ran >= 1);
 }
