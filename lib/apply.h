@@ -37,7 +37,8 @@ struct sf_apply_target {
 	int active_fd; /* booted slot: the base of delta chunks */
 	const char *efi_path; /* spare slot's EFI binary, final name */
 	const char *active_efi_path; /* booted slot's: the base of its delta */
-	unsigned threads; /* 0: 2 per CPU + 4 (they wait for the medium) */
+	unsigned threads; /* 0: 2 per CPU + 4 (they wait for the medium), as
+			   * many as memory allows (256 MiB, a quarter free) */
 	sf_progress_fn progress; /* console progress; may be NULL */
 	void *progress_data;
 };
