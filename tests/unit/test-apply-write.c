@@ -599,3 +599,51 @@ TEST(every_hash_implementation_applies_alike)
 	}
 	CHECK(ran >= 1);
 }
+
+/* A spare slot that cannot be read fails the apply, and says so. */
+TEST(unreadable_spare_slot_fails_the_apply)
+{
+	struct setup s;
+	struct sf_apply_stats st;
+
+	setup(&s, CHUNKS * CHUNK);
+	make_slot(&s, 0x55);
+	close(s.slot_fd);
+	s.slot_fd = open("slot", O_WRONLY | O_CLOEXEC);
+	CHECK(s.slot_fd >= 0);
+	CHECK_EQ(apply_threads(&s, 2, &st), -EBADF);
+	CHECK_LOG("cannot read the spare slot: Bad file descriptor");
+	done(&s);
+}
+
+/* At the flush, the slot's fd becomes one that cannot be read. */
+static void unreadable_at_flush(void *data, const char *what)
+{
+	int fd;
+
+	if (strcmp(what, "slot flush") != 0)
+		return;
+	fd = open("slot", O_WRONLY | O_CLOEXEC);
+	CHECK(fd >= 0);
+	CHECK(dup2(fd, *(int *)data) >= 0);
+	close(fd);
+}
+
+/* A read-back that cannot read the slot fails the apply, and says so. */
+TEST(read_back_that_cannot_read_fails_the_apply)
+{
+	struct sf_fault fault = { .hook = unreadable_at_flush };
+	struct sf_ctx ctx = test_ctx;
+	struct setup s;
+	struct sf_apply_stats st;
+	uint8_t *v1;
+
+	setup_delta(&s, &v1);
+	make_slot_holding(&s, v1);
+	fault.hook_data = &s.slot_fd;
+	ctx.fault = &fault;
+	CHECK_EQ(apply_ctx(&ctx, &s, 2, &st), -EBADF);
+	CHECK_LOG("cannot read the spare slot back: Bad file descriptor");
+	free(v1);
+	done(&s);
+}
