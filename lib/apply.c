@@ -408,15 +408,13 @@ static bool block_differs(const struct apply_worker *w,
 /*
  * Without direct I/O: start writing @len bytes at @offset out now, while
  * the next chunks inflate, instead of all at the final flush (measured:
- * the flush and read-back took half the time). Best effort: the
- * fdatasync() after the last chunk is what makes it durable.
+ * the flush and read-back took half the time).
  */
 static void start_writeback(const struct apply_job *job, uint64_t offset,
 			    uint32_t len)
 {
 	if (!job->direct)
-		sync_file_range(job->t->slot_fd, (off_t)offset, len,
-				SYNC_FILE_RANGE_WRITE);
+		writeback_start(job->t->slot_fd, offset, len);
 }
 
 /*

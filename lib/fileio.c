@@ -30,6 +30,11 @@ int pread_full(int fd, void *buf, size_t len, uint64_t offset)
 	return 0;
 }
 
+void writeback_start(int fd, uint64_t offset, size_t len)
+{
+	sync_file_range(fd, (off_t)offset, (off_t)len, SYNC_FILE_RANGE_WRITE);
+}
+
 int pwrite_full(int fd, const void *buf, size_t len, uint64_t offset)
 {
 	const uint8_t *p = buf;

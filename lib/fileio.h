@@ -15,6 +15,13 @@ int pread_full(int fd, void *buf, size_t len, uint64_t offset);
 int pwrite_full(int fd, const void *buf, size_t len, uint64_t offset);
 
 /*
+ * writeback_start - start writing @len bytes of a buffered @fd at @offset
+ * out to the medium now, without waiting (sync_file_range()). Best effort:
+ * an fdatasync() later is what makes them durable.
+ */
+void writeback_start(int fd, uint64_t offset, size_t len);
+
+/*
  * read_full - read up to @len bytes from @fd's position into @buf, until
  * @len or the end of the file, retrying short reads and EINTR.
  * Returns the count (below @len only at the end of the file), or -errno.

@@ -2,7 +2,6 @@
 #include "writeq.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -44,8 +43,7 @@ static int write_one(const struct sf_writeq *q, const struct write_req *rq)
 	int r = pwrite_full(q->fd, rq->data, rq->len, rq->offset);
 
 	if (r >= 0 && (q->flags & SF_WRITEQ_WRITEBACK))
-		sync_file_range(q->fd, (off_t)rq->offset, (off_t)rq->len,
-				SYNC_FILE_RANGE_WRITE);
+		writeback_start(q->fd, rq->offset, rq->len);
 	return r;
 }
 
