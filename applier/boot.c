@@ -56,9 +56,7 @@ static int detect_booted(struct boot *b)
  */
 static void own_version(struct boot *b, char *buf, size_t size)
 {
-	buf[0] = '\0';
 	if (sf_version_file_read(b->ctx, buf, size) == -EINVAL) {
-		buf[0] = '\0';
 		sf_log(b->ctx, SF_LOG_WARNING, 0,
 		       "%s does not hold a version (1 to 8 dot-separated "
 		       "numbers): the booted slot's version stays unknown",

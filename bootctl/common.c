@@ -58,8 +58,7 @@ static int load_state(struct cli *c)
 				SF_STATE_VAR, strerror(-r));
 	/* As slotflip-init does at the next boot (docs/BOOT.md): the
 	 * running root's version, if known, is the floor. */
-	if (sf_version_file_read(&quiet, version, sizeof(version)) < 0)
-		version[0] = '\0';
+	sf_version_file_read(&quiet, version, sizeof(version));
 	sf_bootstate_rebuild(&c->st, c->booted == 1 ? 1 : 0, version);
 	if (r != -ENOENT)
 		sf_log(&c->ctx, SF_LOG_WARNING, 0,

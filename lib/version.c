@@ -77,6 +77,7 @@ int sf_version_file_read(const struct sf_ctx *ctx, char *buf, size_t size)
 	struct sf_version v;
 	ssize_t n;
 
+	buf[0] = '\0';
 	if (sf_root_path(ctx, SF_VERSION_FILE, path, sizeof(path)) < 0)
 		return -ENOENT;
 	n = read_text_file(path, text, sizeof(text));

@@ -41,8 +41,8 @@ int sf_version_cmp_str(const char *a, const char *b, int *ret_cmp);
 
 /*
  * sf_version_file_read - the version in ROOT/etc/slotflip/version (its
- * first line) into @buf (@size bytes). Logs nothing.
- * Returns 0; -ENOENT (absent or unreadable); -EINVAL (not a version, or
- * longer than @size - 1).
+ * first line) into @buf (@size bytes, left empty on failure). Logs
+ * nothing. Returns 0; -ENOENT (absent or unreadable); -EINVAL (not a
+ * version, or longer than @size - 1).
  */
 int sf_version_file_read(const struct sf_ctx *ctx, char *buf, size_t size);

@@ -87,6 +87,7 @@ TEST(version_file_first_line)
 	char v[SF_VERSION_MAX_LEN + 1] = "x";
 
 	CHECK_EQ(sf_version_file_read(&test_ctx, v, sizeof(v)), -ENOENT);
+	CHECK_STREQ(v, ""); /* left empty on failure */
 	version_file("2.0\n");
 	CHECK_EQ(sf_version_file_read(&test_ctx, v, sizeof(v)), 0);
 	CHECK_STREQ(v, "2.0");
@@ -103,10 +104,10 @@ TEST(version_file_not_a_version)
 	CHECK_EQ(sf_version_file_read(&test_ctx, v, sizeof(v)), -EINVAL);
 	version_file("");
 	CHECK_EQ(sf_version_file_read(&test_ctx, v, sizeof(v)), -EINVAL);
-	/* Does not fit @buf: refused, not cut. */
+	/* Does not fit @buf: refused, not cut; @buf left empty. */
 	version_file("1.2.3.4\n");
 	CHECK_EQ(sf_version_file_read(&test_ctx, v, 7), -EINVAL);
-	CHECK_STREQ(v, "keep");
+	CHECK_STREQ(v, "");
 	memset(big, '1', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	version_file(big);
