@@ -139,10 +139,9 @@ static bool tables_due(struct sf_devwait *w)
 	uint64_t stamp = 0;
 
 	sf_partdev_stamp(w->sysfs, &stamp);
-	if (w->read_tables && stamp == w->stamp &&
+	if (w->table_reads && stamp == w->stamp &&
 	    ++w->ticks < SF_DEVWAIT_TABLE_TICKS)
 		return false;
-	w->read_tables = true;
 	w->stamp = stamp;
 	w->ticks = 0;
 	w->table_reads++;
@@ -153,8 +152,8 @@ static bool look_tables(struct sf_devwait *w, size_t i)
 {
 	char *dev = w->dev[i];
 
-	if (sf_partdev_find(w->sysfs, w->devdir, w->spec[i], dev,
-			    SF_CONFIG_VALUE_MAX) == 0 &&
+	if (sf_partdev_find_tables(w->sysfs, w->devdir, w->spec[i], dev,
+				   SF_CONFIG_VALUE_MAX) == 0 &&
 	    access(dev, F_OK) == 0)
 		return true;
 	dev[0] = '\0';

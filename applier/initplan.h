@@ -69,15 +69,14 @@ struct sf_devwait {
 	char dev[SF_DEVWAIT_MAX][SF_CONFIG_VALUE_MAX]; /* "" until found */
 	uint64_t stamp; /* sf_partdev_stamp() at the last table read */
 	unsigned ticks; /* looks since then */
-	bool read_tables; /* the tables were read once */
-	unsigned table_reads; /* how often (for tests) */
+	unsigned table_reads; /* how often they were read */
 };
 
 /*
  * sf_devwait_look - one look for the devices not found yet, each found
  * one's node (that exists) into dev[]. A path is looked up as is, a
  * PARTLABEL= in sysfs (sf_partdev_find_sysfs()); the partition tables are
- * read (libblkid, sf_partdev_find()) only when some spec needs them and
+ * read (libblkid, sf_partdev_find_tables()) only when some spec needs them and
  * sysfs's block devices changed since the last read, or every
  * SF_DEVWAIT_TABLE_TICKS looks. Returns the number still missing.
  */

@@ -245,16 +245,23 @@ int sf_partdev_find_sysfs(const char *sysfs, const char *devdir,
 	return r == -EEXIST || r == -ENOENT ? -EAGAIN : r;
 }
 
+int sf_partdev_find_tables(const char *sysfs, const char *devdir,
+			   const char *spec, char *buf, size_t size)
+{
+	struct query q = { .sysfs = sysfs, .devdir = devdir };
+	int r = parse_spec(&q, spec);
+
+	return r < 0 ? r : by_tables(&q, buf, size);
+}
+
 int sf_partdev_find(const char *sysfs, const char *devdir, const char *spec,
 		    char *buf, size_t size)
 {
-	struct query q = { .sysfs = sysfs, .devdir = devdir };
 	int r = sf_partdev_find_sysfs(sysfs, devdir, spec, buf, size);
 
 	if (r != -EAGAIN)
 		return r;
-	parse_spec(&q, spec);
-	return by_tables(&q, buf, size);
+	return sf_partdev_find_tables(sysfs, devdir, spec, buf, size);
 }
 
 int sf_partdev_stamp(const char *sysfs, uint64_t *ret)

@@ -41,6 +41,15 @@ int sf_partdev_find_sysfs(const char *sysfs, const char *devdir,
 			  const char *spec, char *buf, size_t size);
 
 /*
+ * sf_partdev_find_tables - sf_partdev_find() by the partition tables
+ * alone (libblkid): what a poller calls for a spec that
+ * sf_partdev_find_sysfs() could not settle, without looking in sysfs
+ * again. Returns as sf_partdev_find().
+ */
+int sf_partdev_find_tables(const char *sysfs, const char *devdir,
+			   const char *spec, char *buf, size_t size);
+
+/*
  * sf_partdev_stamp - a hash of the names in @sysfs/class/block: it changes
  * when a block device or partition comes or goes, so that a poller reads
  * the partition tables again only then.

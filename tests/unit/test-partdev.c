@@ -185,6 +185,16 @@ TEST(sysfs_only_says_when_the_tables_must_tell)
 	CHECK_EQ(sf_partdev_find_sysfs("sys", "dev", "LABEL=x", buf,
 				       sizeof(buf)),
 		 -EINVAL);
+	/* What sysfs could not settle, the tables alone do. */
+	CHECK_EQ(sf_partdev_find_tables(
+			 "sys", "dev",
+			 "PARTUUID=5f1e0000-0000-4000-8000-000000000003", buf,
+			 sizeof(buf)),
+		 0);
+	CHECK_STREQ(buf, "dev/sdx3");
+	CHECK_EQ(sf_partdev_find_tables("sys", "dev", "LABEL=x", buf,
+					sizeof(buf)),
+		 -EINVAL);
 }
 
 TEST(stamp_changes_with_the_block_devices)
