@@ -277,7 +277,11 @@ static int check_esp_space(struct stage *s, uint8_t spare)
 			(unsigned long long)(avail >> 10));
 }
 
-/* slotflip-init would move this very image aside: the same rule. */
+/*
+ * slotflip-init would move this very image aside: the same rule. (One
+ * that was confirmed raised the floor to its version, and was refused by
+ * the version check before this.)
+ */
 static int check_not_done(struct stage *s)
 {
 	const struct sf_bootstate *st = &s->c->st;
@@ -285,12 +289,9 @@ static int check_not_done(struct stage *s)
 	if (!sf_staged_done(st, s->img->manifest_hash))
 		return EXIT_OK;
 	return cli_fail(s->c, EXIT_REFUSED,
-			"this image (version %s) was already %s: %s",
-			s->img->m.version,
-			st->last_result == SF_RESULT_CONFIRMED
-				? "confirmed"
-				: "tried and failed",
-			st->last_reason);
+			"this image (version %s) was already tried and failed: "
+			"%s",
+			s->img->m.version, st->last_reason);
 }
 
 static int check_policy(struct stage *s)
@@ -399,9 +400,8 @@ static bool applied_on_trial(const struct cli *c)
 {
 	uint8_t id[SF_IMAGE_ID_BYTES];
 
-	return sf_state_trial_pending(&c->st) &&
-	       sf_staged_id(&c->ctx, &c->cfg, id) == 0 &&
-	       !memcmp(c->st.image_id, id, sizeof(id));
+	return sf_staged_id(&c->ctx, &c->cfg, id) == 0 &&
+	       sf_staged_applied(&c->st, id);
 }
 
 int cmd_cancel(struct cli *c)

@@ -13,7 +13,6 @@
 #include "efivar.h"
 #include "fault.h"
 #include "fileio.h"
-#include "image.h"
 #include "staging.h"
 #include "transition.h"
 #include "util.h"

@@ -5,14 +5,13 @@
  * docs/RUNTIME.md and only grows (new keys), never changes.
  */
 #include <errno.h>
-#include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "decide.h"
 #include "staging.h"
 #include "transition.h"
 #include "util.h"
@@ -57,9 +56,7 @@ static void staged_info(struct cli *c, struct staged_info *si)
 	if (!si->verified)
 		snprintf(si->error, sizeof(si->error),
 			 "signatures not valid for the configured keys");
-	si->applied =
-		sf_state_trial_pending(st) &&
-		!memcmp(st->image_id, img->manifest_hash, SF_IMAGE_ID_BYTES);
+	si->applied = sf_staged_applied(st, img->manifest_hash);
 	sf_image_close(img);
 }
 

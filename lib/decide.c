@@ -22,6 +22,12 @@ bool sf_staged_done(const struct sf_bootstate *st, const uint8_t *id)
 	       st->last_result == SF_RESULT_CONFIRMED;
 }
 
+bool sf_staged_applied(const struct sf_bootstate *st, const uint8_t *id)
+{
+	return sf_state_trial_pending(st) &&
+	       memcmp(st->image_id, id, SF_IMAGE_ID_BYTES) == 0;
+}
+
 static struct sf_decision pending_trial(const struct sf_decide_in *in)
 {
 	const struct sf_bootstate *st = in->state;

@@ -38,6 +38,12 @@ struct sf_decision {
  */
 bool sf_staged_done(const struct sf_bootstate *st, const uint8_t *id);
 
+/*
+ * sf_staged_applied - whether the image with id @id (SF_IMAGE_ID_BYTES)
+ * was applied and its slot is on trial, by @st.
+ */
+bool sf_staged_applied(const struct sf_bootstate *st, const uint8_t *id);
+
 struct sf_decision sf_decide(const struct sf_decide_in *in);
 
 /* "boot-on", "apply", "retry-trial", "fail-trial", "discard", "boot-good" */

@@ -131,3 +131,18 @@ TEST(staged_done)
 	st.last_result = SF_RESULT_TRIAL_FAILED;
 	CHECK(!sf_staged_done(&st, id));
 }
+
+TEST(staged_applied)
+{
+	struct sf_bootstate st = { .good = 0, .trial = 1 };
+	uint8_t id[SF_IMAGE_ID_BYTES], other[SF_IMAGE_ID_BYTES];
+
+	memset(id, 0x5a, sizeof(id));
+	memset(other, 0x17, sizeof(other));
+	memcpy(st.image_id, id, sizeof(id));
+	st.slot[1].status = SF_SLOT_TRIAL;
+	CHECK(sf_staged_applied(&st, id));
+	CHECK(!sf_staged_applied(&st, other));
+	st.slot[1].status = SF_SLOT_FAILED; /* no trial pending */
+	CHECK(!sf_staged_applied(&st, id));
+}
