@@ -419,8 +419,9 @@ static void start_writeback(const struct apply_job *job, uint64_t offset,
 
 /*
  * Blocks that already hold their content but lie between two that do not
- * are written with them, up to this many bytes of them: a direct write
- * waits for the medium, so fewer, longer writes are faster.
+ * are written with them when they are fewer bytes than this (up to 7
+ * blocks): a direct write waits for the medium, so fewer, longer writes
+ * are faster.
  */
 #define WRITE_GAP (8u * SF_BLOCK_SIZE)
 

@@ -393,8 +393,8 @@ printf '         applied: full v2 %s / onto v1 %s\n' "$f2_applied" "$f2b_applied
 printf '                  delta %s / onto v1 %s\n' "$dl_applied" "$dlb_applied"
 printf '         floor of a delta onto a spare holding its base: %s (read the spare, dd iflag=direct: %s;\n' \
 	"$(secs "$floor")" "$(secs "$rd_med")"
-printf '           BLAKE2b of its 1 MiB chunks on %d CPUs: %s, %s; one at a time: %s);\n' \
-	"$(nproc)" "$(secs "$hs_med")" "$hs_impl" "$(secs "$hs1_med")"
+printf '           BLAKE2b of its 1 MiB chunks on %s threads: %s, %s; one at a time: %s);\n' \
+	"$(sed -n 's/.*threads=\([0-9]*\).*/\1/p' "$W/hash.out")" "$(secs "$hs_med")" "$hs_impl" "$(secs "$hs1_med")"
 printf '           delta onto v1 / floor %s, full v2 / floor %s\n' \
 	"$(ratio "$dlb_med" "$floor")" "$(ratio "$f2_med" "$floor")"
 if [ -n "$OTHER" ]; then

@@ -82,6 +82,12 @@ chunks() {
 			END {print n + 0}'
 }
 
+# apply_counts: "W S" of the last apply in init.out (W chunks written, S
+# already right).
+apply_counts() {
+	sed -n 's/.*read back: \([0-9]*\) chunks written, \([0-9]*\) already right$/\1 \2/p' init.out
+}
+
 # stage IMAGE: put IMAGE where slotflip-init looks (no checks: that is the
 # runtime tool's job, tested in test-slotflip.sh).
 stage() { cp "$1" root/data/slotflip/staged.img; }

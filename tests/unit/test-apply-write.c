@@ -408,8 +408,8 @@ TEST(delta_onto_its_base_writes_and_reads_back_the_change)
 	CHECK_EQ(st.chunks_read_back, 1);
 	/* Of chunk 4, only the block that changed (its second). */
 	CHECK_EQ(st.bytes_written, SF_BLOCK_SIZE + 20000);
-	/* Both slots were read with O_DIRECT where it works: the fds are
-	 * given back as they came. */
+	/* Both slots may be read with O_DIRECT: the fds are given back as
+	 * they came. */
 	CHECK(!(fcntl(s.slot_fd, F_GETFL) & O_DIRECT));
 	CHECK(!(fcntl(s.active_fd, F_GETFL) & O_DIRECT));
 	free(v1);
@@ -499,8 +499,14 @@ TEST(changed_blocks_close_together_are_written_at_once)
 	static const uint32_t near[] = { 5000, 4 * SF_BLOCK_SIZE + 100 };
 	static const uint32_t far[] = { 100, 15 * SF_BLOCK_SIZE + 100 };
 
+	/* The bound: 7 right blocks between are written, 8 are not. */
+	static const uint32_t gap7[] = { 5000, 9 * SF_BLOCK_SIZE + 100 };
+	static const uint32_t gap8[] = { 5000, 10 * SF_BLOCK_SIZE + 100 };
+
 	CHECK_EQ(delta_onto_base_written(near, 2), 4 * SF_BLOCK_SIZE + 20000);
 	CHECK_EQ(delta_onto_base_written(far, 2), 2 * SF_BLOCK_SIZE + 20000);
+	CHECK_EQ(delta_onto_base_written(gap7, 2), 9 * SF_BLOCK_SIZE + 20000);
+	CHECK_EQ(delta_onto_base_written(gap8, 2), 2 * SF_BLOCK_SIZE + 20000);
 }
 
 /* Flips a byte of the slot's chunk 4, block 1, when the slot is flushed. */
@@ -575,8 +581,12 @@ TEST(every_hash_implementation_applies_alike)
 		struct setup s;
 		uint8_t *v1;
 
-		if (sf_hash_select(impls[i]) == -ENOTSUP)
+		int r = sf_hash_select(impls[i]);
+
+		if (r == -ENOTSUP)
 			continue;
+		CHECK_EQ(r, 0);
+		CHECK_STREQ(sf_hash_impl(), impls[i]);
 		ran++;
 		unlink("efi.out");
 		setup_delta(&s, &v1);
