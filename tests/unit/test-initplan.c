@@ -102,29 +102,14 @@ TEST(modlist_refuses_too_many_and_too_long)
 	CHECK_EQ(line, 1);
 }
 
-/* sys/class/block/NAME (a partition named @partname when given) and its
- * node dev/NAME when @node. */
-static void block_dev(const char *name, const char *partname, bool node)
+/* The device node dev/NAME. */
+static void node(const char *name)
 {
-	char cmd[512], text[256];
-	int n;
+	char path[300];
 
-	snprintf(cmd, sizeof(cmd), "mkdir -p sys/class/block/%s dev", name);
-	CHECK_EQ(system(cmd), 0);
-	n = snprintf(text, sizeof(text), "DEVNAME=%s\n%s%s%s", name,
-		     partname ? "PARTN=1\nPARTNAME=" : "",
-		     partname ? partname : "", partname ? "\n" : "");
-	snprintf(cmd, sizeof(cmd), "sys/class/block/%s/uevent", name);
-	test_write_file(cmd, text, (size_t)n);
-	if (partname) {
-		snprintf(cmd, sizeof(cmd), "sys/class/block/%s/partition",
-			 name);
-		test_write_file(cmd, "1\n", 2);
-	}
-	if (node) {
-		snprintf(cmd, sizeof(cmd), "dev/%s", name);
-		test_write_file(cmd, "", 0);
-	}
+	CHECK(system("mkdir -p dev") == 0);
+	snprintf(path, sizeof(path), "dev/%s", name);
+	test_write_file(path, "", 0);
 }
 
 static void devwait_init(struct sf_devwait *w, const char *a, const char *b)
@@ -142,13 +127,14 @@ TEST(devwait_partlabel_from_sysfs_alone)
 {
 	struct sf_devwait w;
 
-	block_dev("vda", NULL, true);
-	block_dev("vda2", "root-a", false);
+	test_sys_block(NULL, "vda", 0, NULL);
+	node("vda");
+	test_sys_block(NULL, "vda2", 1, "root-a");
 	devwait_init(&w, "PARTLABEL=root-a", NULL);
 	for (int i = 0; i < 30; i++)
 		CHECK_EQ(sf_devwait_look(&w), 1u); /* no node yet */
 	CHECK_EQ(w.table_reads, 0u);
-	block_dev("vda2", "root-a", true);
+	node("vda2");
 	CHECK_EQ(sf_devwait_look(&w), 0u);
 	CHECK_STREQ(w.dev[0], "dev/vda2");
 	CHECK_EQ(w.table_reads, 0u);
@@ -164,7 +150,8 @@ TEST(devwait_tables_read_when_sysfs_changes)
 
 	CHECK(getcwd(path, 512) != NULL);
 	strcat(path, "/slot-b");
-	block_dev("vda", NULL, true);
+	test_sys_block(NULL, "vda", 0, NULL);
+	node("vda");
 	devwait_init(&w, "PARTUUID=5f1e0000-0000-4000-8000-000000000009", path);
 	CHECK_EQ(sf_devwait_look(&w), 2u);
 	CHECK_EQ(w.table_reads, 1u);
@@ -173,7 +160,8 @@ TEST(devwait_tables_read_when_sysfs_changes)
 	CHECK_EQ(w.table_reads, 1u);
 	CHECK_EQ(sf_devwait_look(&w), 2u);
 	CHECK_EQ(w.table_reads, 2u);
-	block_dev("vdb", NULL, true);
+	test_sys_block(NULL, "vdb", 0, NULL);
+	node("vdb");
 	CHECK_EQ(sf_devwait_look(&w), 2u);
 	CHECK_EQ(w.table_reads, 3u);
 	test_write_file("slot-b", "", 0);
@@ -189,21 +177,10 @@ TEST(devwait_partuuid_from_the_table)
 {
 	struct sf_devwait w;
 
-	if (system("command -v sfdisk >/dev/null") != 0)
-		test_skip("no sfdisk (package fdisk)");
-	block_dev("sdx", NULL, false);
-	CHECK_EQ(system("truncate -s 4M dev/sdx && printf '%s\\n' "
-			"'label: gpt' 'start=2048, size=2048, name=data, "
-			"uuid=5F1E0000-0000-4000-8000-000000000004' | "
-			"sfdisk -q dev/sdx >/dev/null"),
-		 0);
-	CHECK_EQ(
-		system("mkdir -p sys/class/block/sdx/sdx1 && "
-		       "echo 1 >sys/class/block/sdx/sdx1/partition && "
-		       "ln -s sdx/sdx1 sys/class/block/sdx1 && touch dev/sdx1"),
-		0);
+	test_gpt_disk();
+	node("sdx4");
 	devwait_init(&w, "PARTUUID=5f1e0000-0000-4000-8000-000000000004", NULL);
 	CHECK_EQ(sf_devwait_look(&w), 0u);
-	CHECK_STREQ(w.dev[0], "dev/sdx1");
+	CHECK_STREQ(w.dev[0], "dev/sdx4");
 	CHECK_EQ(w.table_reads, 1u);
 }

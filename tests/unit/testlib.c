@@ -160,3 +160,64 @@ int main(int argc, char **argv)
 	}
 	return failed;
 }
+
+/* sys/class/block/NAME, a partition (PARTN, PARTNAME) when @partn > 0. */
+void test_sys_block(const char *parent, const char *name, int partn,
+		    const char *partname)
+{
+	char dir[512], path[600], text[512];
+	int n;
+
+	if (parent)
+		snprintf(dir, sizeof(dir), "sys/class/block/%s/%s", parent,
+			 name);
+	else
+		snprintf(dir, sizeof(dir), "sys/class/block/%s", name);
+	CHECK(system("mkdir -p sys/class/block") == 0);
+	CHECK(mkdir(dir, 0755) == 0);
+	n = snprintf(text, sizeof(text), "MAJOR=254\nDEVNAME=%s\nDEVTYPE=%s\n",
+		     name, partn ? "partition" : "disk");
+	if (partn)
+		n += snprintf(text + n, sizeof(text) - n, "PARTN=%d\n", partn);
+	if (partname)
+		n += snprintf(text + n, sizeof(text) - n, "PARTNAME=%s\n",
+			      partname);
+	snprintf(path, sizeof(path), "%s/uevent", dir);
+	test_write_file(path, text, (size_t)n);
+	if (partn) {
+		n = snprintf(text, sizeof(text), "%d\n", partn);
+		snprintf(path, sizeof(path), "%s/partition", dir);
+		test_write_file(path, text, (size_t)n);
+	}
+	/* sysfs lists the partitions at the top too (symlinks there). */
+	if (parent) {
+		snprintf(path, sizeof(path), "sys/class/block/%s", name);
+		snprintf(text, sizeof(text), "%s/%s", parent, name);
+		CHECK(symlink(text, path) == 0);
+	}
+}
+
+/* dev/sdx: a GPT disk image: 1 esp, 2 root-a, 3 "root-ä", 4 data. */
+void test_gpt_disk(void)
+{
+	if (system("command -v sfdisk >/dev/null") != 0)
+		test_skip("no sfdisk (package fdisk)");
+	CHECK(system("mkdir -p dev && truncate -s 8M dev/sdx && "
+		     "printf '%s\\n' 'label: gpt' "
+		     "'start=2048, size=2048, name=esp, "
+		     "uuid=5F1E0000-0000-4000-8000-000000000001' "
+		     "'size=2048, name=root-a, "
+		     "uuid=5F1E0000-0000-4000-8000-000000000002' "
+		     "'size=2048, name=\"root-\xc3\xa4\", "
+		     "uuid=5F1E0000-0000-4000-8000-000000000003' "
+		     "'size=2048, name=data, "
+		     "uuid=5F1E0000-0000-4000-8000-000000000004' | "
+		     "sfdisk -q dev/sdx >/dev/null") == 0);
+	test_sys_block(NULL, "sdx", 0, NULL);
+	test_sys_block("sdx", "sdx1", 1, "esp");
+	test_sys_block("sdx", "sdx2", 2, "root-a");
+	/* The kernel keeps the low byte of each UTF-16 unit: ä -> 0xe4,
+	 * not printable -> '!'. */
+	test_sys_block("sdx", "sdx3", 3, "root-!");
+	test_sys_block("sdx", "sdx4", 4, "data");
+}

@@ -79,3 +79,18 @@ void test_write_file(const char *path, const void *data, size_t len);
 void *test_read_file(const char *path, size_t *ret_len);
 /* Fill @buf with deterministic pseudo-random bytes from @seed. */
 void test_fill_random(void *buf, size_t len, uint32_t seed);
+
+/*
+ * A fake sysfs in the case's directory, as partdev reads it:
+ * sys/class/block/NAME (under @parent, linked at the top, when given), a
+ * partition (PARTN, PARTNAME, partition file) when @partn > 0.
+ */
+void test_sys_block(const char *parent, const char *name, int partn,
+		    const char *partname);
+/*
+ * dev/sdx, a GPT disk image made by sfdisk (the case is skipped without
+ * it), and its sysfs: 1 esp, 2 root-a, 3 "root-\xc3\xa4" (sysfs shows
+ * "root-!"), 4 data; partition N's GUID is 5F1E0000-0000-4000-8000-00000000000N.
+ * No device nodes of the partitions.
+ */
+void test_gpt_disk(void);
