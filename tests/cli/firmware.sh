@@ -88,6 +88,25 @@ apply_counts() {
 	sed -n 's/.*read back: \([0-9]*\) chunks written, \([0-9]*\) already right$/\1 \2/p' init.out
 }
 
+# fault_total: how many fault points slotflip-init passes in this boot
+# (SLOTFLIP_FAULT_AT=0 counts them; the device goes on as after the boot).
+fault_total() {
+	SLOTFLIP_FAULT_AT=0 "$INIT" --root root >count.out 2>&1 ||
+		{ cat count.out; fail "count run failed"; }
+	sed -n 's/^fault points passed: //p' count.out
+}
+
+# cut_at N: this boot's slotflip-init, the power cut at its fault point N
+# (it must exit 99); prints the point's kind.
+cut_at() {
+	local rc=0 kind
+	SLOTFLIP_FAULT_AT=$1 "$INIT" --root root >crash.out 2>&1 || rc=$?
+	[ "$rc" = 99 ] || { cat crash.out; fail "cut at point $1: exit $rc, want 99"; }
+	kind=$(sed -n "s/^fault injected at point $1 (\(.*\))$/\1/p" crash.out)
+	[ -n "$kind" ] || { cat crash.out; fail "point $1 not reported"; }
+	echo "$kind"
+}
+
 # stage IMAGE: put IMAGE where slotflip-init looks (no checks: that is the
 # runtime tool's job, tested in test-slotflip.sh).
 stage() { cp "$1" root/data/slotflip/staged.img; }

@@ -86,21 +86,15 @@ boot_on() {
 # the device: cut the power there, boot on until SETTLED, and run FINAL.
 # Leaves the device as after this boot run without a fault.
 crash_sweep() {
-	local step=$1 settled=$2 final=$3 total n rc kind
+	local step=$1 settled=$2 final=$3 total n kind
 	rm -rf snap && cp -a root snap
-	SLOTFLIP_FAULT_AT=0 "$INIT" --root root >count.out 2>&1 ||
-		{ cat count.out; fail "count run failed"; }
-	total=$(sed -n 's/^fault points passed: //p' count.out)
+	total=$(fault_total)
 	[ "$total" -gt 0 ] || fail "no fault points counted"
 	for ((n = 1; n <= total; n++)); do
 		[ $(((n - 1) % step)) -eq 0 ] || [ "$n" -gt $((total - 8)) ] ||
 			continue
 		rm -rf root && cp -a snap root
-		rc=0
-		SLOTFLIP_FAULT_AT=$n "$INIT" --root root >crash.out 2>&1 || rc=$?
-		[ "$rc" = 99 ] || { cat crash.out; fail "point $n of $total: exit $rc, want 99"; }
-		kind=$(sed -n "s/^fault injected at point $n (\(.*\))$/\1/p" crash.out)
-		[ -n "$kind" ] || { cat crash.out; fail "point $n not reported"; }
+		kind=$(cut_at "$n")
 		WHERE="power cut at point $n of $total ($kind)"
 		boot_on "$settled"
 		"$final"
@@ -176,21 +170,17 @@ test_two_power_cuts() {
 	stage_version 1.1
 	fw_boot
 	rm -rf snap && cp -a root snap
+	# Not the last points: a cut between arming the trial and BootNext
+	# costs a try (docs/BOOT.md), and a second cut another.
 	for first in 2 40 120 151; do
 		rm -rf root && cp -a snap root
-		rc=0
-		SLOTFLIP_FAULT_AT=$first "$INIT" --root root >crash.out 2>&1 || rc=$?
-		[ "$rc" = 99 ] || { cat crash.out; fail "cut at $first: exit $rc, want 99"; }
+		cut_at "$first" >/dev/null
 		fw_boot
 		rm -rf snap2 && cp -a root snap2
-		SLOTFLIP_FAULT_AT=0 "$INIT" --root root >count.out 2>&1
-		total=$(sed -n 's/^fault points passed: //p' count.out)
+		total=$(fault_total)
 		for second in 1 2 $((total / 2)) $((total - 1)) $total; do
 			rm -rf root && cp -a snap2 root
-			rc=0
-			SLOTFLIP_FAULT_AT=$second "$INIT" --root root >crash.out 2>&1 ||
-				rc=$?
-			[ "$rc" = 99 ] || { cat crash.out; fail "cut $first, then $second: exit $rc"; }
+			cut_at "$second" >/dev/null
 			WHERE="power cuts at point $first, then $second of $total"
 			boot_on settled_trial
 			final_trial

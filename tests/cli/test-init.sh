@@ -132,16 +132,12 @@ test_zero_chunks_skipped_where_the_slot_reads_zero() {
 # fault_kinds: the kind of every fault point slotflip-init passes in this
 # boot (each from a copy of the device, cut there), one a line.
 fault_kinds() {
-	local n total rc
+	local n total
 	rm -rf snap && cp -a root snap
-	SLOTFLIP_FAULT_AT=0 "$INIT" --root root >count.out 2>&1
-	total=$(sed -n 's/^fault points passed: //p' count.out)
+	total=$(fault_total)
 	for ((n = 1; n <= total; n++)); do
 		rm -rf root && cp -a snap root
-		rc=0
-		SLOTFLIP_FAULT_AT=$n "$INIT" --root root >crash.out 2>&1 || rc=$?
-		[ "$rc" = 99 ] || { cat crash.out; fail "point $n of $total: exit $rc"; }
-		sed -n "s/^fault injected at point $n (\(.*\))$/\1/p" crash.out
+		cut_at "$n"
 	done
 	rm -rf root && mv snap root
 }
