@@ -139,6 +139,32 @@ struct apply_job {
 	struct sf_writeq *writeq; /* the changed blocks' writes */
 };
 
+/*
+ * The chunks of a batch that wait for a hash: of their content, or of the
+ * blocks written into them (one after the other).
+ */
+struct hash_wait {
+	const uint8_t *bufs[SF_HASH_LANES_MAX];
+	size_t lens[SF_HASH_LANES_MAX];
+	uint32_t lane[SF_HASH_LANES_MAX]; /* the chunk's place in the batch */
+	uint8_t hash[SF_HASH_LANES_MAX][SF_HASH_BYTES];
+	uint32_t n;
+};
+
+static void wait_hash(struct hash_wait *h, uint32_t k, const uint8_t *buf,
+		      uint32_t len)
+{
+	h->bufs[h->n] = buf;
+	h->lens[h->n] = len;
+	h->lane[h->n++] = k;
+}
+
+/* Hash all that wait, side by side (sf_hash_many()). */
+static void hash_waiting(struct hash_wait *h)
+{
+	sf_hash_many(h->n, h->bufs, h->lens, h->hash);
+}
+
 /* One per thread: buffers and zlib state kept across its chunks. */
 struct apply_worker {
 	struct apply_job *job;
@@ -153,6 +179,9 @@ struct apply_worker {
 	uint8_t *content; /* the chunk's content, decoded */
 	uint8_t *stored; /* its stored bytes */
 	uint8_t *slot; /* what the spare slot holds there */
+	uint32_t lane; /* the place in the batch of the chunk at hand */
+	/* The batch's chunks with blocks written, for their record's hash. */
+	struct hash_wait wrote;
 	/* With O_DIRECT: one chunk of the active slot, read whole. */
 	uint8_t *window;
 	uint64_t window_at;
@@ -440,23 +469,22 @@ static bool written_test(const uint8_t *map, uint32_t at)
 }
 
 /*
- * Write the blocks of @content that differ from what the slot holds (the
- * whole chunk, in w->slot): a chunk of an update differs from the earlier
- * version the slot held in a few blocks. Neighbouring blocks that differ
- * are written with one write, handed to the writer threads. The blocks
- * written and the hash of what they were given are kept for the
- * read-back, which reads only them: the others were read in this run.
+ * Write the blocks of the chunk's content (w->content) that differ from
+ * what the slot holds (the whole chunk, in w->slot): a chunk of an update
+ * differs from the earlier version the slot held in a few blocks.
+ * Neighbouring blocks that differ are written with one write, handed to
+ * the writer threads. The blocks written are kept for the read-back,
+ * which reads only them (the others were read in this run), with the
+ * hash of what they were given: they are moved to the front of
+ * w->content, one after the other, and hashed with the batch's others
+ * (written_hashes()).
  */
-static int write_changed(struct apply_worker *w, const struct sf_chunk *c,
-			 const uint8_t *content)
+static int write_changed(struct apply_worker *w, const struct sf_chunk *c)
 {
 	struct apply_job *job = w->job;
-	struct written *rec = written_of(job, c);
-	uint8_t *map = written_map(job, c);
-	crypto_generichash_state h;
-	uint64_t bytes = 0;
+	uint8_t *map = written_map(job, c), *content = w->content;
+	uint32_t packed = 0;
 
-	crypto_generichash_init(&h, NULL, 0, SF_HASH_BYTES);
 	for (uint32_t at = 0, end; at < c->length; at = end) {
 		uint32_t next;
 		int r;
@@ -476,14 +504,26 @@ static int write_changed(struct apply_worker *w, const struct sf_chunk *c,
 				      "cannot write the spare slot: %s",
 				      strerror(-r));
 		written_mark(map, at, end);
-		crypto_generichash_update(&h, content + at, end - at);
-		bytes += end - at;
+		/* Over blocks before @end: those are not compared again. */
+		if (packed != at)
+			memmove(content + packed, content + at, end - at);
+		packed += end - at;
 	}
-	crypto_generichash_final(&h, rec->hash, SF_HASH_BYTES);
-	rec->what = WROTE_BLOCKS;
+	wait_hash(&w->wrote, w->lane, content, packed);
+	written_of(job, c)->what = WROTE_BLOCKS;
 	atomic_fetch_add(&job->written, 1);
-	atomic_fetch_add(&job->bytes, bytes);
+	atomic_fetch_add(&job->bytes, packed);
 	return 0;
+}
+
+/* The hashes of the blocks written into the batch's chunks from @c on. */
+static void written_hashes(struct apply_worker *w, const struct sf_chunk *c)
+{
+	hash_waiting(&w->wrote);
+	for (uint32_t i = 0; i < w->wrote.n; i++)
+		memcpy(written_of(w->job, &c[w->wrote.lane[i]])->hash,
+		       w->wrote.hash[i], SF_HASH_BYTES);
+	w->wrote.n = 0;
 }
 
 static int write_chunk(struct apply_worker *w, const struct sf_chunk *c,
@@ -558,32 +598,9 @@ static int apply_usual(struct apply_worker *w, const struct sf_chunk *c,
 		return content_proven(job, c, w->slot);
 	if (r == 2 && content) {
 		r = content_proven(job, c, content);
-		return r < 0 ? r : write_changed(w, c, content);
+		return r < 0 ? r : write_changed(w, c);
 	}
 	return write_chunk(w, c, content);
-}
-
-/* The chunks of a batch that wait for their content hash. */
-struct hash_wait {
-	const uint8_t *bufs[SF_HASH_LANES_MAX];
-	size_t lens[SF_HASH_LANES_MAX];
-	uint32_t lane[SF_HASH_LANES_MAX]; /* the chunk's place in the batch */
-	uint8_t hash[SF_HASH_LANES_MAX][SF_HASH_BYTES];
-	uint32_t n;
-};
-
-static void wait_hash(struct hash_wait *h, uint32_t k, const uint8_t *buf,
-		      uint32_t len)
-{
-	h->bufs[h->n] = buf;
-	h->lens[h->n] = len;
-	h->lane[h->n++] = k;
-}
-
-/* Hash all that wait, side by side (sf_hash_many()). */
-static void hash_waiting(struct hash_wait *h)
-{
-	sf_hash_many(h->n, h->bufs, h->lens, h->hash);
 }
 
 /* What a chunk of a batch waits for: its content hash, of what. */
@@ -645,7 +662,7 @@ static int spare_done(struct apply_worker *w, const struct sf_chunk *c,
 		return apply_usual(w, c, idx);
 	if (what == SPARE_HELD || memcmp(w->slot, w->content, c->length) == 0)
 		return 0;
-	return write_changed(w, c, w->content);
+	return write_changed(w, c);
 }
 
 /* Work on the buffer pair of chunk @k of the batch. */
@@ -653,6 +670,7 @@ static void use_lane(struct apply_worker *w, uint32_t k)
 {
 	w->slot = w->slots[k];
 	w->content = w->contents[k];
+	w->lane = k;
 }
 
 /*
@@ -666,6 +684,7 @@ static int apply_batch(struct apply_worker *w, uint32_t first, uint32_t n)
 	struct hash_wait h = { .n = 0 };
 	int r;
 
+	w->wrote.n = 0;
 	for (uint32_t k = 0; k < n; k++) {
 		use_lane(w, k);
 		r = what[k] = spare_first(w, &c[k], first + k);
@@ -686,6 +705,7 @@ static int apply_batch(struct apply_worker *w, uint32_t first, uint32_t n)
 		if (r < 0)
 			return r;
 	}
+	written_hashes(w, c);
 	for (uint32_t k = 0; k < n; k++) {
 		if (written_of(w->job, &c[k])->what == WROTE_NONE)
 			atomic_fetch_add(&w->job->skipped, 1);
@@ -694,16 +714,17 @@ static int apply_batch(struct apply_worker *w, uint32_t first, uint32_t n)
 	return 0;
 }
 
-/* Read back the blocks written into chunk @c; do they hash right? */
+/*
+ * Read back the blocks written into chunk @c, one after the other into
+ * w->slot (as write_changed() hashed them); their length in @ret_len.
+ */
 static int read_back_blocks(struct apply_worker *w, const struct sf_chunk *c,
-			    bool *ret_ok)
+			    uint32_t *ret_len)
 {
 	struct apply_job *job = w->job;
 	const uint8_t *map = written_map(job, c);
-	crypto_generichash_state h;
-	uint8_t hash[SF_HASH_BYTES];
+	uint32_t packed = 0;
 
-	crypto_generichash_init(&h, NULL, 0, SF_HASH_BYTES);
 	for (uint32_t at = 0, end; at < c->length; at = end) {
 		int r;
 
@@ -712,15 +733,13 @@ static int read_back_blocks(struct apply_worker *w, const struct sf_chunk *c,
 			continue;
 		while (end < c->length && written_test(map, end))
 			end += block_len(c, end);
-		r = pread_full(job->t->slot_fd, w->slot + at, end - at,
+		r = pread_full(job->t->slot_fd, w->slot + packed, end - at,
 			       c->offset + at);
 		if (r < 0)
 			return r;
-		crypto_generichash_update(&h, w->slot + at, end - at);
+		packed += end - at;
 	}
-	crypto_generichash_final(&h, hash, SF_HASH_BYTES);
-	*ret_ok = sodium_memcmp(hash, written_of(job, c)->hash,
-				SF_HASH_BYTES) == 0;
+	*ret_len = packed;
 	return 0;
 }
 
@@ -748,8 +767,8 @@ static int readback_failed(struct apply_worker *w, const struct sf_chunk *c,
 
 /*
  * Read back what this run wrote of the @n chunks from @first on: the
- * blocks written, or the whole chunk, hashed side by side with the other
- * whole ones. A chunk skipped was proven when it was read in this run.
+ * blocks written, or the whole chunk, hashed side by side. A chunk
+ * skipped was proven when it was read in this run.
  */
 static int readback_batch(struct apply_worker *w, uint32_t first, uint32_t n)
 {
@@ -760,6 +779,7 @@ static int readback_batch(struct apply_worker *w, uint32_t first, uint32_t n)
 
 	for (uint32_t k = 0; k < n; k++) {
 		const struct written *rec = written_of(job, &c[k]);
+		uint32_t len = c[k].length;
 		int r = 0;
 
 		ok[k] = rec->what == WROTE_NONE;
@@ -768,24 +788,30 @@ static int readback_batch(struct apply_worker *w, uint32_t first, uint32_t n)
 		atomic_fetch_add(&job->read_back, 1);
 		use_lane(w, k);
 		if (rec->what == WROTE_BLOCKS)
-			r = read_back_blocks(w, &c[k], &ok[k]);
+			r = read_back_blocks(w, &c[k], &len);
 		else
-			r = pread_full(job->t->slot_fd, w->slot, c[k].length,
+			r = pread_full(job->t->slot_fd, w->slot, len,
 				       c[k].offset);
 		if (r < 0)
 			return sf_err(job->ctx, r,
 				      "cannot read the spare slot back: %s",
 				      strerror(-r));
 		if (rec->what == WROTE_WHOLE && c[k].form == SF_FORM_ZERO)
-			ok[k] = is_zero(w->slot, c[k].length);
-		else if (rec->what == WROTE_WHOLE)
-			wait_hash(&h, k, w->slot, c[k].length);
+			ok[k] = is_zero(w->slot, len);
+		else
+			wait_hash(&h, k, w->slot, len);
 	}
 	hash_waiting(&h);
-	for (uint32_t i = 0; i < h.n; i++)
-		ok[h.lane[i]] = sodium_memcmp(h.hash[i],
-					      c[h.lane[i]].content_hash,
-					      SF_HASH_BYTES) == 0;
+	for (uint32_t i = 0; i < h.n; i++) {
+		uint32_t k = h.lane[i];
+		const struct written *rec = written_of(job, &c[k]);
+
+		ok[k] = sodium_memcmp(h.hash[i],
+				      rec->what == WROTE_BLOCKS
+					      ? rec->hash
+					      : c[k].content_hash,
+				      SF_HASH_BYTES) == 0;
+	}
 	for (uint32_t k = 0; k < n; k++)
 		if (!ok[k])
 			return readback_failed(w, &c[k], first + k);

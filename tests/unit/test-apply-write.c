@@ -509,28 +509,25 @@ TEST(changed_blocks_close_together_are_written_at_once)
 	CHECK_EQ(delta_onto_base_written(gap8, 2), 2 * SF_BLOCK_SIZE + 20000);
 }
 
-/* Flips a byte of the slot's chunk 4, block 1, when the slot is flushed. */
+/* Flips a byte of the slot's chunk 4, in block *@data, at the flush. */
 static void flip_at_flush(void *data, const char *what)
 {
-	(void)data;
+	const uint32_t *block = data;
+
 	if (strcmp(what, "slot flush") == 0)
-		damage("slot", 4 * CHUNK + SF_BLOCK_SIZE + 7);
+		damage("slot", 4 * CHUNK + *block * SF_BLOCK_SIZE + 7);
 }
 
-/*
- * Only the blocks written are read back (the others were read and
- * compared in this run), and they are checked: a written block that the
- * medium does not return as written fails the apply.
- */
-TEST(read_back_checks_the_blocks_written)
+/* The delta with @changes onto a spare holding v1, damaged at the flush. */
+static void read_back_fails(const uint32_t *changes, size_t n, uint32_t block)
 {
-	struct sf_fault fault = { .hook = flip_at_flush };
+	struct sf_fault fault = { .hook = flip_at_flush, .hook_data = &block };
 	struct sf_ctx ctx = test_ctx;
 	struct setup s;
 	struct sf_apply_stats st;
 	uint8_t *v1;
 
-	setup_delta(&s, &v1);
+	setup_delta_changes(&s, &v1, changes, n);
 	make_slot_holding(&s, v1);
 	ctx.fault = &fault;
 	CHECK_EQ(apply_ctx(&ctx, &s, 2, &st), -EIO);
@@ -538,6 +535,22 @@ TEST(read_back_checks_the_blocks_written)
 		  "what was written");
 	free(v1);
 	done(&s);
+}
+
+/*
+ * Only the blocks written are read back (the others were read and
+ * compared in this run), and they are checked: a written block that the
+ * medium does not return as written fails the apply, in any of the
+ * chunk's writes.
+ */
+TEST(read_back_checks_the_blocks_written)
+{
+	static const uint32_t one[] = { 5000 };
+	static const uint32_t two[] = { 100, 15 * SF_BLOCK_SIZE + 100 };
+
+	read_back_fails(one, 1, 1);
+	read_back_fails(two, 2, 0);
+	read_back_fails(two, 2, 15);
 }
 
 /*
