@@ -38,8 +38,7 @@ LANES_FN(uint64_t (*h)[8], const uint8_t *const *p, size_t blocks)
 			v[i + 8] = (LANES_VEC){ 0 } + blake2b_iv[i];
 		}
 		v[12] ^= (uint64_t)(b + 1) * HASH_BLOCK;
-		for (int r = 0; r < 12; r++)
-			ROUND(v, m, blake2b_sigma[r]);
+		ROUNDS(v, m);
 		for (int i = 0; i < 8; i++)
 			s[i] ^= v[i] ^ v[i + 8];
 	}

@@ -18,7 +18,8 @@ static const uint64_t blake2b_iv[8] = {
 	0x1f83d9abfb41bd6bULL, 0x5be0cd19137e2179ULL,
 };
 
-static const uint8_t blake2b_sigma[12][16] = {
+/* The message schedule: round r of 12 takes row r mod 10. */
+static const uint8_t blake2b_sigma[10][16] = {
 	{ 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 },
 	{ 14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3 },
 	{ 11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4 },
@@ -29,8 +30,6 @@ static const uint8_t blake2b_sigma[12][16] = {
 	{ 13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10 },
 	{ 6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5 },
 	{ 10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0 },
-	{ 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 },
-	{ 14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3 },
 };
 
 /* On 64-bit words, or on vectors of them (one message per lane). */
@@ -62,6 +61,15 @@ static const uint8_t blake2b_sigma[12][16] = {
 		MIX(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);                       \
 	} while (0)
 
+/* The 12 rounds: rows 0 to 9 of the schedule, then 0 and 1 again. */
+#define ROUNDS(v, m)                                                           \
+	do {                                                                   \
+		for (int r_ = 0; r_ < 10; r_++)                                \
+			ROUND(v, m, blake2b_sigma[r_]);                        \
+		for (int r_ = 0; r_ < 2; r_++)                                 \
+			ROUND(v, m, blake2b_sigma[r_]);                        \
+	} while (0)
+
 /*
  * Compress one block into @h; @t is the count of message bytes up to the
  * end of this block (the messages are below 2^64 bytes: the high word of
@@ -80,8 +88,7 @@ static void compress(uint64_t h[8], const uint8_t *block, uint64_t t, bool last)
 	v[12] ^= t;
 	if (last)
 		v[14] = ~v[14];
-	for (int r = 0; r < 12; r++)
-		ROUND(v, m, blake2b_sigma[r]);
+	ROUNDS(v, m);
 	for (int i = 0; i < 8; i++)
 		h[i] ^= v[i] ^ v[i + 8];
 }
