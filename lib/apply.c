@@ -477,7 +477,7 @@ static bool written_test(const uint8_t *map, uint32_t at)
  * which reads only them (the others were read in this run), with the
  * hash of what they were given: they are moved to the front of
  * w->content, one after the other, and hashed with the batch's others
- * (written_hashes()).
+ * (written_hashes()). Where no block differs, nothing is written.
  */
 static int write_changed(struct apply_worker *w, const struct sf_chunk *c)
 {
@@ -509,6 +509,8 @@ static int write_changed(struct apply_worker *w, const struct sf_chunk *c)
 			memmove(content + packed, content + at, end - at);
 		packed += end - at;
 	}
+	if (packed == 0)
+		return 0;
 	wait_hash(&w->wrote, w->lane, content, packed);
 	written_of(job, c)->what = WROTE_BLOCKS;
 	atomic_fetch_add(&job->written, 1);
@@ -660,9 +662,7 @@ static int spare_done(struct apply_worker *w, const struct sf_chunk *c,
 	atomic_store(&w->job->spare_holds, right);
 	if (!right)
 		return apply_usual(w, c, idx);
-	if (what == SPARE_HELD || memcmp(w->slot, w->content, c->length) == 0)
-		return 0;
-	return write_changed(w, c);
+	return what == SPARE_HELD ? 0 : write_changed(w, c);
 }
 
 /* Work on the buffer pair of chunk @k of the batch. */
