@@ -1025,26 +1025,23 @@ static int write_and_read_back(struct apply_job *job)
 	int fd = job->t->slot_fd;
 	int r;
 
-	if (job->direct) {
-		r = apply_chunks(job);
-		if (r >= 0)
-			r = flush_slot(job->ctx, fd);
-		return r < 0 ? r : run_workers(job, readback_batch);
+	if (!job->direct) {
+		/*
+		 * What the slot holds is read from the medium, not from pages
+		 * cached before this run: a chunk found right is proven by
+		 * what this run read, and is not read back.
+		 */
+		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+		/*
+		 * The slot is read only to compare, 4 KiB per chunk that it
+		 * does not hold: no readahead (measured: it read 258 MiB of
+		 * the reference payload's slot for nothing).
+		 */
+		posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
 	}
-	/*
-	 * What the slot holds is read from the medium, not from pages cached
-	 * before this run: a chunk found right is proven by what this run
-	 * read, and is not read back.
-	 */
-	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-	/*
-	 * The slot is read only to compare, 4 KiB per chunk that it does not
-	 * hold: no readahead (measured: it read 258 MiB of the reference
-	 * payload's slot for nothing).
-	 */
-	posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
 	r = apply_chunks(job);
-	posix_fadvise(fd, 0, 0, POSIX_FADV_NORMAL);
+	if (!job->direct)
+		posix_fadvise(fd, 0, 0, POSIX_FADV_NORMAL);
 	if (r >= 0)
 		r = flush_slot(job->ctx, fd);
 	return r < 0 ? r : run_workers(job, readback_batch);
