@@ -92,7 +92,7 @@ apply_counts() {
 # (SLOTFLIP_FAULT_AT=0 counts them; the device goes on as after the boot).
 fault_total() {
 	SLOTFLIP_FAULT_AT=0 "$INIT" --root root >count.out 2>&1 ||
-		{ cat count.out; fail "count run failed"; }
+		{ cat count.out >&2; fail "count run failed"; }
 	sed -n 's/^fault points passed: //p' count.out
 }
 
@@ -101,9 +101,9 @@ fault_total() {
 cut_at() {
 	local rc=0 kind
 	SLOTFLIP_FAULT_AT=$1 "$INIT" --root root >crash.out 2>&1 || rc=$?
-	[ "$rc" = 99 ] || { cat crash.out; fail "cut at point $1: exit $rc, want 99"; }
+	[ "$rc" = 99 ] || { cat crash.out >&2; fail "cut at point $1: exit $rc, want 99"; }
 	kind=$(sed -n "s/^fault injected at point $1 (\(.*\))$/\1/p" crash.out)
-	[ -n "$kind" ] || { cat crash.out; fail "point $1 not reported"; }
+	[ -n "$kind" ] || { cat crash.out >&2; fail "point $1 not reported"; }
 	echo "$kind"
 }
 
