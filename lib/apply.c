@@ -827,12 +827,19 @@ static int readback_batch(struct apply_worker *w, uint32_t first, uint32_t n)
  */
 #define ARENA_ALIGN (2u << 20)
 
+/* A worker's arena, for @batch chunks of @cs bytes at a time. */
+static size_t arena_size(unsigned batch, size_t cs)
+{
+	size_t size = (2 * batch + 2) * cs;
+
+	return (size + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+}
+
 static int worker_alloc(struct apply_worker *w, size_t cs)
 {
-	size_t size = (2 * w->job->batch + 2) * cs;
+	size_t size = arena_size(w->job->batch, cs);
 	uint8_t *p;
 
-	size = (size + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
 	if (posix_memalign(&w->arena, ARENA_ALIGN, size) != 0)
 		return -ENOMEM;
 	madvise(w->arena, size, MADV_HUGEPAGE);
@@ -901,8 +908,9 @@ static size_t worker_memory(void)
  * the reference payload with 2 CPUs, 8 chunks at a time (medians of 5): a
  * delta onto a spare holding its base 0.45 s with 4 workers, 0.40 s with 8,
  * 0.39 s with 12; a full apply 1.31, 1.21 and 1.23 s. Each worker has a
- * pair of chunk-sized buffers per chunk it takes, and two more. Where
- * memory does not allow a batch per CPU, one chunk at a time.
+ * pair of chunk-sized buffers per chunk it takes, and two more, in whole
+ * huge pages (arena_size()). Where memory does not allow a batch per CPU,
+ * one chunk at a time; one worker per CPU at least.
  */
 static void plan_workers(struct apply_job *job)
 {
@@ -912,9 +920,9 @@ static void plan_workers(struct apply_job *job)
 	unsigned most, want = 2 * cpus + 4;
 
 	job->batch = sf_hash_lanes();
-	if (mem / ((2 * job->batch + 2) * cs) < cpus)
+	if (mem / arena_size(job->batch, cs) < cpus)
 		job->batch = 1;
-	most = mem / ((2 * job->batch + 2) * cs);
+	most = mem / arena_size(job->batch, cs);
 	if (want > most)
 		want = most > cpus ? most : cpus;
 	job->threads = job->t->threads ? job->t->threads : want;
