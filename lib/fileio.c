@@ -77,12 +77,17 @@ ssize_t read_full(int fd, void *buf, size_t len)
 ssize_t read_text_file(const char *path, char *buf, size_t size)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	buf[0] = '\0';
+	return fd < 0 ? -errno : read_text_fd(fd, buf, size);
+}
+
+ssize_t read_text_fd(int fd, char *buf, size_t size)
+{
 	ssize_t n;
 	char more;
 
 	buf[0] = '\0';
-	if (fd < 0)
-		return -errno;
 	n = read_full(fd, buf, size - 1);
 	if (n < 0)
 		return n;

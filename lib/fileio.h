@@ -36,6 +36,9 @@ ssize_t read_full(int fd, void *buf, size_t len);
  */
 ssize_t read_text_file(const char *path, char *buf, size_t size);
 
+/* read_text_fd - read_text_file() of an open @fd, from its position. */
+ssize_t read_text_fd(int fd, char *buf, size_t size);
+
 /*
  * tmpfile_create - create a new file next to @path (same directory, name
  * "<path>.tmp.XXXXXX"), mode @mode. Returns the fd and the name in

@@ -2,6 +2,7 @@
 #include "staging.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,13 +116,18 @@ int sf_last_result_read(const struct sf_ctx *ctx, const struct sf_config *cfg,
 {
 	char path[4096], text[256 + sizeof(*ret)], *line, *next;
 	struct sf_last_result lr = { .time = 0 };
+	_cleanup_close_ int fd = -1;
 	ssize_t n;
 	int r = sf_staged_path(ctx, cfg, "last-result", path, sizeof(path));
 
 	if (r < 0)
 		return r;
+	/* On the data partition: a link planted there is not followed. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
 	/* Longer than any file we write: the start is read. */
-	n = read_text_file(path, text, sizeof(text));
+	n = read_text_fd(fd, text, sizeof(text));
 	if (n < 0 && n != -EFBIG)
 		return (int)n;
 	for (line = text; *line; line = next) {

@@ -104,6 +104,10 @@ TEST(last_result_long_reason)
 	CHECK_STREQ(got.version, "1.2.3");
 	CHECK_EQ(strlen(got.reason), SF_LAST_REASON_MAX - 1);
 	CHECK_STREQ(got.reason, want);
+	/* A link in its place is not followed. */
+	CHECK_EQ(rename("data/slotflip/last-result", "elsewhere"), 0);
+	CHECK_EQ(symlink("../../elsewhere", "data/slotflip/last-result"), 0);
+	CHECK_EQ(sf_last_result_read(&test_ctx, &cfg, &got), -ELOOP);
 }
 
 /* The staged image's id is the start of its manifest hash. */
