@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "config.h"
+#include "ctx.h"
 #include "fileio.h"
 
 /* The next word of @p (NULL at the end), its length in *@len. */

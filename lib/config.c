@@ -287,20 +287,6 @@ int sf_config_parse(const struct sf_ctx *ctx, const char *path,
 	return r;
 }
 
-int sf_root_path(const struct sf_ctx *ctx, const char *path, char *buf,
-		 size_t size)
-{
-	const char *root = ctx && ctx->root ? ctx->root : "/";
-	int n;
-
-	if (!strcmp(root, "/"))
-		root = "";
-	while (*path == '/')
-		path++;
-	n = snprintf(buf, size, "%s/%s", root, path);
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
-}
-
 int sf_config_load(const struct sf_ctx *ctx, const char *path,
 		   struct sf_config *ret)
 {

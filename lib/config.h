@@ -91,10 +91,3 @@ int sf_config_resolve_device(const struct sf_ctx *ctx, const char *spec,
  */
 int sf_config_load_pubkeys(const struct sf_ctx *ctx,
 			   const struct sf_config *cfg, struct ms_pubkey *keys);
-
-/*
- * sf_root_path - @path (absolute) under ctx->root, in @buf.
- * Returns 0 or -ENAMETOOLONG.
- */
-int sf_root_path(const struct sf_ctx *ctx, const char *path, char *buf,
-		 size_t size);

@@ -11,7 +11,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "ctx.h"
 #include "fault.h"
 #include "fileio.h"
 #include "util.h"

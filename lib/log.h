@@ -1,35 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The context every module takes: the root prefix and the log function the
- * caller installed. Library code never prints; it reports through sf_log()
- * and returns -errno.
+ * Logging: library code never prints; it reports through sf_log() to the
+ * log function the caller installed in its context (lib/ctx.h) and
+ * returns -errno.
  */
 #pragma once
 
 #include <stdarg.h>
 
-struct sf_fault;
-
-enum sf_log_level {
-	SF_LOG_ERR = 3,
-	SF_LOG_WARNING = 4,
-	SF_LOG_NOTICE = 5,
-	SF_LOG_INFO = 6,
-	SF_LOG_DEBUG = 7,
-};
-
-typedef void (*sf_log_fn)(void *data, int level, const char *msg);
-
-struct sf_ctx {
-	/* "/" on a device; a temporary directory in tests. */
-	const char *root;
-	sf_log_fn log_fn;
-	void *log_data;
-	/* Messages above this level are dropped. */
-	int log_level;
-	/* Tests only: the fault seam (lib/fault.h); NULL otherwise. */
-	struct sf_fault *fault;
-};
+#include "ctx.h"
 
 /*
  * sf_log - format a message and hand it to ctx->log_fn (if any).

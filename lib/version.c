@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "config.h"
+#include "ctx.h"
 #include "fileio.h"
 
 /* Parse one number of a version; *@pp is left after it. */
