@@ -8,6 +8,7 @@
 #include "image.h"
 #include "log.h"
 #include "minisign.h"
+#include "seckey.h"
 
 /* Exit codes, as documented by --help. */
 enum {

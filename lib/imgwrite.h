@@ -6,6 +6,7 @@
 
 #include "image.h"
 #include "minisign.h"
+#include "seckey.h"
 
 struct sf_create_opts {
 	/* Payload files by kind; rootfs is required. */

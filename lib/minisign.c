@@ -14,74 +14,13 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "minisign-text.h"
 #include "util.h"
 
-#define ALG_BYTES 2
-#define SIG_ALG "Ed"
-#define SIG_ALG_HASHED "ED"
-#define KDF_ALG "Sc"
-#define KDF_NONE "\0\0"
-#define CHK_ALG "B2"
-#define UNTRUSTED "untrusted comment"
-#define TRUSTED "trusted comment"
-#define UNTRUSTED_PREFIX UNTRUSTED ": "
-#define TRUSTED_PREFIX TRUSTED ": "
-/* minisign reads comment lines into 1024-byte buffers. */
-#define UNTRUSTED_COMMENT_MAX 1024
-#define SIG_COMMENT "signature from slotflip secret key"
-#define SECKEY_COMMENT "slotflip secret key (unencrypted)"
-#define CHK_BYTES 32
-#define B64_LEN(n)                                                             \
-	(sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL))
-
-/* Public key: algorithm, key id, public key. */
-enum {
-	PK_KEYID = ALG_BYTES,
-	PK_PK = PK_KEYID + MS_KEYID_BYTES,
-	PK_BYTES = PK_PK + MS_PUBLICKEY_BYTES,
-};
-
-/* Signature line: algorithm, key id, signature. */
-enum {
-	SIG_KEYID = ALG_BYTES,
-	SIG_SIG = SIG_KEYID + MS_KEYID_BYTES,
-	SIG_BYTES = SIG_SIG + MS_SIGNATURE_BYTES,
-};
-
-/* Secret key; KEYNUM..end is what the password encrypts. */
-enum {
-	SK_KDF_ALG = ALG_BYTES,
-	SK_CHK_ALG = SK_KDF_ALG + ALG_BYTES,
-	SK_SALT = SK_CHK_ALG + ALG_BYTES,
-	SK_OPSLIMIT = SK_SALT + crypto_pwhash_scryptsalsa208sha256_SALTBYTES,
-	SK_MEMLIMIT = SK_OPSLIMIT + 8,
-	SK_KEYNUM = SK_MEMLIMIT + 8,
-	SK_KEYID = SK_KEYNUM,
-	SK_SK = SK_KEYID + MS_KEYID_BYTES,
-	SK_CHK = SK_SK + MS_SECRETKEY_BYTES,
-	SK_BYTES = SK_CHK + CHK_BYTES,
-};
-
-_Static_assert(SK_BYTES == 158, "minisign secret key is 158 bytes");
-_Static_assert(crypto_sign_SECRETKEYBYTES == MS_SECRETKEY_BYTES, "sk size");
 _Static_assert(crypto_sign_PUBLICKEYBYTES == MS_PUBLICKEY_BYTES, "pk size");
 _Static_assert(crypto_sign_BYTES == MS_SIGNATURE_BYTES, "signature size");
 
-/* The lines of a key or signature text, consumed one by one. */
-struct lines {
-	/* "public key FILE" etc., to start messages with. */
-	const char *name;
-	const char *p;
-	const char *end;
-	unsigned int n;
-};
-
-struct span {
-	const char *s;
-	size_t len;
-};
-
-static int sodium_ready(const struct sf_ctx *ctx)
+int ms_sodium_ready(const struct sf_ctx *ctx)
 {
 	if (sodium_init() < 0)
 		return sf_err(ctx, -EIO, "libsodium failed to initialise");
@@ -98,8 +37,8 @@ static const char *alg_str(const uint8_t *alg, char out[8])
 	return out;
 }
 
-static int lines_init(const struct sf_ctx *ctx, struct lines *l,
-		      const char *name, const char *text, size_t len)
+int ms_lines_init(const struct sf_ctx *ctx, struct lines *l, const char *name,
+		  const char *text, size_t len)
 {
 	if (len > MS_TEXT_MAX)
 		return sf_err(ctx, -EFBIG,
@@ -133,7 +72,7 @@ static int next_line(const struct sf_ctx *ctx, struct lines *l,
 	return 0;
 }
 
-static int lines_end(const struct sf_ctx *ctx, const struct lines *l)
+int ms_lines_end(const struct sf_ctx *ctx, const struct lines *l)
 {
 	if (l->p != l->end)
 		return sf_err(ctx, -EINVAL, "%s: unexpected data after line %u",
@@ -145,8 +84,8 @@ static int lines_end(const struct sf_ctx *ctx, const struct lines *l)
  * A comment line: @prefix ("@what: "), then at most @max bytes, returned in
  * @ret.
  */
-static int read_comment(const struct sf_ctx *ctx, struct lines *l,
-			const char *what, size_t max, struct span *ret)
+int ms_read_comment(const struct sf_ctx *ctx, struct lines *l, const char *what,
+		    size_t max, struct span *ret)
 {
 	char prefix[32];
 	size_t plen = (size_t)snprintf(prefix, sizeof(prefix), "%s: ", what);
@@ -171,8 +110,8 @@ static int read_comment(const struct sf_ctx *ctx, struct lines *l,
 }
 
 /* A base64 line that must decode to exactly @size bytes. */
-static int read_base64(const struct sf_ctx *ctx, struct lines *l,
-		       const char *what, uint8_t *out, size_t size)
+int ms_read_base64(const struct sf_ctx *ctx, struct lines *l, const char *what,
+		   uint8_t *out, size_t size)
 {
 	size_t want = B64_LEN(size) - 1, bin_len;
 	struct span s;
@@ -198,8 +137,8 @@ static int read_base64(const struct sf_ctx *ctx, struct lines *l,
 	return 0;
 }
 
-static int check_alg(const struct sf_ctx *ctx, const char *name,
-		     const char *what, const uint8_t *alg, const char *want)
+int ms_check_alg(const struct sf_ctx *ctx, const char *name, const char *what,
+		 const uint8_t *alg, const char *want)
 {
 	char buf[8];
 
@@ -244,8 +183,8 @@ static int open_small_file(const struct sf_ctx *ctx, const char *name,
 }
 
 /* Read the whole of @path into @buf (MS_TEXT_MAX + 1 bytes). */
-static int read_small_file(const struct sf_ctx *ctx, const char *name,
-			   const char *path, char *buf, size_t *ret_len)
+int ms_read_small_file(const struct sf_ctx *ctx, const char *name,
+		       const char *path, char *buf, size_t *ret_len)
 {
 	_cleanup_close_ int fd = -1;
 	size_t len = 0;
@@ -287,19 +226,19 @@ static int pubkey_parse(const struct sf_ctx *ctx, const char *name,
 	struct lines l;
 	int r;
 
-	r = lines_init(ctx, &l, name, text, len);
+	r = ms_lines_init(ctx, &l, name, text, len);
 	if (r < 0)
 		return r;
-	r = read_comment(ctx, &l, UNTRUSTED, UNTRUSTED_COMMENT_MAX, NULL);
+	r = ms_read_comment(ctx, &l, UNTRUSTED, UNTRUSTED_COMMENT_MAX, NULL);
 	if (r < 0)
 		return r;
-	r = read_base64(ctx, &l, "public key", blob, sizeof(blob));
+	r = ms_read_base64(ctx, &l, "public key", blob, sizeof(blob));
 	if (r < 0)
 		return r;
-	r = lines_end(ctx, &l);
+	r = ms_lines_end(ctx, &l);
 	if (r < 0)
 		return r;
-	r = check_alg(ctx, name, "signature algorithm", blob, SIG_ALG);
+	r = ms_check_alg(ctx, name, "signature algorithm", blob, SIG_ALG);
 	if (r < 0)
 		return r;
 	memcpy(ret->keyid, blob + PK_KEYID, MS_KEYID_BYTES);
@@ -321,7 +260,7 @@ int ms_pubkey_load(const struct sf_ctx *ctx, const char *path,
 	int r;
 
 	snprintf(name, sizeof(name), "public key %s", path);
-	r = read_small_file(ctx, name, path, text, &len);
+	r = ms_read_small_file(ctx, name, path, text, &len);
 	if (r < 0)
 		return r;
 	return pubkey_parse(ctx, name, text, len, ret);
@@ -346,254 +285,16 @@ int ms_pubkey_format(const struct ms_pubkey *pk, char *buf, size_t size)
 	return 0;
 }
 
-/* Checksum of a secret key: BLAKE2b-256 of algorithm, key id, key. */
-static void seckey_chk(const uint8_t *blob, uint8_t out[CHK_BYTES])
-{
-	crypto_generichash_state st;
-
-	crypto_generichash_init(&st, NULL, 0, CHK_BYTES);
-	crypto_generichash_update(&st, blob, ALG_BYTES);
-	crypto_generichash_update(&st, blob + SK_KEYID,
-				  MS_KEYID_BYTES + MS_SECRETKEY_BYTES);
-	crypto_generichash_final(&st, out, CHK_BYTES);
-	sodium_memzero(&st, sizeof(st));
-}
-
-/* Lines and algorithms of a secret key text, decoded into @blob. */
-static int seckey_decode(const struct sf_ctx *ctx, const char *name,
-			 const char *text, size_t len, uint8_t *blob)
-{
-	struct lines l;
-	int r;
-
-	r = lines_init(ctx, &l, name, text, len);
-	if (r < 0)
-		return r;
-	r = read_comment(ctx, &l, UNTRUSTED, UNTRUSTED_COMMENT_MAX, NULL);
-	if (r < 0)
-		return r;
-	r = read_base64(ctx, &l, "secret key", blob, SK_BYTES);
-	if (r < 0)
-		return r;
-	r = lines_end(ctx, &l);
-	if (r < 0)
-		return r;
-	r = check_alg(ctx, name, "signature algorithm", blob, SIG_ALG);
-	if (r < 0)
-		return r;
-	r = check_alg(ctx, name, "checksum algorithm", blob + SK_CHK_ALG,
-		      CHK_ALG);
-	if (r < 0)
-		return r;
-	if (memcmp(blob + SK_KDF_ALG, KDF_NONE, ALG_BYTES) == 0)
-		return 0;
-	return check_alg(ctx, name, "key derivation algorithm",
-			 blob + SK_KDF_ALG, KDF_ALG);
-}
-
-/* XOR the key id, key and checksum with scrypt(@password). */
-static int seckey_decrypt(const struct sf_ctx *ctx, const char *name,
-			  uint8_t *blob, const char *password,
-			  uint64_t opslimit_max, uint64_t memlimit_max)
-{
-	uint64_t ops = le64_load(blob + SK_OPSLIMIT);
-	uint64_t mem = le64_load(blob + SK_MEMLIMIT);
-	uint8_t stream[SK_BYTES - SK_KEYNUM];
-	int r = 0;
-
-	if (!password)
-		return sf_err(
-			ctx, -EKEYREJECTED,
-			"%s is password-protected: give its password with --password-file",
-			name);
-	if (ops > opslimit_max || mem > memlimit_max || mem > SIZE_MAX)
-		return sf_err(ctx, -EINVAL,
-			      "%s: scrypt limits too high (opslimit %" PRIu64
-			      ", memlimit %" PRIu64 "; at most %" PRIu64
-			      " and %" PRIu64 ")",
-			      name, ops, mem, opslimit_max, memlimit_max);
-	if (crypto_pwhash_scryptsalsa208sha256(stream, sizeof(stream), password,
-					       strlen(password), blob + SK_SALT,
-					       ops, (size_t)mem) != 0)
-		r = sf_err(ctx, -ENOMEM,
-			   "%s: scrypt failed (memlimit %" PRIu64 ")", name,
-			   mem);
-	for (size_t i = 0; r == 0 && i < sizeof(stream); i++)
-		blob[SK_KEYNUM + i] ^= stream[i];
-	sodium_memzero(stream, sizeof(stream));
-	return r;
-}
-
-/* The checksum, and the public half of the key against its seed. */
-static int seckey_check(const struct sf_ctx *ctx, const char *name,
-			const uint8_t *blob, bool encrypted)
-{
-	uint8_t chk[CHK_BYTES], pk[MS_PUBLICKEY_BYTES], sk[MS_SECRETKEY_BYTES];
-	bool chk_ok, pk_ok;
-
-	seckey_chk(blob, chk);
-	chk_ok = sodium_memcmp(chk, blob + SK_CHK, CHK_BYTES) == 0;
-	/* minisign -G -W (0.11) leaves the checksum of such keys zero. */
-	if (!encrypted && sodium_is_zero(blob + SK_CHK, CHK_BYTES))
-		chk_ok = true;
-	crypto_sign_seed_keypair(pk, sk, blob + SK_SK);
-	pk_ok = sodium_memcmp(pk, blob + SK_SK + 32, sizeof(pk)) == 0;
-	sodium_memzero(chk, sizeof(chk));
-	sodium_memzero(sk, sizeof(sk));
-	if (!chk_ok && encrypted)
-		return sf_err(ctx, -EKEYREJECTED,
-			      "%s: wrong password or corrupt secret key", name);
-	if (!chk_ok)
-		return sf_err(ctx, -EBADMSG,
-			      "%s: corrupt secret key (checksum mismatch)",
-			      name);
-	if (!pk_ok)
-		return sf_err(
-			ctx, -EBADMSG,
-			"%s: corrupt secret key (public half does not match)",
-			name);
-	return 0;
-}
-
-static int seckey_parse(const struct sf_ctx *ctx, const char *name,
-			const char *text, size_t len, const char *password,
-			uint64_t opslimit_max, uint64_t memlimit_max,
-			struct ms_seckey *ret)
-{
-	uint8_t blob[SK_BYTES];
-	bool encrypted = false;
-	int r;
-
-	r = sodium_ready(ctx);
-	if (r >= 0)
-		r = seckey_decode(ctx, name, text, len, blob);
-	if (r >= 0) {
-		encrypted = memcmp(blob + SK_KDF_ALG, KDF_ALG, ALG_BYTES) == 0;
-		if (encrypted)
-			r = seckey_decrypt(ctx, name, blob, password,
-					   opslimit_max, memlimit_max);
-	}
-	if (r >= 0)
-		r = seckey_check(ctx, name, blob, encrypted);
-	if (r >= 0) {
-		memcpy(ret->keyid, blob + SK_KEYID, MS_KEYID_BYTES);
-		memcpy(ret->sk, blob + SK_SK, MS_SECRETKEY_BYTES);
-	}
-	sodium_memzero(blob, sizeof(blob));
-	return r;
-}
-
-int ms_seckey_parse_capped(const struct sf_ctx *ctx, const char *text,
-			   size_t len, const char *password,
-			   uint64_t opslimit_max, uint64_t memlimit_max,
-			   struct ms_seckey *ret)
-{
-	return seckey_parse(ctx, "secret key", text, len, password,
-			    opslimit_max, memlimit_max, ret);
-}
-
-int ms_seckey_parse(const struct sf_ctx *ctx, const char *text, size_t len,
-		    const char *password, struct ms_seckey *ret)
-{
-	return seckey_parse(ctx, "secret key", text, len, password,
-			    MS_KDF_OPSLIMIT_MAX, MS_KDF_MEMLIMIT_MAX, ret);
-}
-
-int ms_seckey_load(const struct sf_ctx *ctx, const char *path,
-		   const char *password, struct ms_seckey *ret)
-{
-	char name[PATH_MAX + 32], text[MS_TEXT_MAX + 1];
-	size_t len;
-	int r;
-
-	snprintf(name, sizeof(name), "secret key %s", path);
-	r = read_small_file(ctx, name, path, text, &len);
-	if (r >= 0)
-		r = seckey_parse(ctx, name, text, len, password,
-				 MS_KDF_OPSLIMIT_MAX, MS_KDF_MEMLIMIT_MAX, ret);
-	sodium_memzero(text, sizeof(text));
-	return r;
-}
-
-int ms_seckey_format(const struct ms_seckey *sk, char *buf, size_t size)
-{
-	uint8_t blob[SK_BYTES] = { 0 };
-	char b64[B64_LEN(SK_BYTES)], id[17];
-	int n;
-
-	memcpy(blob, SIG_ALG, ALG_BYTES);
-	memcpy(blob + SK_CHK_ALG, CHK_ALG, ALG_BYTES);
-	memcpy(blob + SK_KEYID, sk->keyid, MS_KEYID_BYTES);
-	memcpy(blob + SK_SK, sk->sk, MS_SECRETKEY_BYTES);
-	seckey_chk(blob, blob + SK_CHK);
-	sodium_bin2base64(b64, sizeof(b64), blob, sizeof(blob),
-			  sodium_base64_VARIANT_ORIGINAL);
-	ms_keyid_hex(sk->keyid, id);
-	n = snprintf(buf, size, UNTRUSTED_PREFIX SECKEY_COMMENT " %s\n%s\n", id,
-		     b64);
-	sodium_memzero(blob, sizeof(blob));
-	sodium_memzero(b64, sizeof(b64));
-	if (n < 0 || (size_t)n >= size) {
-		sodium_memzero(buf, size);
-		return -ENOBUFS;
-	}
-	return 0;
-}
-
-void ms_seckey_wipe(struct ms_seckey *sk)
-{
-	sodium_memzero(sk, sizeof(*sk));
-}
-
-int ms_keygen(struct ms_pubkey *ret_pk, struct ms_seckey *ret_sk)
-{
-	struct ms_seckey sk;
-	struct ms_pubkey pk;
-
-	if (sodium_init() < 0)
-		return -EIO;
-	randombytes_buf(sk.keyid, sizeof(sk.keyid));
-	if (crypto_sign_keypair(pk.pk, sk.sk) != 0) {
-		ms_seckey_wipe(&sk);
-		return -EIO;
-	}
-	memcpy(pk.keyid, sk.keyid, sizeof(sk.keyid));
-	*ret_pk = pk;
-	*ret_sk = sk;
-	ms_seckey_wipe(&sk);
-	return 0;
-}
-
-void ms_pubkey_from_seckey(const struct ms_seckey *sk, struct ms_pubkey *ret)
-{
-	memcpy(ret->keyid, sk->keyid, MS_KEYID_BYTES);
-	crypto_sign_ed25519_sk_to_pk(ret->pk, sk->sk);
-}
-
 void ms_hash(const void *msg, size_t len, uint8_t out[MS_HASH_BYTES])
 {
 	crypto_generichash(out, MS_HASH_BYTES, msg, len, NULL, 0);
-}
-
-static int check_trusted_comment(const struct sf_ctx *ctx, const char *tc)
-{
-	size_t len = strnlen(tc, MS_TRUSTED_COMMENT_MAX + 1);
-
-	if (len > MS_TRUSTED_COMMENT_MAX)
-		return sf_err(ctx, -EINVAL,
-			      "trusted comment too long (more than %d bytes)",
-			      MS_TRUSTED_COMMENT_MAX);
-	if (strpbrk(tc, "\r\n"))
-		return sf_err(ctx, -EINVAL,
-			      "trusted comment must be one line (no CR or LF)");
-	return 0;
 }
 
 /*
  * The message of the global signature: signature || trusted comment, into
  * @out of MS_SIGNATURE_BYTES + MS_TRUSTED_COMMENT_MAX bytes.
  */
-static size_t global_msg(const uint8_t *sig, const char *tc, uint8_t *out)
+size_t ms_global_msg(const uint8_t *sig, const char *tc, uint8_t *out)
 {
 	size_t len = strlen(tc);
 
@@ -605,8 +306,8 @@ static size_t global_msg(const uint8_t *sig, const char *tc, uint8_t *out)
 #define SIG_TEXT_FMT                                                           \
 	UNTRUSTED_PREFIX SIG_COMMENT "\n%s\n" TRUSTED_PREFIX "%s\n%s\n"
 
-static int sig_format(const uint8_t *blob, const char *tc,
-		      const uint8_t *global, char **ret_text)
+int ms_sig_text(const uint8_t *blob, const char *tc, const uint8_t *global,
+		char **ret_text)
 {
 	char b64[B64_LEN(SIG_BYTES)], gb64[B64_LEN(MS_SIGNATURE_BYTES)];
 	char *text;
@@ -627,48 +328,6 @@ static int sig_format(const uint8_t *blob, const char *tc,
 	return 0;
 }
 
-int ms_sign_prehashed(const struct sf_ctx *ctx, const struct ms_seckey *sk,
-		      const uint8_t hash[MS_HASH_BYTES],
-		      const char *trusted_comment, char **ret_text)
-{
-	uint8_t blob[SIG_BYTES], global[MS_SIGNATURE_BYTES];
-	uint8_t gmsg[MS_SIGNATURE_BYTES + MS_TRUSTED_COMMENT_MAX];
-	const char *tc = trusted_comment ? trusted_comment : "";
-	size_t glen;
-	int r;
-
-	r = sodium_ready(ctx);
-	if (r < 0)
-		return r;
-	r = check_trusted_comment(ctx, tc);
-	if (r < 0)
-		return r;
-	memcpy(blob, SIG_ALG_HASHED, ALG_BYTES);
-	memcpy(blob + SIG_KEYID, sk->keyid, MS_KEYID_BYTES);
-	crypto_sign_detached(blob + SIG_SIG, NULL, hash, MS_HASH_BYTES, sk->sk);
-	glen = global_msg(blob + SIG_SIG, tc, gmsg);
-	crypto_sign_detached(global, NULL, gmsg, glen, sk->sk);
-	r = sig_format(blob, tc, global, ret_text);
-	if (r < 0)
-		return sf_err(ctx, r, "cannot format a signature: %s",
-			      strerror(-r));
-	return 0;
-}
-
-int ms_sign(const struct sf_ctx *ctx, const struct ms_seckey *sk,
-	    const void *msg, size_t len, const char *trusted_comment,
-	    char **ret_text)
-{
-	uint8_t hash[MS_HASH_BYTES];
-	int r;
-
-	r = sodium_ready(ctx);
-	if (r < 0)
-		return r;
-	ms_hash(msg, len, hash);
-	return ms_sign_prehashed(ctx, sk, hash, trusted_comment, ret_text);
-}
-
 static int sig_check_alg(const struct sf_ctx *ctx, const char *name,
 			 const uint8_t *alg)
 {
@@ -677,7 +336,8 @@ static int sig_check_alg(const struct sf_ctx *ctx, const char *name,
 			ctx, -EINVAL,
 			"%s: legacy signature (algorithm \"Ed\", not prehashed) refused: sign without minisign -l",
 			name);
-	return check_alg(ctx, name, "signature algorithm", alg, SIG_ALG_HASHED);
+	return ms_check_alg(ctx, name, "signature algorithm", alg,
+			    SIG_ALG_HASHED);
 }
 
 /* The four lines of a signature, into @sig. */
@@ -688,20 +348,20 @@ static int sig_read(const struct sf_ctx *ctx, struct lines *l,
 	struct span tc;
 	int r;
 
-	r = read_comment(ctx, l, UNTRUSTED, UNTRUSTED_COMMENT_MAX, NULL);
+	r = ms_read_comment(ctx, l, UNTRUSTED, UNTRUSTED_COMMENT_MAX, NULL);
 	if (r < 0)
 		return r;
-	r = read_base64(ctx, l, "signature", blob, sizeof(blob));
+	r = ms_read_base64(ctx, l, "signature", blob, sizeof(blob));
 	if (r < 0)
 		return r;
 	r = sig_check_alg(ctx, l->name, blob);
 	if (r < 0)
 		return r;
-	r = read_comment(ctx, l, TRUSTED, MS_TRUSTED_COMMENT_MAX, &tc);
+	r = ms_read_comment(ctx, l, TRUSTED, MS_TRUSTED_COMMENT_MAX, &tc);
 	if (r < 0)
 		return r;
-	r = read_base64(ctx, l, "global signature", sig->global_sig,
-			sizeof(sig->global_sig));
+	r = ms_read_base64(ctx, l, "global signature", sig->global_sig,
+			   sizeof(sig->global_sig));
 	if (r < 0)
 		return r;
 	memcpy(sig->alg, blob, ALG_BYTES);
@@ -709,7 +369,7 @@ static int sig_read(const struct sf_ctx *ctx, struct lines *l,
 	memcpy(sig->sig, blob + SIG_SIG, MS_SIGNATURE_BYTES);
 	memcpy(sig->trusted_comment, tc.s, tc.len);
 	sig->trusted_comment[tc.len] = '\0';
-	return lines_end(ctx, l);
+	return ms_lines_end(ctx, l);
 }
 
 static int sig_parse(const struct sf_ctx *ctx, const char *name,
@@ -719,7 +379,7 @@ static int sig_parse(const struct sf_ctx *ctx, const char *name,
 	struct lines l;
 	int r;
 
-	r = lines_init(ctx, &l, name, text, len);
+	r = ms_lines_init(ctx, &l, name, text, len);
 	if (r < 0)
 		return r;
 	r = sig_read(ctx, &l, &sig);
@@ -742,7 +402,7 @@ int ms_sig_load(const struct sf_ctx *ctx, const char *path, struct ms_sig *ret)
 	int r;
 
 	snprintf(name, sizeof(name), "signature %s", path);
-	r = read_small_file(ctx, name, path, text, &len);
+	r = ms_read_small_file(ctx, name, path, text, &len);
 	if (r < 0)
 		return r;
 	return sig_parse(ctx, name, text, len, ret);
@@ -757,7 +417,7 @@ int ms_sig_verify_prehashed(const struct sf_ctx *ctx, const struct ms_sig *sig,
 	size_t glen;
 	int r;
 
-	r = sodium_ready(ctx);
+	r = ms_sodium_ready(ctx);
 	if (r < 0)
 		return r;
 	r = sig_check_alg(ctx, "signature", sig->alg);
@@ -779,7 +439,7 @@ int ms_sig_verify_prehashed(const struct sf_ctx *ctx, const struct ms_sig *sig,
 			ctx, -EBADMSG,
 			"signature verification failed with key %s: data or signature modified",
 			pk_id);
-	glen = global_msg(sig->sig, sig->trusted_comment, gmsg);
+	glen = ms_global_msg(sig->sig, sig->trusted_comment, gmsg);
 	r = crypto_sign_verify_detached(sig->global_sig, gmsg, glen, pk->pk);
 	if (r != 0)
 		return sf_err(
@@ -795,7 +455,7 @@ int ms_sig_verify(const struct sf_ctx *ctx, const struct ms_sig *sig,
 	uint8_t hash[MS_HASH_BYTES];
 	int r;
 
-	r = sodium_ready(ctx);
+	r = ms_sodium_ready(ctx);
 	if (r < 0)
 		return r;
 	ms_hash(msg, len, hash);
@@ -809,6 +469,6 @@ int ms_sig_format(const struct ms_sig *sig, char **ret_text)
 	memcpy(blob, sig->alg, ALG_BYTES);
 	memcpy(blob + SIG_KEYID, sig->keyid, MS_KEYID_BYTES);
 	memcpy(blob + SIG_SIG, sig->sig, MS_SIGNATURE_BYTES);
-	return sig_format(blob, sig->trusted_comment, sig->global_sig,
-			  ret_text);
+	return ms_sig_text(blob, sig->trusted_comment, sig->global_sig,
+			   ret_text);
 }

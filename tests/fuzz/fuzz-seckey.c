@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "minisign.h"
+#include "seckey.h"
 
 #define FUZZ_PASSWORD "fuzz"
 #define FUZZ_OPSLIMIT_MAX (1ULL << 16)

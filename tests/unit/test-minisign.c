@@ -4,6 +4,7 @@
  * keys, and interoperation with the real minisign binary both ways.
  */
 #include "minisign.h"
+#include "seckey.h"
 
 #include <errno.h>
 #include <sodium.h>
