@@ -19,7 +19,7 @@ SAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
 LIBS := -lsodium -lz -lblkid -pthread
 
 LIB_SRCS := $(wildcard lib/*.c)
-LIB_HDRS := $(wildcard lib/*.h keys/*.h applier/*.h bootctl/*.h tests/unit/*.h)
+LIB_HDRS := $(wildcard lib/*.h)
 IMAGE_SRCS := $(wildcard keys/*.c)
 INIT_SRCS := $(wildcard applier/*.c)
 RUNTIME_SRCS := $(wildcard bootctl/*.c)
@@ -30,9 +30,30 @@ CLI_TESTS := $(wildcard tests/cli/test-*.sh)
 rel_obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 san_obj = $(patsubst %.c,$(S)/obj/%.o,$(1))
 
+# lib/ as a static archive, built twice (release, sanitizers): a program
+# links its own objects, then the archive, from which the linker takes
+# only the modules that program needs (`nm` shows each program's closure;
+# tests/static/test-closure.sh checks it).
+REL_LIB := $(B)/libslotflip.a
+SAN_LIB := $(S)/libslotflip.a
+
 PROGRAMS := $(B)/slotflip-image $(B)/slotflip-init $(B)/slotflip
+SAN_PROGRAMS := $(S)/slotflip-image $(S)/slotflip-init $(S)/slotflip \
+	$(patsubst tests/tools/%.c,$(S)/tool-%,$(wildcard tests/tools/*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(S)/%,$(UNIT_SRCS))
 FUZZ_REPLAYS := $(patsubst tests/fuzz/fuzz-%.c,$(S)/replay-%,$(FUZZ_SRCS))
+
+# What `make check` runs, in this order (tests/run.sh): the format check,
+# the static-link and closure checks, unit tests, fuzz-corpus replays,
+# integration tests of the programs, then the QEMU boot scenarios. Rules
+# for the QEMU harness are in mk/realboot.mk.
+QEMU_TESTS := tests/qemu/test-scenarios.sh tests/qemu/test-watchdog.sh \
+	tests/qemu/test-runtime.sh
+CHECK_TESTS := tests/format-check.sh tests/static/test-static.sh \
+	tests/static/test-closure.sh $(UNIT_BINS) $(FUZZ_REPLAYS) \
+	$(CLI_TESTS) $(QEMU_TESTS)
+# ... and what they need besides $(PROGRAMS) and $(SAN_PROGRAMS).
+CHECK_EXTRA := $(B)/static-probe $(B)/ovmf-vars $(S)/ovmf-vars
 
 all: $(PROGRAMS)
 
@@ -41,54 +62,55 @@ all: $(PROGRAMS)
 # `make V=1` shows the commands.
 Q := $(if $(V),,@)
 
-$(B)/obj/%.o: %.c $(LIB_HDRS)
+# Each object also writes its header dependencies (-MMD) to a .d beside it.
+$(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(REL_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(REL_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(S)/obj/%.o: %.c $(LIB_HDRS)
+$(S)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC/san  $<")
-	$(Q)$(CC) $(SAN_CFLAGS) -Itests/unit -c -o $@ $<
+	$(Q)$(CC) $(SAN_CFLAGS) -MMD -MP -Itests/unit -c -o $@ $<
+
+-include $(shell find $(B)/obj $(S)/obj -type f -name '*.d' 2>/dev/null)
+
+$(REL_LIB): $(call rel_obj,$(LIB_SRCS))
+$(SAN_LIB): $(call san_obj,$(LIB_SRCS))
+$(REL_LIB) $(SAN_LIB):
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# One link recipe: $(call link,FLAGS) links the objects, then the archives
+# (ours before libkmod's) among the prerequisites, then $(LIBS).
+define link
+@$(if $(Q),echo "  LD      $@")
+$(Q)$(CC) $(1) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LIBS)
+endef
 
 # Shipped programs are static (the initramfs has no libraries).
-$(B)/slotflip-image: $(call rel_obj,$(IMAGE_SRCS) $(LIB_SRCS))
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(REL_CFLAGS) -static -o $@ $^ $(LIBS)
+$(B)/slotflip-image: $(call rel_obj,$(IMAGE_SRCS)) $(REL_LIB)
+$(B)/slotflip-init: $(call rel_obj,$(INIT_SRCS)) $(REL_LIB)
+$(B)/slotflip: $(call rel_obj,$(RUNTIME_SRCS)) $(REL_LIB)
+$(PROGRAMS):
+	$(call link,$(REL_CFLAGS) -static)
 
-$(B)/slotflip-init: $(call rel_obj,$(INIT_SRCS) $(LIB_SRCS))
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(REL_CFLAGS) -static -o $@ $^ $(LIBS)
+# The same sources, dynamic, with sanitizers, for the tests; and the
+# tests' own programs.
+$(S)/slotflip-image: $(call san_obj,$(IMAGE_SRCS)) $(SAN_LIB)
+$(S)/slotflip-init: $(call san_obj,$(INIT_SRCS)) $(SAN_LIB)
+$(S)/slotflip: $(call san_obj,$(RUNTIME_SRCS)) $(SAN_LIB)
+$(S)/slotflip-image $(S)/slotflip-init $(S)/slotflip:
+	$(call link,$(SAN_CFLAGS))
 
-$(B)/slotflip: $(call rel_obj,$(RUNTIME_SRCS) $(LIB_SRCS))
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(REL_CFLAGS) -static -o $@ $^ $(LIBS)
+$(S)/test-%: $(call san_obj,tests/unit/test-%.c tests/unit/testlib.c) $(SAN_LIB)
+	$(call link,$(SAN_CFLAGS))
 
-# The same sources, dynamic, with sanitizers, for the tests.
-$(S)/slotflip-image: $(call san_obj,$(IMAGE_SRCS) $(LIB_SRCS))
-	@$(if $(Q),echo "  LD/san  $@")
-	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
+$(S)/tool-%: $(call san_obj,tests/tools/%.c) $(SAN_LIB)
+	$(call link,$(SAN_CFLAGS))
 
-$(S)/slotflip-init: $(call san_obj,$(INIT_SRCS) $(LIB_SRCS))
-	@$(if $(Q),echo "  LD/san  $@")
-	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
-
-$(S)/slotflip: $(call san_obj,$(RUNTIME_SRCS) $(LIB_SRCS))
-	@$(if $(Q),echo "  LD/san  $@")
-	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
-
-$(S)/test-%: $(call san_obj,tests/unit/test-%.c tests/unit/testlib.c $(LIB_SRCS))
-	@$(if $(Q),echo "  LD/san  $@")
-	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
-
-# Tools the shell tests use.
-$(S)/tool-%: $(call san_obj,tests/tools/%.c $(LIB_SRCS))
-	@$(if $(Q),echo "  LD/san  $@")
-	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
-
-$(S)/replay-%: $(call san_obj,tests/fuzz/fuzz-%.c tests/fuzz/replay.c $(LIB_SRCS))
-	@$(if $(Q),echo "  LD/san  $@")
-	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
+$(S)/replay-%: $(call san_obj,tests/fuzz/fuzz-%.c tests/fuzz/replay.c) $(SAN_LIB)
+	$(call link,$(SAN_CFLAGS))
 
 deps:
 	scripts/install-deps.sh
@@ -112,21 +134,18 @@ fuzz: deps
 			$(B)/fuzz/corpus-$$n; \
 	done
 
-SAN_PROGRAMS := $(S)/slotflip-image $(S)/slotflip-init $(S)/slotflip \
-	$(patsubst tests/tools/%.c,$(S)/tool-%,$(wildcard tests/tools/*.c))
-
 demo: deps
 	$(MAKE) all
 	scripts/demo.sh
 
-check-build: $(PROGRAMS) $(SAN_PROGRAMS) $(UNIT_BINS) $(FUZZ_REPLAYS) $(CHECK_EXTRA)
+check-build: $(PROGRAMS) $(SAN_PROGRAMS) $(UNIT_BINS) $(FUZZ_REPLAYS) \
+	$(CHECK_EXTRA)
 
 check: deps
 	$(MAKE) check-build
 	SF_BIN=$(CURDIR)/$(S) SF_SRCDIR=$(CURDIR) SF_STATIC_BIN=$(CURDIR)/$(B) \
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	tests/run.sh $(B)/test-logs tests/format-check.sh $(UNIT_BINS) $(FUZZ_REPLAYS) \
-		$(CLI_TESTS) $(CHECK_EXTRA_TESTS)
+	tests/run.sh $(B)/test-logs $(CHECK_TESTS)
 
 format-check:
 	@tests/format-check.sh
@@ -136,5 +155,7 @@ format:
 
 clean:
 	rm -rf $(B)
+
+.SECONDARY:
 
 .PHONY: demo all check check-build deps clean format-check format fuzz

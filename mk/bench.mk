@@ -19,9 +19,9 @@ $(BENCH_DIR)/hash-chunks: tests/bench/hash-chunks.c $(call rel_obj,lib/hash.c)
 	$(CC) $(REL_CFLAGS) -o $@ $^ -lsodium -pthread
 
 # Sets the EFI state of the apply benchmark's test root.
-$(BENCH_DIR)/state-tool: $(call rel_obj,tests/tools/state-tool.c $(LIB_SRCS))
+$(BENCH_DIR)/state-tool: $(call rel_obj,tests/tools/state-tool.c) $(REL_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -o $@ $^ $(LIBS)
+	$(call link,$(REL_CFLAGS))
 
 BENCH_TOOLS := $(B)/slotflip-image $(B)/slotflip-init \
 	$(BENCH_DIR)/changed-blocks $(BENCH_DIR)/state-tool \

@@ -15,34 +15,26 @@ $(B)/slotflip-init $(S)/slotflip-init: $(KMOD_A)
 
 # Unit tests of applier/initplan.c (not part of lib/).
 $(S)/test-initplan: $(call san_obj,tests/unit/test-initplan.c \
-		tests/unit/testlib.c applier/initplan.c $(LIB_SRCS))
-	@$(if $(Q),echo "  LD/san  $@")
-	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
+		tests/unit/testlib.c applier/initplan.c) $(SAN_LIB)
+	$(call link,$(SAN_CFLAGS))
 
 # The OVMF varstore tool (qemu/varstore.c, qemu/ovmf-vars.c), built like a
 # shipped program (static) and like a test tool (sanitizers).
 OVMF_VARS_SRCS := qemu/varstore.c qemu/ovmf-vars.c
-$(B)/ovmf-vars: $(call rel_obj,$(OVMF_VARS_SRCS) $(LIB_SRCS))
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(REL_CFLAGS) -o $@ $^ $(LIBS)
-$(S)/ovmf-vars: $(call san_obj,$(OVMF_VARS_SRCS) $(LIB_SRCS))
-	@$(if $(Q),echo "  LD/san  $@")
-	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
-$(call rel_obj,$(OVMF_VARS_SRCS)) $(call san_obj,$(OVMF_VARS_SRCS)): \
-	qemu/varstore.h
+$(B)/ovmf-vars: $(call rel_obj,$(OVMF_VARS_SRCS)) $(REL_LIB)
+	$(call link,$(REL_CFLAGS))
+$(S)/ovmf-vars: $(call san_obj,$(OVMF_VARS_SRCS)) $(SAN_LIB)
+	$(call link,$(SAN_CFLAGS))
 
 all: $(B)/ovmf-vars
-CHECK_EXTRA += $(S)/ovmf-vars
-CHECK_EXTRA_TESTS += tests/qemu/test-ovmf-vars.sh
 $(S)/obj/tests/unit/test-initplan.o: SAN_CFLAGS += -Iapplier
 
-# The QEMU boot scenarios: OVMF + a Debian kernel fetched into $(B)/kernel
-# (qemu/fetch-kernel.sh), one QEMU at a time. Work files and serial logs
+# The QEMU boot scenarios ($(QEMU_TESTS), listed in the Makefile): OVMF +
+# a Debian kernel fetched into $(B)/kernel (qemu/fetch-kernel.sh), one
+# QEMU at a time. Work files and serial logs
 # stay in $(B)/qemu/cases/NAME. QEMU_CASES="name ..." runs only those. The
 # test systems run the static programs, the runtime tool slotflip among
 # them (tests/qemu/test-runtime.sh).
-QEMU_TESTS := tests/qemu/test-scenarios.sh tests/qemu/test-watchdog.sh \
-	tests/qemu/test-runtime.sh
 QEMU_PROGRAMS := $(B)/slotflip-init $(B)/slotflip-image $(B)/slotflip \
 	$(B)/ovmf-vars
 
@@ -51,15 +43,11 @@ qemu-check: deps
 	SF_SRCDIR=$(CURDIR) SF_STATIC_BIN=$(CURDIR)/$(B) SF_BIN=$(CURDIR)/$(S) \
 		tests/run.sh $(B)/qemu-logs $(QEMU_TESTS)
 
-CHECK_EXTRA += $(QEMU_PROGRAMS)
-CHECK_EXTRA_TESTS += $(QEMU_TESTS)
-
 .PHONY: qemu-check
 
 # Unit tests of applier/modules.c (libkmod, on trees made with depmod).
 $(S)/obj/tests/unit/test-modules.o: SAN_CFLAGS += -Iapplier
 $(S)/test-modules: $(call san_obj,tests/unit/test-modules.c \
-		tests/unit/testlib.c applier/modules.c applier/initplan.c \
-		$(LIB_SRCS)) $(KMOD_A)
-	@$(if $(Q),echo "  LD/san  $@")
-	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
+		tests/unit/testlib.c applier/modules.c applier/initplan.c) \
+		$(SAN_LIB) $(KMOD_A)
+	$(call link,$(SAN_CFLAGS))

@@ -12,6 +12,3 @@ STATIC_LIBS := $(KMOD_A) -lblkid -lsodium -lz -pthread
 $(B)/static-probe: tests/static/probe.c $(KMOD_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) $(KMOD_CFLAGS) -static -o $@ $< $(STATIC_LIBS)
-
-CHECK_EXTRA += $(B)/static-probe
-CHECK_EXTRA_TESTS += tests/static/test-static.sh
