@@ -15,7 +15,6 @@
 #include "fault.h"
 #include "fileio.h"
 #include "hash.h"
-#include "imgwrite.h"
 #include "util.h"
 #include "version.h"
 #include "writeq.h"

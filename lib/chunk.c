@@ -5,12 +5,8 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "hash.h"
 #include "util.h"
-
-void sf_hash(const void *buf, size_t len, uint8_t out[SF_HASH_BYTES])
-{
-	crypto_generichash(out, SF_HASH_BYTES, buf, len, NULL, 0);
-}
 
 void sf_codec_init(struct sf_codec *c, int level)
 {

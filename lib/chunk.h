@@ -83,6 +83,3 @@ int sf_chunk_rebuild(const struct sf_ctx *ctx, struct sf_codec *codec,
 int sf_patch_encode(struct sf_codec *codec, const uint8_t *content,
 		    uint32_t len, const uint32_t *map, const uint32_t *dicts,
 		    const uint8_t *base_mem, uint8_t *out, uint32_t cap);
-
-/* BLAKE2b-256 of @len bytes. */
-void sf_hash(const void *buf, size_t len, uint8_t out[SF_HASH_BYTES]);

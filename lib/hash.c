@@ -246,6 +246,11 @@ static void hash_lanes(const struct impl *im, unsigned n,
  */
 #define LANES_WORTH 3
 
+void sf_hash(const void *buf, size_t len, uint8_t out[SF_HASH_BYTES])
+{
+	crypto_generichash(out, SF_HASH_BYTES, buf, len, NULL, 0);
+}
+
 void sf_hash_many(unsigned n, const uint8_t *const *bufs, const size_t *lens,
 		  uint8_t (*out)[SF_HASH_BYTES])
 {

@@ -17,6 +17,9 @@
 
 #include "manifest.h"
 
+/* sf_hash - BLAKE2b-256 of one buffer of @len bytes (libsodium). */
+void sf_hash(const void *buf, size_t len, uint8_t out[SF_HASH_BYTES]);
+
 /* The most messages hashed side by side. */
 #define SF_HASH_LANES_MAX 8
 

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "fileio.h"
+#include "hash.h"
 #include "util.h"
 
 static const uint8_t image_magic[8] = "SLOTFLIP";

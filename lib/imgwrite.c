@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "fileio.h"
+#include "hash.h"
 #include "util.h"
 #include "version.h"
 

@@ -17,8 +17,10 @@
 #include <unistd.h>
 
 #include "chunk.h"
+#include "hash.h"
 #include "fileio.h"
 #include "image.h"
+#include "seckey.h"
 #include "util.h"
 
 static struct sf_ctx ctx = { .log_fn = sf_log_stderr,

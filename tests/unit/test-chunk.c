@@ -2,6 +2,7 @@
 #include <errno.h>
 
 #include "chunk.h"
+#include "hash.h"
 #include "testlib.h"
 #include "util.h"
 
