@@ -542,6 +542,8 @@ static void act_apply(struct boot *b, const uint8_t *id)
 	int r;
 
 	r = boot_staged_path(b, "", path, sizeof(path));
+	if (r >= 0 && b->mount_esp)
+		r = b->mount_esp(b->mount_esp_data);
 	if (r >= 0)
 		r = open_slots(b, &f);
 	if (r < 0) {

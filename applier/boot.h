@@ -35,6 +35,14 @@ struct boot {
 	/* Console progress: what is in progress, the last tenth shown. */
 	const char *progress_what;
 	atomic_uint progress_tenth;
+	/*
+	 * Called, when set, before an apply looks at the ESP (its free
+	 * space, the EFI binaries): PID 1 mounts the ESP only then. Returns
+	 * 0, or -errno after logging why: the apply then fails (an apply
+	 * error, retried at the next boot) before the spare slot changes.
+	 */
+	int (*mount_esp)(void *data);
+	void *mount_esp_data;
 	/* Set by boot_run(): */
 	struct sf_decision decision;
 	enum boot_next next;

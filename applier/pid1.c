@@ -169,27 +169,59 @@ static bool mount_device(struct pid1 *p, const char *spec, const char *dir,
 	return mount_at(p, dev, dir, type, flags, NULL) == 0;
 }
 
-static void mount_partitions(struct pid1 *p)
+/*
+ * The data partition stays mounted for the slot's system (under /run,
+ * moved with it): the runtime tool stages images there, and the system's
+ * shutdown unmounts it like any other mount. The ESP is mounted only for
+ * an apply (mount_esp()), and unmounted before the boot goes on.
+ */
+static void mount_data(struct pid1 *p)
 {
-	const unsigned long fl = MS_NOSUID | MS_NODEV;
-
-	p->data_mounted =
-		mount_device(p, p->b->cfg.data, p->b->cfg.data_dir, "ext4", fl);
+	p->data_mounted = mount_device(p, p->b->cfg.data, p->b->cfg.data_dir,
+				       "ext4", MS_NOSUID | MS_NODEV);
 	if (!p->data_mounted)
 		warn(p, "the data partition is not mounted: a staged update "
 			"cannot be seen at this boot");
+}
+
+/* boot.c's mount_esp hook: the ESP, while an apply writes its EFI
+ * binary. */
+static int mount_esp(void *data)
+{
+	struct pid1 *p = data;
+
+	if (p->esp_mounted)
+		return 0;
 	p->esp_mounted = mount_device(p, p->b->cfg.esp, p->b->cfg.esp_dir,
-				      "vfat", fl | MS_NOEXEC);
+				      "vfat", MS_NOSUID | MS_NODEV | MS_NOEXEC);
 	if (!p->esp_mounted)
-		warn(p, "the ESP is not mounted: no update can be applied at "
-			"this boot");
+		return sf_err(p->ctx, -EIO,
+			      "the ESP (%s) does not mount on %s: the update "
+			      "cannot be applied at this boot",
+			      p->b->cfg.esp, p->b->cfg.esp_dir);
+	return 0;
+}
+
+/*
+ * Nothing of slotflip's stays on the ESP for the system's uptime: left
+ * mounted, a reset would leave its FAT marked dirty.
+ */
+static void unmount_esp(struct pid1 *p)
+{
+	if (!p->esp_mounted)
+		return;
+	sync();
+	if (umount2(p->b->cfg.esp_dir, 0) < 0) {
+		warn(p, "cannot unmount the ESP from %s: %m; detaching it",
+		     p->b->cfg.esp_dir);
+		umount2(p->b->cfg.esp_dir, MNT_DETACH);
+	}
+	p->esp_mounted = false;
 }
 
 static void unmount_partitions(struct pid1 *p)
 {
-	sync();
-	if (p->esp_mounted && umount2(p->b->cfg.esp_dir, 0) < 0)
-		warn(p, "cannot unmount %s: %m", p->b->cfg.esp_dir);
+	unmount_esp(p);
 	if (p->data_mounted && umount2(p->b->cfg.data_dir, 0) < 0)
 		warn(p, "cannot unmount %s: %m", p->b->cfg.data_dir);
 	sync();
@@ -492,10 +524,14 @@ int pid1_main(struct boot *b)
 	if (sf_config_load(p.ctx, SF_CONFIG_PATH, &b->cfg) < 0)
 		fall_back(&p, "no usable slotflip config in the initramfs");
 	wait_devices(&p);
-	mount_partitions(&p);
+	mount_data(&p);
 	b->now = (uint64_t)time(NULL);
 	init_crypto(&p);
-	if (boot_run(b) < 0)
+	b->mount_esp = mount_esp;
+	b->mount_esp_data = &p;
+	r = boot_run(b);
+	unmount_esp(&p);
+	if (r < 0)
 		fall_back(&p, b->last_error);
 	if (b->next == BOOT_NEXT_REBOOT) {
 		say(&p, "rebooting into slot %s (BootNext)",

@@ -4,7 +4,8 @@
 # is laid out like Debian's, an absolute link through a linked directory
 # (/sbin/init -> /lib/sftest/init, /lib -> usr/lib), so that slotflip-init
 # must resolve it inside the slot's root. It prints "SFTEST:" markers on
-# the console (the first one with the root's mount mode, ro or rw),
+# the console (the first one with the root's mount mode, ro or rw; one
+# when the ESP is mounted at /run/slotflip/esp, which it must not be),
 # confirms a trial the way a product does, with bootctl/slotflip-confirm
 # (its health check here: the system's files and the data partition are
 # there; then `slotflip mark-good`), when /usr/bin/slotflip is there
@@ -69,6 +70,10 @@ slot=$(word slotflip.slot)
 action=$(word sftest.action)
 root=$(sed -n 's|^[^ ]* / [^ ]* \(r[ow]\)[, ].*|\1|p' /proc/mounts | tail -n 1)
 echo "SFTEST: up slot=$slot version=$(cat /etc/sftest-version) action=${action:-poweroff} root=$root"
+# slotflip-init leaves the ESP unmounted (a reset must not find it dirty).
+if grep -q ' /run/slotflip/esp ' /proc/mounts; then
+	echo "SFTEST: the ESP is mounted"
+fi
 if [ -x /usr/bin/slotflip ] && [ "$action" != hang ] &&
 	[ "$action" != noconfirm ]; then
 	if slotflip-confirm; then
@@ -89,11 +94,11 @@ if [ -n "$SLOTFLIP_WATCHDOG_FD" ] && [ "$action" != hang ]; then
 	eval "printf V >&$SLOTFLIP_WATCHDOG_FD; exec $SLOTFLIP_WATCHDOG_FD>&-"
 	echo "SFTEST: watchdog disarmed"
 fi
-# What a real shutdown does: the ESP and the data partition (under /run,
-# moved there by slotflip-init) are unmounted clean.
+# What a real shutdown does: the data partition (under /run, moved there
+# by slotflip-init) is unmounted clean.
 shutdown_mounts() {
 	sync
-	umount /run/slotflip/esp /run/slotflip/data 2>/dev/null
+	umount /run/slotflip/data 2>/dev/null
 	sync
 }
 case $action in

@@ -14,6 +14,7 @@ test_plain_boot_writes_nothing() {
 	# root is read-only without "rw" on the command line.
 	log_has "switching root to slot a \(/sbin/init -> /usr/lib/sftest/init, read-only\)"
 	log_has "SFTEST: up slot=a version=1.0 .*root=ro"
+	log_lacks "SFTEST: the ESP is mounted"
 	expect_state good a
 	expect_state b.status invalid
 	cp vars.fd vars-before.fd
@@ -37,6 +38,9 @@ test_bad_signature_refused() {
 	boot
 	log_has "staged image refused: .*(key|signature)"
 	log_has "SFTEST: up slot=a version=1.0"
+	# The ESP, mounted for the apply's checks, is unmounted before the
+	# system starts.
+	log_lacks "SFTEST: the ESP is mounted"
 	expect_state result refused
 	state reason | grep -Eq "key|signature" || fail "reason: $(state reason)"
 	expect_state good a
@@ -76,6 +80,7 @@ test_delta_applies_and_boots() {
 	# B's command line has "rw": its root is read-write.
 	log_has "switching root to slot b \(/sbin/init -> /usr/lib/sftest/init, read-write\)"
 	log_has "SFTEST: up slot=b version=2.0 .*root=rw"
+	log_lacks "SFTEST: the ESP is mounted"
 	expect_absent BootNext
 	expect_state trial b
 	expect_state good a
