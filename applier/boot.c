@@ -104,9 +104,12 @@ static void load_state(struct boot *b)
 /* Is an image staged? Its id is zero when it cannot be read. */
 static bool staged_id(struct boot *b, uint8_t id[SF_IMAGE_ID_BYTES])
 {
-	int r = sf_staged_id(b->ctx, &b->cfg, id);
+	int r;
 
-	if (r == -ENOENT || r == -ENAMETOOLONG)
+	if (b->data_fd < 0)
+		return false;
+	r = sf_staged_id(b->data_fd, id);
+	if (r == -ENOENT)
 		return false;
 	if (r < 0)
 		memset(id, 0, SF_IMAGE_ID_BYTES);
@@ -135,8 +138,10 @@ static void write_result(struct boot *b, const char *version)
 	snprintf(lr.slot, sizeof(lr.slot), "%s", sf_slot_name(1 - b->booted));
 	snprintf(lr.version, sizeof(lr.version), "%s", version ? version : "");
 	snprintf(lr.reason, sizeof(lr.reason), "%s", b->result_reason);
-	r = sf_last_result_write(b->ctx, &b->cfg, &lr);
-	if (r < 0 && sf_staged_path(b->ctx, &b->cfg, "last-result", path,
+	if (b->data_fd < 0)
+		return; /* said when the directory was refused */
+	r = sf_last_result_write(b->ctx, b->data_fd, &lr);
+	if (r < 0 && sf_staged_path(b->ctx, &b->cfg, SF_LAST_RESULT_NAME, path,
 				    sizeof(path)) == 0)
 		sf_log(b->ctx, SF_LOG_WARNING, 0,
 		       "cannot write %s: %s; the result stays in the EFI "
@@ -147,13 +152,17 @@ static void write_result(struct boot *b, const char *version)
 /* Move the staged image to staged.img.@suffix, so it is not retried. */
 static void move_aside(struct boot *b, const char *suffix)
 {
-	char from[4096], to[4096];
+	char from[4096], to[4096], name[64];
 
-	if (boot_staged_path(b, "", from, sizeof(from)) < 0 ||
+	if (b->data_fd < 0 ||
+	    snprintf(name, sizeof(name), SF_STAGED_NAME "%s", suffix) >=
+		    (int)sizeof(name) ||
+	    boot_staged_path(b, "", from, sizeof(from)) < 0 ||
 	    boot_staged_path(b, suffix, to, sizeof(to)) < 0)
 		return;
 	sf_fault_point(b->ctx, "staged rename");
-	if (rename(from, to) < 0 && errno != ENOENT)
+	if (renameat(b->data_fd, SF_STAGED_NAME, b->data_fd, name) < 0 &&
+	    errno != ENOENT)
 		sf_log(b->ctx, SF_LOG_WARNING, 0,
 		       "cannot move %s aside: %m; the state remembers it",
 		       from);
@@ -200,12 +209,36 @@ static void act_retry(struct boot *b)
 	reboot_into(b, t);
 }
 
+/*
+ * pid1.c's late failures (the slot's init cannot run) come after
+ * boot_run() closed DATA_DIR/slotflip: open it again for the result
+ * file. Returns true when it was opened here (close with
+ * data_dir_done()).
+ */
+static bool data_dir_reopen(struct boot *b)
+{
+	if (b->data_fd >= 0)
+		return false;
+	b->data_fd = sf_staging_dir_open(b->ctx, &b->cfg, true);
+	return b->data_fd >= 0;
+}
+
+static void data_dir_done(struct boot *b, bool reopened)
+{
+	if (!reopened)
+		return;
+	close(b->data_fd);
+	b->data_fd = -1;
+}
+
 void boot_fail_trial(struct boot *b, const char *reason)
 {
 	uint8_t t = b->st.trial;
+	bool reopened;
 
 	if (t > 1)
 		return;
+	reopened = data_dir_reopen(b);
 	b->st.slot[t].status = SF_SLOT_FAILED;
 	b->st.trial = SF_NO_SLOT;
 	b->st.tries_left = 0;
@@ -217,26 +250,31 @@ void boot_fail_trial(struct boot *b, const char *reason)
 	if (store(b) < 0)
 		say(b, "cannot record the failure in the EFI state");
 	move_aside(b, ".failed");
+	data_dir_done(b, reopened);
 }
 
 void boot_write_unbootable(struct boot *b, uint8_t slot, const char *reason)
 {
 	struct sf_last_result lr = { .time = b->now };
 	char path[4096];
+	bool reopened;
 	int r;
 
 	if (slot > 1)
 		return;
+	reopened = data_dir_reopen(b);
 	snprintf(lr.result, sizeof(lr.result), "%s", BOOT_RESULT_UNBOOTABLE);
 	snprintf(lr.slot, sizeof(lr.slot), "%s", sf_slot_name(slot));
 	snprintf(lr.version, sizeof(lr.version), "%s",
 		 b->st.slot[slot].version);
 	snprintf(lr.reason, sizeof(lr.reason), "%s", reason);
-	r = sf_last_result_write(b->ctx, &b->cfg, &lr);
-	if (r < 0 && sf_staged_path(b->ctx, &b->cfg, "last-result", path,
+	r = b->data_fd < 0 ? b->data_fd
+			   : sf_last_result_write(b->ctx, b->data_fd, &lr);
+	if (r < 0 && sf_staged_path(b->ctx, &b->cfg, SF_LAST_RESULT_NAME, path,
 				    sizeof(path)) == 0)
 		sf_log(b->ctx, SF_LOG_WARNING, 0, "cannot write %s: %s", path,
 		       strerror(-r));
+	data_dir_done(b, reopened);
 }
 
 static void act_fail_trial(struct boot *b)
@@ -409,6 +447,17 @@ static int efi_path(const struct boot *b, uint8_t slot, char *buf, size_t size)
 	return sf_root_path(b->ctx, rel, buf, size);
 }
 
+static int slot_open_error(struct boot *b, uint8_t slot, const char *dev, int r)
+{
+	if (r == -EINVAL)
+		return sf_err(b->ctx, r,
+			      "slot %s (%s) is neither a block device nor a "
+			      "regular file (config: device)",
+			      sf_slot_name(slot), dev);
+	return sf_err(b->ctx, r, "cannot open slot %s (%s): %s",
+		      sf_slot_name(slot), dev, strerror(-r));
+}
+
 static int open_slots(struct boot *b, struct slot_files *f)
 {
 	uint8_t spare = 1 - b->booted;
@@ -417,18 +466,16 @@ static int open_slots(struct boot *b, struct slot_files *f)
 
 	r = sf_config_resolve_device(b->ctx, b->cfg.slot[spare].device, dev,
 				     sizeof(dev));
-	if (r >= 0 && (f->spare_fd = open(dev, O_RDWR | O_CLOEXEC)) < 0)
-		r = sf_err(b->ctx, -errno, "cannot open slot %s (%s): %m",
-			   sf_slot_name(spare), dev);
+	if (r >= 0 && (f->spare_fd = open_device(dev, O_RDWR)) < 0)
+		r = slot_open_error(b, spare, dev, f->spare_fd);
 	if (r >= 0 && (r = slot_size(f->spare_fd, &f->spare_size)) < 0)
 		sf_err(b->ctx, r, "cannot size slot %s", sf_slot_name(spare));
 	if (r >= 0)
 		r = sf_config_resolve_device(b->ctx,
 					     b->cfg.slot[b->booted].device, dev,
 					     sizeof(dev));
-	if (r >= 0 && (f->active_fd = open(dev, O_RDONLY | O_CLOEXEC)) < 0)
-		r = sf_err(b->ctx, -errno, "cannot open slot %s (%s): %m",
-			   sf_slot_name(b->booted), dev);
+	if (r >= 0 && (f->active_fd = open_device(dev, O_RDONLY)) < 0)
+		r = slot_open_error(b, b->booted, dev, f->active_fd);
 	if (r >= 0)
 		r = efi_path(b, spare, f->efi, sizeof(f->efi));
 	if (r >= 0)
@@ -538,17 +585,16 @@ static void act_apply(struct boot *b, const uint8_t *id)
 {
 	struct slot_files f = { .spare_fd = -1, .active_fd = -1 };
 	struct sf_image *img = NULL;
-	char path[4096], reason[SF_ERROR_MAX];
+	char reason[SF_ERROR_MAX];
 	int r;
 
-	r = boot_staged_path(b, "", path, sizeof(path));
-	if (r >= 0 && b->mount_esp)
-		r = b->mount_esp(b->mount_esp_data);
+	r = b->mount_esp ? b->mount_esp(b->mount_esp_data) : 0;
 	if (r >= 0)
 		r = open_slots(b, &f);
 	if (r < 0) {
 		apply_failed(b, -EIO, id, NULL);
-	} else if (sf_image_open(b->ctx, path, &img) < 0) {
+	} else if (sf_staged_open(b->ctx, &b->cfg, b->data_fd, SF_STAGED_NAME,
+				  &img) < 0) {
 		refuse_staged(b, id, b->last_error, NULL);
 	} else if ((r = check_image(b, img, &f, reason, sizeof(reason))) ==
 		   -ENOKEY) {
@@ -591,6 +637,22 @@ static void act(struct boot *b, const uint8_t *id)
 	}
 }
 
+/*
+ * DATA_DIR/slotflip, never through a link: what is staged there, the
+ * result file and the moves aside are all reached through b->data_fd.
+ * A link or a file in its place is refused (and said why): the boot goes
+ * on as if nothing were staged.
+ */
+static void open_data_dir(struct boot *b)
+{
+	b->data_fd = sf_staging_dir_open(b->ctx, &b->cfg, false);
+	if (b->data_fd < 0 && b->data_fd != -ENOENT)
+		sf_log(b->ctx, SF_LOG_WARNING, 0,
+		       "the staging directory is not usable: a staged update "
+		       "is not looked at and no result file is written until "
+		       "it is fixed (above)");
+}
+
 int boot_run(struct boot *b)
 {
 	uint8_t id[SF_IMAGE_ID_BYTES] = { 0 };
@@ -604,11 +666,15 @@ int boot_run(struct boot *b)
 	b->next = BOOT_NEXT_SLOT;
 	b->next_slot = b->booted;
 	load_state(b);
+	open_data_dir(b);
 	in.booted = b->booted;
 	in.staged = staged_id(b, id);
 	in.staged_id = id;
 	b->decision = sf_decide(&in);
 	say(b, "booted slot %s; %s", sf_slot_name(b->booted), b->decision.why);
 	act(b, id);
+	if (b->data_fd >= 0)
+		close(b->data_fd);
+	b->data_fd = -1;
 	return 0;
 }

@@ -44,6 +44,7 @@ struct boot {
 	int (*mount_esp)(void *data);
 	void *mount_esp_data;
 	/* Set by boot_run(): */
+	int data_fd; /* DATA_DIR/slotflip (sf_staging_dir_open()), or -errno */
 	struct sf_decision decision;
 	enum boot_next next;
 	uint8_t next_slot; /* SF_NO_SLOT until known */

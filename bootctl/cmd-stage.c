@@ -34,8 +34,9 @@ struct stage {
 	int in_fd;
 	uint8_t head[SF_IMAGE_HEAD_BYTES];
 	uint64_t size; /* what the image says its size is */
-	char dir[4096], path[4096];
-	char *tmp;
+	char dir[4096], path[4096]; /* for messages */
+	int dir_fd; /* DATA_DIR/slotflip: files there are reached through it */
+	char *tmp; /* the copy's name in dir_fd */
 	int tmp_fd;
 	struct sf_image *img;
 };
@@ -43,11 +44,13 @@ struct stage {
 static void stage_free(struct stage *s)
 {
 	if (s->tmp) {
-		unlink(s->tmp);
+		unlinkat(s->dir_fd, s->tmp, 0);
 		free(s->tmp);
 	}
 	if (s->tmp_fd >= 0)
 		close(s->tmp_fd);
+	if (s->dir_fd >= 0)
+		close(s->dir_fd);
 	if (s->in_fd > 0)
 		close(s->in_fd);
 	sf_image_close(s->img);
@@ -109,14 +112,19 @@ static int open_input(struct stage *s)
 	return EXIT_OK;
 }
 
-/* Temporary copies left by a power cut during an earlier stage. */
-static void remove_leftovers(const char *dir)
+/* Temporary copies left by a power cut during an earlier stage, in the
+ * staging directory @dir_fd. */
+static void remove_leftovers(int dir_fd)
 {
-	DIR *d = opendir(dir);
+	int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *e;
 
-	if (!d)
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	while ((e = readdir(d)) != NULL)
 		if (!strncmp(e->d_name, "staged.img.tmp.", 15))
 			unlinkat(dirfd(d), e->d_name, 0);
@@ -129,18 +137,23 @@ static int prepare_dir(struct stage *s)
 	struct statvfs vfs;
 	uint64_t avail;
 
-	if (sf_staged_path(&c->ctx, &c->cfg, "staged.img", s->path,
+	if (sf_staged_path(&c->ctx, &c->cfg, SF_STAGED_NAME, s->path,
 			   sizeof(s->path)) < 0)
 		return cli_fail(c, EXIT_IO, "data-dir path too long");
 	snprintf(s->dir, sizeof(s->dir), "%s", s->path);
 	*strrchr(s->dir, '/') = '\0';
-	if (mkdir(s->dir, 0755) < 0 && errno != EEXIST)
+	s->dir_fd = sf_staging_dir_open(&c->ctx, &c->cfg, true);
+	if (s->dir_fd == -ENOENT)
 		return cli_fail(c, EXIT_IO,
-				"cannot create %s: %m (is the data partition "
+				"cannot create %s: %s (is the data partition "
 				"mounted at %s? config: data-dir)",
-				s->dir, c->cfg.data_dir);
-	remove_leftovers(s->dir);
-	if (statvfs(s->dir, &vfs) < 0)
+				s->dir, strerror(ENOENT), c->cfg.data_dir);
+	if (s->dir_fd < 0)
+		return cli_fail(c, EXIT_IO,
+				"the staging directory is not usable (above): "
+				"nothing was staged");
+	remove_leftovers(s->dir_fd);
+	if (fstatvfs(s->dir_fd, &vfs) < 0)
 		return cli_fail(c, EXIT_IO, "cannot stat %s: %m", s->dir);
 	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 	if (avail < s->size)
@@ -166,8 +179,8 @@ static int write_tmp(struct stage *s, const uint8_t *buf, size_t len,
 				"while copying the image: nothing was staged",
 				s->dir);
 	if (r < 0)
-		return cli_fail(s->c, EXIT_IO, "cannot write %s: %s", s->tmp,
-				strerror(-r));
+		return cli_fail(s->c, EXIT_IO, "cannot write %s/%s: %s", s->dir,
+				s->tmp, strerror(-r));
 	return EXIT_OK;
 }
 
@@ -209,7 +222,7 @@ static int copy_in(struct stage *s)
 
 	if (!buf)
 		return cli_fail(s->c, EXIT_IO, "out of memory");
-	s->tmp_fd = tmpfile_create(s->path, 0644, &s->tmp);
+	s->tmp_fd = tmpfile_create_at(s->dir_fd, SF_STAGED_NAME, 0644, &s->tmp);
 	if (s->tmp_fd < 0)
 		return cli_fail(s->c, EXIT_IO, "cannot create a file in %s: %s",
 				s->dir, strerror(-s->tmp_fd));
@@ -233,10 +246,16 @@ static int spare_slot_size(struct cli *c, uint8_t spare, uint64_t *ret)
 				     sizeof(dev));
 	if (r < 0)
 		return EXIT_IO;
-	fd = open(dev, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return cli_fail(c, EXIT_IO, "cannot open slot %s (%s): %m",
+	fd = open_device(dev, O_RDONLY);
+	if (fd == -EINVAL)
+		return cli_fail(c, EXIT_IO,
+				"slot %s (%s) is neither a block device nor a "
+				"regular file (config: device)",
 				sf_slot_name(spare), dev);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return cli_fail(c, EXIT_IO, "cannot open slot %s (%s): %s",
+				sf_slot_name(spare), dev,
+				strerror(fd < 0 ? -fd : errno));
 	if (S_ISBLK(st.st_mode))
 		return ioctl(fd, BLKGETSIZE64, ret) < 0
 			       ? cli_fail(c, EXIT_IO, "cannot size %s: %m", dev)
@@ -325,7 +344,7 @@ static int verify_copy(struct stage *s)
 
 	if (sf_config_load_pubkeys(&c->ctx, &c->cfg, keys) < 0)
 		return EXIT_CONFIG;
-	if (sf_image_open(&c->ctx, s->tmp, &s->img) < 0 ||
+	if (sf_staged_open(&c->ctx, &c->cfg, s->dir_fd, s->tmp, &s->img) < 0 ||
 	    sf_image_check_signatures(&c->ctx, s->img, keys, c->cfg.n_pubkeys,
 				      c->cfg.threshold) < 0 ||
 	    sf_image_load_manifest(&c->ctx, s->img) < 0)
@@ -356,7 +375,7 @@ static int commit(struct stage *s)
 	int r;
 
 	sf_fault_point(&s->c->ctx, "stage rename");
-	r = tmpfile_commit(s->tmp_fd, s->tmp, s->path);
+	r = tmpfile_commit_at(s->dir_fd, s->tmp_fd, s->tmp, SF_STAGED_NAME);
 
 	free(s->tmp);
 	s->tmp = NULL;
@@ -368,7 +387,9 @@ static int commit(struct stage *s)
 
 int cmd_stage(struct cli *c, const char *image)
 {
-	struct stage s = { .c = c, .src = image, .in_fd = -1, .tmp_fd = -1 };
+	struct stage s = {
+		.c = c, .src = image, .in_fd = -1, .dir_fd = -1, .tmp_fd = -1
+	};
 	int r = cli_load(c, "stage", NEED_ROOT | NEED_BOOTED);
 
 	if (!r)
@@ -395,33 +416,40 @@ int cmd_stage(struct cli *c, const char *image)
 	return r;
 }
 
-/* The staged image was applied and its slot is on trial. */
-static bool applied_on_trial(const struct cli *c)
+/* The staged image (in the staging directory @dir_fd) was applied and
+ * its slot is on trial. */
+static bool applied_on_trial(const struct cli *c, int dir_fd)
 {
 	uint8_t id[SF_IMAGE_ID_BYTES];
 
-	return sf_staged_id(&c->ctx, &c->cfg, id) == 0 &&
-	       sf_staged_applied(&c->st, id);
+	return sf_staged_id(dir_fd, id) == 0 && sf_staged_applied(&c->st, id);
 }
 
 int cmd_cancel(struct cli *c)
 {
-	char path[4096], dir[4096];
+	_cleanup_close_ int dir_fd = -1;
+	char path[4096];
+	struct stat st;
 	int r = cli_load(c, "cancel", NEED_ROOT);
 
 	if (r)
 		return r;
-	if (sf_staged_path(&c->ctx, &c->cfg, "staged.img", path, sizeof(path)) <
-	    0)
+	if (sf_staged_path(&c->ctx, &c->cfg, SF_STAGED_NAME, path,
+			   sizeof(path)) < 0)
 		return cli_fail(c, EXIT_IO, "data-dir path too long");
-	snprintf(dir, sizeof(dir), "%s", path);
-	*strrchr(dir, '/') = '\0';
-	remove_leftovers(dir);
-	if (access(path, F_OK) < 0) {
+	dir_fd = sf_staging_dir_open(&c->ctx, &c->cfg, false);
+	if (dir_fd < 0 && dir_fd != -ENOENT)
+		return cli_fail(c, EXIT_IO,
+				"the staging directory is not usable (above): "
+				"nothing was removed");
+	if (dir_fd >= 0)
+		remove_leftovers(dir_fd);
+	if (dir_fd < 0 ||
+	    fstatat(dir_fd, SF_STAGED_NAME, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		cli_say(c, "nothing is staged (%s does not exist)", path);
 		return EXIT_OK;
 	}
-	if (applied_on_trial(c))
+	if (applied_on_trial(c, dir_fd))
 		return cli_fail(c, EXIT_REFUSED,
 				"the staged image is already applied: slot %s "
 				"runs it on trial; to roll back: slotflip "
@@ -431,7 +459,7 @@ int cmd_cancel(struct cli *c)
 				sf_slot_name(c->st.trial),
 				sf_slot_name(c->st.good));
 	sf_fault_point(&c->ctx, "cancel unlink");
-	r = unlink(path) < 0 ? -errno : fsync_parent(path);
+	r = unlink_at_synced(dir_fd, SF_STAGED_NAME);
 	if (r < 0)
 		return cli_fail(c, EXIT_IO, "cannot remove %s: %s", path,
 				strerror(-r));

@@ -20,17 +20,27 @@
 /* Remove staged.img if it is the image just confirmed. */
 static void remove_applied(struct cli *c, const uint8_t *id)
 {
+	_cleanup_close_ int dir_fd = -1;
 	uint8_t staged[SF_IMAGE_ID_BYTES];
 	char path[4096];
 	int r;
 
-	if (sf_staged_id(&c->ctx, &c->cfg, staged) < 0 ||
-	    memcmp(staged, id, SF_IMAGE_ID_BYTES) != 0 ||
-	    sf_staged_path(&c->ctx, &c->cfg, "staged.img", path, sizeof(path)) <
-		    0)
+	if (sf_staged_path(&c->ctx, &c->cfg, SF_STAGED_NAME, path,
+			   sizeof(path)) < 0)
+		return;
+	dir_fd = sf_staging_dir_open(&c->ctx, &c->cfg, false);
+	if (dir_fd < 0) {
+		if (dir_fd != -ENOENT)
+			sf_log(&c->ctx, SF_LOG_WARNING, 0,
+			       "the staging directory is not usable (above): "
+			       "an applied image there is not removed");
+		return;
+	}
+	if (sf_staged_id(dir_fd, staged) < 0 ||
+	    memcmp(staged, id, SF_IMAGE_ID_BYTES) != 0)
 		return;
 	sf_fault_point(&c->ctx, "staged remove");
-	r = unlink(path) < 0 ? -errno : fsync_parent(path);
+	r = unlink_at_synced(dir_fd, SF_STAGED_NAME);
 	if (r < 0)
 		sf_log(&c->ctx, SF_LOG_WARNING, 0,
 		       "cannot remove the applied image %s: %s", path,

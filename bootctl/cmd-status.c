@@ -5,8 +5,10 @@
  * docs/RUNTIME.md and only grows (new keys), never changes.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,20 +28,28 @@ struct staged_info {
 	char error[256];
 };
 
-static void staged_info(struct cli *c, struct staged_info *si)
+/* @dir_fd: the staging directory, or negative (nothing to show). */
+static void staged_info(struct cli *c, int dir_fd, struct staged_info *si)
 {
 	struct ms_pubkey keys[SF_CONFIG_MAX_KEYS];
 	struct sf_ctx quiet = c->ctx;
 	struct sf_image *img = NULL;
 	const struct sf_bootstate *st = &c->st;
+	struct stat sb;
 
 	quiet.log_fn = NULL;
-	if (sf_staged_path(&c->ctx, &c->cfg, "staged.img", si->path,
+	if (dir_fd < 0 ||
+	    sf_staged_path(&c->ctx, &c->cfg, SF_STAGED_NAME, si->path,
 			   sizeof(si->path)) < 0 ||
-	    access(si->path, F_OK) < 0)
+	    fstatat(dir_fd, SF_STAGED_NAME, &sb, AT_SYMLINK_NOFOLLOW) < 0)
 		return;
 	si->present = true;
-	if (sf_image_open(&quiet, si->path, &img) < 0 ||
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(si->error, sizeof(si->error),
+			 "not a regular file: remove it (slotflip cancel)");
+		return;
+	}
+	if (sf_staged_open(&quiet, &c->cfg, dir_fd, SF_STAGED_NAME, &img) < 0 ||
 	    sf_image_load_manifest(&quiet, img) < 0) {
 		snprintf(si->error, sizeof(si->error),
 			 "not a readable slotflip image");
@@ -226,17 +236,42 @@ static void print_json(struct cli *c, const struct staged_info *si,
 	printf("}\n");
 }
 
+/* The last apply's result, from last-result in @dir_fd; false when there
+ * is none or it cannot be read (said why). */
+static bool last_apply(struct cli *c, int dir_fd, struct sf_last_result *la)
+{
+	char path[4096];
+	int r = dir_fd < 0 ? -ENOENT : sf_last_result_read(dir_fd, la);
+
+	if (r >= 0 || r == -ENOENT)
+		return r >= 0;
+	if (sf_staged_path(&c->ctx, &c->cfg, SF_LAST_RESULT_NAME, path,
+			   sizeof(path)) < 0)
+		snprintf(path, sizeof(path), SF_LAST_RESULT_NAME);
+	sf_log(&c->ctx, SF_LOG_WARNING, 0,
+	       "%s: %s: the last apply is not shown; remove it (slotflip-init "
+	       "writes it again at the next apply)",
+	       path,
+	       r == -EINVAL  ? "not a regular file"
+	       : r == -ELOOP ? "a symbolic link, not followed"
+			     : strerror(-r));
+	return false;
+}
+
 int cmd_status(struct cli *c)
 {
 	struct staged_info si = { .present = false };
+	_cleanup_close_ int dir_fd = -1;
 	struct sf_last_result la;
 	bool la_present;
 	int r = cli_load(c, "status", 0);
 
 	if (r)
 		return r;
-	staged_info(c, &si);
-	la_present = sf_last_result_read(&c->ctx, &c->cfg, &la) == 0;
+	/* A link or file in the directory's place is said (a warning). */
+	dir_fd = sf_staging_dir_open(&c->ctx, &c->cfg, false);
+	staged_info(c, dir_fd, &si);
+	la_present = last_apply(c, dir_fd, &la);
 	if (c->json)
 		print_json(c, &si, la_present ? &la : NULL);
 	else

@@ -1103,7 +1103,9 @@ static int efi_decode(struct apply_job *job, uint8_t *mem)
 
 	if (!stored)
 		return -ENOMEM;
-	base_fd = open(job->t->active_efi_path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK here and below: nothing placed on the ESP blocks. */
+	base_fd = open(job->t->active_efi_path,
+		       O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	job->base = (struct sf_base){ base_fd >= 0 ? read_fd : NULL, &base_fd };
 	sf_codec_init(&codec, 9);
 	for (uint32_t i = 0; r >= 0 && i < job->p->n_chunks; i++) {
@@ -1119,7 +1121,7 @@ static int efi_decode(struct apply_job *job, uint8_t *mem)
 /* Is the file at @path exactly @len bytes of @mem? */
 static bool file_holds(const char *path, const uint8_t *mem, size_t len)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	_cleanup_free_ uint8_t *buf = malloc(len + 1);
 	struct stat st;
 
@@ -1140,7 +1142,8 @@ static int efi_install(const struct sf_ctx *ctx, const char *path,
 	if (asprintf(&tmp, "%s.new", path) < 0)
 		return -ENOMEM;
 	sf_fault_point(ctx, "efi write");
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_CLOEXEC,
+		  0644);
 	if (fd < 0)
 		return sf_err(ctx, -errno, "cannot create %s: %m", tmp);
 	r = pwrite_full(fd, mem, len, 0);

@@ -301,12 +301,12 @@ int sf_config_load(const struct sf_ctx *ctx, const char *path,
 	r = sf_root_path(ctx, path, full, sizeof(full));
 	if (r < 0)
 		return sf_err(ctx, r, "config path too long");
-	fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return sf_err(ctx, -errno, "cannot read config file %s: %m",
-			      full);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size > CONFIG_FILE_MAX)
+	/* Never blocks: a FIFO in its place is refused, not waited on. */
+	fd = open_regular_at(AT_FDCWD, full, O_RDONLY | O_NOFOLLOW);
+	if (fd < 0 && fd != -EINVAL)
+		return sf_err(ctx, fd, "cannot read config file %s: %s", full,
+			      strerror(-fd));
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > CONFIG_FILE_MAX)
 		return sf_err(ctx, -EINVAL,
 			      "config file %s: not a regular file of at most "
 			      "%u bytes",

@@ -6,7 +6,10 @@
 #include <libgen.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -97,25 +100,93 @@ ssize_t read_text_fd(int fd, char *buf, size_t size)
 	return n;
 }
 
-int tmpfile_create(const char *path, int mode, char **ret_tmp)
+/* Open @path with @flags, never blocking in open() (O_NONBLOCK: a FIFO
+ * has no writer, a device node may wait for a carrier); O_NONBLOCK is
+ * cleared again once the type is known to be @type or @type2. */
+static int open_typed(int dirfd, const char *path, int flags, mode_t type,
+		      mode_t type2)
 {
-	_cleanup_free_ char *tmp = NULL;
-	int fd;
+	_cleanup_close_ int fd =
+		openat(dirfd, path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+	int fl;
 
-	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
-		return -ENOMEM;
-	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((st.st_mode & S_IFMT) != type && (st.st_mode & S_IFMT) != type2)
+		return -EINVAL;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		return -errno;
+	return TAKE_FD(fd);
+}
+
+int open_regular_at(int dirfd, const char *path, int flags)
+{
+	return open_typed(dirfd, path, flags, S_IFREG, S_IFREG);
+}
+
+int open_device(const char *path, int flags)
+{
+	return open_typed(AT_FDCWD, path, flags, S_IFREG, S_IFBLK);
+}
+
+/* Six characters of [A-Za-z0-9], from the kernel's random pool. */
+static void random_suffix(char *out, unsigned attempt)
+{
+	static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz0123456789";
+	uint8_t rnd[6];
+
+	if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd)) {
+		/* Early in a boot: names only need to differ. */
+		uint64_t t = (uint64_t)getpid() * 2654435761u ^
+			     (uint64_t)time(NULL) ^ (uint64_t)clock() ^
+			     (uint64_t)attempt << 40;
+
+		memcpy(rnd, &t, sizeof(rnd));
+	}
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		out[i] = set[rnd[i] % (sizeof(set) - 1)];
+	out[sizeof(rnd)] = '\0';
+}
+
+int tmpfile_create_at(int dirfd, const char *name, int mode, char **ret_tmp)
+{
+	_cleanup_free_ char *tmp = NULL;
+	size_t len;
+	int fd = -EEXIST;
+
+	if (asprintf(&tmp, "%s.tmp.XXXXXX", name) < 0)
+		return -ENOMEM;
+	len = strlen(tmp);
+	for (int i = 0; i < 100 && fd == -EEXIST; i++) {
+		random_suffix(tmp + len - 6, (unsigned)i);
+		/* O_EXCL: nothing planted under the name is opened. */
+		fd = openat(dirfd, tmp,
+			    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    0600);
+		if (fd < 0)
+			fd = -errno;
+	}
+	if (fd < 0)
+		return fd;
 	if (fchmod(fd, (mode_t)mode) < 0) {
 		int r = -errno;
 
 		close(fd);
-		unlink(tmp);
+		unlinkat(dirfd, tmp, 0);
 		return r;
 	}
 	*ret_tmp = TAKE_PTR(tmp);
 	return fd;
+}
+
+int tmpfile_create(const char *path, int mode, char **ret_tmp)
+{
+	return tmpfile_create_at(AT_FDCWD, path, mode, ret_tmp);
 }
 
 int fsync_parent(const char *path)
@@ -131,30 +202,56 @@ int fsync_parent(const char *path)
 	return fsync(dfd) < 0 ? -errno : 0;
 }
 
-int tmpfile_commit(int fd, const char *tmp, const char *path)
+/* fsync the directory @dirfd, or @name's when it is AT_FDCWD. */
+static int fsync_dir(int dirfd, const char *name)
 {
-	if (fsync(fd) < 0 || rename(tmp, path) < 0) {
-		int r = -errno;
-
-		unlink(tmp);
-		return r;
-	}
-	return fsync_parent(path);
+	if (dirfd == AT_FDCWD)
+		return fsync_parent(name);
+	return fsync(dirfd) < 0 ? -errno : 0;
 }
 
-int write_file_atomic(const char *path, const void *buf, size_t len, int mode)
+int tmpfile_commit_at(int dirfd, int fd, const char *tmp, const char *name)
+{
+	if (fsync(fd) < 0 || renameat(dirfd, tmp, dirfd, name) < 0) {
+		int r = -errno;
+
+		unlinkat(dirfd, tmp, 0);
+		return r;
+	}
+	return fsync_dir(dirfd, name);
+}
+
+int tmpfile_commit(int fd, const char *tmp, const char *path)
+{
+	return tmpfile_commit_at(AT_FDCWD, fd, tmp, path);
+}
+
+int unlink_at_synced(int dirfd, const char *name)
+{
+	if (unlinkat(dirfd, name, 0) < 0)
+		return -errno;
+	return fsync_dir(dirfd, name);
+}
+
+int write_file_atomic_at(int dirfd, const char *name, const void *buf,
+			 size_t len, int mode)
 {
 	_cleanup_free_ char *tmp = NULL;
-	int fd = tmpfile_create(path, mode, &tmp);
+	int fd = tmpfile_create_at(dirfd, name, mode, &tmp);
 	int r;
 
 	if (fd < 0)
 		return fd;
 	r = pwrite_full(fd, buf, len, 0);
 	if (r >= 0)
-		r = tmpfile_commit(fd, tmp, path);
+		r = tmpfile_commit_at(dirfd, fd, tmp, name);
 	else
-		unlink(tmp);
+		unlinkat(dirfd, tmp, 0);
 	close(fd);
 	return r;
+}
+
+int write_file_atomic(const char *path, const void *buf, size_t len, int mode)
+{
+	return write_file_atomic_at(AT_FDCWD, path, buf, len, mode);
 }

@@ -31,6 +31,8 @@ ssize_t read_full(int fd, void *buf, size_t len);
 /*
  * read_text_file - a small file whole into @buf (@size bytes, 1 or more),
  * NUL-terminated: sysfs and procfs attributes, version and list files.
+ * Follows links and reads pipes: only for files an attacker cannot place
+ * (a file on the data partition is opened with open_regular_at()).
  * Returns the length (without the NUL), -EFBIG when the file holds more
  * than @size - 1 bytes (@buf then holds its start), or -errno.
  */
@@ -40,10 +42,33 @@ ssize_t read_text_file(const char *path, char *buf, size_t size);
 ssize_t read_text_fd(int fd, char *buf, size_t size);
 
 /*
- * tmpfile_create - create a new file next to @path (same directory, name
- * "<path>.tmp.XXXXXX"), mode @mode. Returns the fd and the name in
- * *@ret_tmp (malloc'd), or -errno.
+ * open_regular_at - open @path, relative to @dirfd (a directory's fd or
+ * AT_FDCWD), with @flags (O_RDONLY, O_NOFOLLOW, ...; O_NONBLOCK, O_NOCTTY
+ * and O_CLOEXEC are added), and require a regular file. The open never
+ * blocks: a FIFO or device node planted at @path is refused, not waited
+ * on. O_NONBLOCK is cleared on the fd returned.
+ * Returns the fd; -EINVAL when @path is not a regular file; -errno
+ * (-ENOENT, -ELOOP for a link with O_NOFOLLOW, ...).
  */
+int open_regular_at(int dirfd, const char *path, int flags);
+
+/*
+ * open_device - open_regular_at(AT_FDCWD, @path, @flags) that also takes
+ * a block device: a slot (links are followed, as in /dev/disk/by-*).
+ * Returns the fd; -EINVAL when @path is neither; -errno.
+ */
+int open_device(const char *path, int flags);
+
+/*
+ * tmpfile_create_at - create a new file next to @name in the directory
+ * @dirfd (or AT_FDCWD), named "<name>.tmp.XXXXXX" (random), mode @mode,
+ * with O_EXCL: nothing already there is opened or followed.
+ * Returns the fd and the name in *@ret_tmp (malloc'd, relative to
+ * @dirfd as @name is), or -errno.
+ */
+int tmpfile_create_at(int dirfd, const char *name, int mode, char **ret_tmp);
+
+/* tmpfile_create - tmpfile_create_at(AT_FDCWD, @path, ...). */
 int tmpfile_create(const char *path, int mode, char **ret_tmp);
 
 /*
@@ -53,14 +78,29 @@ int tmpfile_create(const char *path, int mode, char **ret_tmp);
 int fsync_parent(const char *path);
 
 /*
- * tmpfile_commit - fsync @fd, rename @tmp over @path and fsync the
- * directory, so that a power cut leaves either the old or the new file.
+ * tmpfile_commit_at - fsync @fd, rename @tmp over @name (both in the
+ * directory @dirfd, or AT_FDCWD) and fsync that directory, so that a
+ * power cut leaves either the old or the new file.
  * Returns 0 or -errno; @tmp is unlinked on failure.
  */
+int tmpfile_commit_at(int dirfd, int fd, const char *tmp, const char *name);
+
+/* tmpfile_commit - tmpfile_commit_at(AT_FDCWD, ...). */
 int tmpfile_commit(int fd, const char *tmp, const char *path);
 
 /*
- * write_file_atomic - replace @path with @len bytes of @buf, mode @mode,
- * through tmpfile_create() and tmpfile_commit(). Returns 0 or -errno.
+ * unlink_at_synced - remove @name from the directory @dirfd (or
+ * AT_FDCWD) and fsync the directory. Returns 0 or -errno.
  */
+int unlink_at_synced(int dirfd, const char *name);
+
+/*
+ * write_file_atomic_at - replace @name in the directory @dirfd (or
+ * AT_FDCWD) with @len bytes of @buf, mode @mode, through
+ * tmpfile_create_at() and tmpfile_commit_at(). Returns 0 or -errno.
+ */
+int write_file_atomic_at(int dirfd, const char *name, const void *buf,
+			 size_t len, int mode);
+
+/* write_file_atomic - write_file_atomic_at(AT_FDCWD, @path, ...). */
 int write_file_atomic(const char *path, const void *buf, size_t len, int mode);

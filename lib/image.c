@@ -89,17 +89,24 @@ static int check_header(const struct sf_ctx *ctx, const char *path,
 	return 0;
 }
 
-static int open_regular(const struct sf_ctx *ctx, const char *path,
-			uint64_t *ret_size)
+/* @name in @dirfd, a regular file that is no link: never blocks (a FIFO
+ * planted on the data partition is refused, not waited on). */
+static int open_regular(const struct sf_ctx *ctx, int dirfd, const char *name,
+			const char *path, uint64_t *ret_size)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open_regular_at(dirfd, name, O_RDONLY | O_NOFOLLOW);
 
-	if (fd < 0)
-		return sf_err(ctx, -errno, "cannot open %s: %m", path);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
+	if (fd == -EINVAL)
 		return sf_err(ctx, -EBADMSG, "%s: not a regular file", path);
+	if (fd < 0)
+		return sf_err(ctx, fd, "cannot open %s: %s", path,
+			      strerror(-fd));
+	if (fstat(fd, &st) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return sf_err(ctx, r, "cannot stat %s: %s", path, strerror(-r));
 	}
 	*ret_size = (uint64_t)st.st_size;
 	return fd;
@@ -150,15 +157,15 @@ static int read_areas(const struct sf_ctx *ctx, const char *path,
 	return sf_sigblock_parse(ctx, sb, &img->sigs);
 }
 
-int sf_image_open(const struct sf_ctx *ctx, const char *path,
-		  struct sf_image **ret)
+int sf_image_open_at(const struct sf_ctx *ctx, int dirfd, const char *name,
+		     const char *path, struct sf_image **ret)
 {
 	struct sf_image *img = calloc(1, sizeof(*img));
 	int r;
 
 	if (!img)
 		return -ENOMEM;
-	img->fd = open_regular(ctx, path, &img->file_size);
+	img->fd = open_regular(ctx, dirfd, name, path, &img->file_size);
 	if (img->fd < 0) {
 		r = img->fd;
 		free(img);
@@ -171,6 +178,12 @@ int sf_image_open(const struct sf_ctx *ctx, const char *path,
 	}
 	*ret = img;
 	return 0;
+}
+
+int sf_image_open(const struct sf_ctx *ctx, const char *path,
+		  struct sf_image **ret)
+{
+	return sf_image_open_at(ctx, AT_FDCWD, path, path, ret);
 }
 
 void sf_image_close(struct sf_image *img)

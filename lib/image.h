@@ -56,15 +56,24 @@ int sf_image_header_parse(const struct sf_ctx *ctx, const char *path,
 			  const uint8_t *h, uint64_t *ret_manifest_size);
 
 /*
- * sf_image_open - open @path (a regular file, no symlink) and read its
- * header, raw manifest and signature block. Nothing in the manifest is
- * trusted or decoded yet.
- * Returns 0 and a new image in *@ret; -ENOENT, -EACCES, ... when the file
- * cannot be read; -EBADMSG if it is not a slotflip image or is truncated;
- * -EPROTONOSUPPORT for an unknown format version.
+ * sf_image_open - open @path (a regular file, no symlink; a FIFO or
+ * device node there is refused without blocking) and read its header, raw
+ * manifest and signature block. Nothing in the manifest is trusted or
+ * decoded yet.
+ * Returns 0 and a new image in *@ret; -ENOENT, -EACCES, -ELOOP (a link)
+ * ... when the file cannot be read; -EBADMSG if it is not a regular file,
+ * not a slotflip image or is truncated; -EPROTONOSUPPORT for an unknown
+ * format version.
  */
 int sf_image_open(const struct sf_ctx *ctx, const char *path,
 		  struct sf_image **ret);
+
+/*
+ * sf_image_open_at - sf_image_open() of @name relative to the directory
+ * @dirfd (or AT_FDCWD); @path names the file in messages.
+ */
+int sf_image_open_at(const struct sf_ctx *ctx, int dirfd, const char *name,
+		     const char *path, struct sf_image **ret);
 void sf_image_close(struct sf_image *img);
 
 /*

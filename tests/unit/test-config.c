@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "testlib.h"
@@ -106,6 +108,20 @@ TEST(load_from_root_and_missing_file)
 	test_write_file("etc/slotflip/slotflip.conf", good, strlen(good));
 	CHECK_EQ(sf_config_load(&test_ctx, SF_CONFIG_PATH, &c), 0);
 	CHECK_STREQ(c.compatible, "acme-gw");
+}
+
+/* A FIFO in the config's place is refused at once (slotflip-init reads it
+ * as PID 1): no wait for a writer. */
+TEST(load_refuses_a_fifo_without_blocking)
+{
+	struct sf_config c;
+
+	alarm(5);
+	CHECK_EQ(system("mkdir -p etc/slotflip"), 0);
+	CHECK_EQ(mkfifo("etc/slotflip/slotflip.conf", 0644), 0);
+	CHECK_EQ(sf_config_load(&test_ctx, SF_CONFIG_PATH, &c), -EINVAL);
+	CHECK_LOG("config file ./etc/slotflip/slotflip.conf: not a regular "
+		  "file");
 }
 
 TEST(resolve_devices)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -117,4 +118,91 @@ TEST(fsync_parent)
 {
 	CHECK_EQ(fsync_parent("file-in-this-dir"), 0);
 	CHECK_EQ(fsync_parent("missing-dir/file"), -ENOENT);
+}
+
+/*
+ * A FIFO, a directory or a link where a regular file is wanted is refused,
+ * and the open of a FIFO does not wait for a writer (SIGALRM fails a hang).
+ */
+TEST(open_regular_at_never_blocks)
+{
+	char buf[8] = { 0 };
+	int dfd, fd;
+
+	alarm(5);
+	CHECK_EQ(mkdir("d", 0755), 0);
+	dfd = open("d", O_RDONLY | O_DIRECTORY);
+	CHECK(dfd >= 0);
+	test_write_file("d/f", "abc", 3);
+	CHECK_EQ(mkfifo("d/fifo", 0644), 0);
+	CHECK_EQ(symlink("f", "d/link"), 0);
+	fd = open_regular_at(dfd, "f", O_RDONLY | O_NOFOLLOW);
+	CHECK(fd >= 0);
+	CHECK_EQ(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+	CHECK(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	CHECK_EQ(read(fd, buf, sizeof(buf)), 3);
+	close(fd);
+	CHECK_EQ(open_regular_at(dfd, "fifo", O_RDONLY | O_NOFOLLOW), -EINVAL);
+	CHECK_EQ(open_regular_at(dfd, "fifo", O_WRONLY | O_NOFOLLOW), -ENXIO);
+	CHECK_EQ(open_regular_at(AT_FDCWD, "d", O_RDONLY), -EINVAL);
+	CHECK_EQ(open_regular_at(dfd, "link", O_RDONLY | O_NOFOLLOW), -ELOOP);
+	CHECK_EQ(open_regular_at(dfd, "absent", O_RDONLY), -ENOENT);
+	close(dfd);
+}
+
+/* A slot: a regular file (tests) or a block device, nothing else. */
+TEST(open_device_takes_files_and_block_devices)
+{
+	int fd;
+
+	alarm(5);
+	test_write_file("slot", "abc", 3);
+	CHECK_EQ(mkfifo("fifo", 0644), 0);
+	fd = open_device("slot", O_RDWR);
+	CHECK(fd >= 0);
+	CHECK_EQ(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+	close(fd);
+	CHECK_EQ(open_device("fifo", O_RDWR), -EINVAL);
+	CHECK_EQ(open_device(".", O_RDONLY), -EINVAL);
+	CHECK_EQ(open_device("/dev/null", O_RDONLY), -EINVAL);
+	CHECK_EQ(open_device("absent", O_RDONLY), -ENOENT);
+}
+
+/* The *_at functions work in the directory of the fd given, whatever
+ * takes its path's place later. */
+TEST(atomic_write_and_unlink_at_a_directory_fd)
+{
+	char *tmp = NULL;
+	struct stat st;
+	size_t len;
+	char *got;
+	int dfd, fd;
+
+	CHECK_EQ(mkdir("d", 0755), 0);
+	CHECK_EQ(mkdir("other", 0755), 0);
+	dfd = open("d", O_RDONLY | O_DIRECTORY);
+	CHECK(dfd >= 0);
+	CHECK_EQ(rename("d", "moved"), 0);
+	CHECK_EQ(symlink("other", "d"), 0);
+	CHECK_EQ(write_file_atomic_at(dfd, "f", "hello", 5, 0640), 0);
+	got = test_read_file("moved/f", &len);
+	CHECK_EQ(len, 5);
+	CHECK(!memcmp(got, "hello", 5));
+	free(got);
+	CHECK_EQ(stat("moved/f", &st), 0);
+	CHECK_EQ(st.st_mode & 07777, 0640);
+	fd = tmpfile_create_at(dfd, "g", 0644, &tmp);
+	CHECK(fd >= 0);
+	CHECK(!strncmp(tmp, "g.tmp.", 6) && strlen(tmp) == 12);
+	CHECK_EQ(fstatat(dfd, tmp, &st, 0), 0);
+	CHECK_EQ(tmpfile_commit_at(dfd, fd, tmp, "g"), 0);
+	close(fd);
+	free(tmp);
+	CHECK_EQ(stat("moved/g", &st), 0);
+	CHECK_EQ(unlink_at_synced(dfd, "g"), 0);
+	CHECK_EQ(stat("moved/g", &st), -1);
+	CHECK_EQ(unlink_at_synced(dfd, "g"), -ENOENT);
+	/* Nothing went through the link. */
+	CHECK_EQ(system("test -z \"$(ls other)\""), 0);
+	close(dfd);
 }

@@ -245,6 +245,18 @@ TEST(symlink_and_directory_refused)
 	CHECK_LOG("not a regular file");
 }
 
+/* A FIFO is refused at once: its open does not wait for a writer. */
+TEST(fifo_refused_without_blocking)
+{
+	struct sf_image *img = NULL;
+
+	alarm(5);
+	CHECK_EQ(mkfifo("fifo.img", 0644), 0);
+	CHECK_EQ(sf_image_open(&test_ctx, "fifo.img", &img), -EBADMSG);
+	CHECK_LOG("fifo.img: not a regular file");
+	CHECK(img == NULL);
+}
+
 TEST(trusted_comment_must_name_manifest)
 {
 	struct keys k;

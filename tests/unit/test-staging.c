@@ -83,10 +83,12 @@ TEST(last_result_long_reason)
 	struct sf_config cfg = { .data_dir = "/data" };
 	struct sf_last_result lr = { .time = 1700000000 }, got;
 	char want[SF_LAST_REASON_MAX];
+	int dfd;
 
-	CHECK_EQ(sf_last_result_read(&test_ctx, &cfg, &got), -ENOENT);
 	CHECK_EQ(mkdir("data", 0755), 0);
-	CHECK_EQ(mkdir("data/slotflip", 0755), 0);
+	dfd = sf_staging_dir_open(&test_ctx, &cfg, true);
+	CHECK(dfd >= 0);
+	CHECK_EQ(sf_last_result_read(dfd, &got), -ENOENT);
 	snprintf(lr.result, sizeof(lr.result), "refused");
 	snprintf(lr.slot, sizeof(lr.slot), "b");
 	snprintf(lr.version, sizeof(lr.version), "1.2.3");
@@ -96,8 +98,8 @@ TEST(last_result_long_reason)
 	lr.reason[200] = '\n'; /* one line: a newline becomes a space */
 	memcpy(want, lr.reason, sizeof(want));
 	want[200] = ' ';
-	CHECK_EQ(sf_last_result_write(&test_ctx, &cfg, &lr), 0);
-	CHECK_EQ(sf_last_result_read(&test_ctx, &cfg, &got), 0);
+	CHECK_EQ(sf_last_result_write(&test_ctx, dfd, &lr), 0);
+	CHECK_EQ(sf_last_result_read(dfd, &got), 0);
 	CHECK_STREQ(got.result, "refused");
 	CHECK_EQ(got.time, 1700000000);
 	CHECK_STREQ(got.slot, "b");
@@ -107,7 +109,8 @@ TEST(last_result_long_reason)
 	/* A link in its place is not followed. */
 	CHECK_EQ(rename("data/slotflip/last-result", "elsewhere"), 0);
 	CHECK_EQ(symlink("../../elsewhere", "data/slotflip/last-result"), 0);
-	CHECK_EQ(sf_last_result_read(&test_ctx, &cfg, &got), -ELOOP);
+	CHECK_EQ(sf_last_result_read(dfd, &got), -ELOOP);
+	close(dfd);
 }
 
 /* The staged image's id is the start of its manifest hash. */
@@ -125,21 +128,108 @@ TEST(staged_id)
 	const char *path = "data/slotflip/staged.img";
 	uint8_t id[SF_IMAGE_ID_BYTES], rootfs[8192];
 	struct sf_image *img = NULL;
+	int dfd;
 
 	memset(id, 0xee, sizeof(id));
-	CHECK_EQ(sf_staged_id(&test_ctx, &cfg, id), -ENOENT);
 	CHECK_EQ(mkdir("data", 0755), 0);
-	CHECK_EQ(mkdir("data/slotflip", 0755), 0);
+	dfd = sf_staging_dir_open(&test_ctx, &cfg, true);
+	CHECK(dfd >= 0);
+	CHECK_EQ(sf_staged_id(dfd, id), -ENOENT);
 	test_write_file(path, "not an image", 12);
-	CHECK_EQ(sf_staged_id(&test_ctx, &cfg, id), -EBADMSG);
+	CHECK_EQ(sf_staged_id(dfd, id), -EBADMSG);
 	CHECK_EQ(id[0], 0xee); /* untouched on failure */
 	CHECK_EQ(ms_keygen(&pk, &sk), 0);
 	test_fill_random(rootfs, sizeof(rootfs), 7);
 	test_write_file("rootfs", rootfs, sizeof(rootfs));
 	CHECK_EQ(unlink(path), 0);
 	CHECK_EQ(sf_image_create(&test_ctx, &o, path), 0);
-	CHECK_EQ(sf_staged_id(&test_ctx, &cfg, id), 0);
+	CHECK_EQ(sf_staged_id(dfd, id), 0);
 	CHECK_EQ(sf_image_open(&test_ctx, path, &img), 0);
 	CHECK(!memcmp(id, img->manifest_hash, sizeof(id)));
 	sf_image_close(img);
+	close(dfd);
+}
+
+/*
+ * A FIFO planted as staged.img or last-result (an attacker who can write
+ * the data partition) is refused at once: open() must not wait for a
+ * writer (slotflip-init runs this as PID 1). SIGALRM fails a hang.
+ */
+TEST(fifo_staged_and_last_result_refused_without_blocking)
+{
+	struct sf_config cfg = { .data_dir = "/data" };
+	struct sf_last_result got = { .time = 42 };
+	struct sf_image *img = NULL;
+	uint8_t id[SF_IMAGE_ID_BYTES];
+	int dfd;
+
+	alarm(5);
+	CHECK_EQ(mkdir("data", 0755), 0);
+	dfd = sf_staging_dir_open(&test_ctx, &cfg, true);
+	CHECK(dfd >= 0);
+	CHECK_EQ(mkfifo("data/slotflip/staged.img", 0644), 0);
+	CHECK_EQ(mkfifo("data/slotflip/last-result", 0644), 0);
+	CHECK_EQ(sf_staged_id(dfd, id), -EBADMSG);
+	CHECK_EQ(sf_staged_open(&test_ctx, &cfg, dfd, SF_STAGED_NAME, &img),
+		 -EBADMSG);
+	CHECK_LOG("./data/slotflip/staged.img: not a regular file");
+	CHECK(img == NULL);
+	CHECK_EQ(sf_last_result_read(dfd, &got), -EINVAL);
+	CHECK_EQ(got.time, 42); /* untouched */
+	close(dfd);
+}
+
+/* The staging directory: made on demand, never reached through a link. */
+TEST(staging_dir_open)
+{
+	struct sf_config cfg = { .data_dir = "/data" };
+	struct sf_last_result lr = { .time = 1 };
+	struct stat st;
+	int dfd;
+
+	/* The data partition is not there: nothing is made. */
+	CHECK_EQ(sf_staging_dir_open(&test_ctx, &cfg, true), -ENOENT);
+	CHECK_EQ(mkdir("data", 0755), 0);
+	CHECK_EQ(sf_staging_dir_open(&test_ctx, &cfg, false), -ENOENT);
+	dfd = sf_staging_dir_open(&test_ctx, &cfg, true);
+	CHECK(dfd >= 0);
+	CHECK_EQ(stat("data/slotflip", &st), 0);
+	CHECK(S_ISDIR(st.st_mode));
+	CHECK_EQ(st.st_mode & 07777, 0755);
+	close(dfd);
+	dfd = sf_staging_dir_open(&test_ctx, &cfg, false);
+	CHECK(dfd >= 0);
+	close(dfd);
+
+	/* A link to another directory: refused, made or not. */
+	CHECK_EQ(rmdir("data/slotflip"), 0);
+	CHECK_EQ(mkdir("elsewhere", 0755), 0);
+	CHECK_EQ(symlink("../elsewhere", "data/slotflip"), 0);
+	CHECK_EQ(sf_staging_dir_open(&test_ctx, &cfg, false), -ELOOP);
+	CHECK_LOG("./data/slotflip is a symbolic link: slotflip does not "
+		  "follow it");
+	CHECK_LOG("remove the link (rm ./data/slotflip)");
+	CHECK_EQ(sf_staging_dir_open(&test_ctx, &cfg, true), -ELOOP);
+	/* A dangling one is not made either. */
+	CHECK_EQ(unlink("data/slotflip"), 0);
+	CHECK_EQ(symlink("../nowhere", "data/slotflip"), 0);
+	CHECK_EQ(sf_staging_dir_open(&test_ctx, &cfg, true), -ELOOP);
+	CHECK_EQ(lstat("nowhere", &st), -1);
+	/* A file in its place. */
+	CHECK_EQ(unlink("data/slotflip"), 0);
+	test_write_file("data/slotflip", "x", 1);
+	CHECK_EQ(sf_staging_dir_open(&test_ctx, &cfg, true), -ENOTDIR);
+	CHECK_LOG("./data/slotflip is not a directory: remove it");
+
+	/* Files are reached through the fd: a link swapped in for the
+	 * directory after it was opened is not written through. */
+	CHECK_EQ(unlink("data/slotflip"), 0);
+	dfd = sf_staging_dir_open(&test_ctx, &cfg, true);
+	CHECK(dfd >= 0);
+	CHECK_EQ(rename("data/slotflip", "data/moved"), 0);
+	CHECK_EQ(symlink("../elsewhere", "data/slotflip"), 0);
+	CHECK_EQ(sf_last_result_write(&test_ctx, dfd, &lr), 0);
+	CHECK_EQ(stat("data/moved/last-result", &st), 0);
+	CHECK_EQ(lstat("elsewhere/last-result", &st), -1);
+	close(dfd);
 }
