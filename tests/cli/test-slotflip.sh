@@ -610,6 +610,34 @@ test_boot_entries_check_and_repair() {
 	grep -q "Boot0001 (slot a): altered: attributes 0x0, want 0x1" out.txt || fail "$(cat out.txt)"
 }
 
+# BootOrder in the wanted order is not ok when the entries it names are
+# gone: the firmware has nothing of ours to boot. check says so, and how
+# to put it right.
+test_boot_entries_check_order_of_missing_entries() {
+	ready
+	write_disk
+	be install >/dev/null
+	rm "$EFIVARS/Boot0001-$GLOBAL" "$EFIVARS/Boot0002-$GLOBAL"
+	[ "$(var_hex BootOrder)" = 0700000001000200 ] || fail "BootOrder $(var_hex BootOrder)"
+	expect_rc 1 be check
+	grep -q "Boot0001 (slot a): missing" out.txt || fail "$(cat out.txt)"
+	grep -q "BootOrder: wrong: it names Boot0001 and Boot0002, and neither entry exists" out.txt ||
+		fail "BootOrder: $(cat out.txt)"
+	grep -q "BootOrder: ok" out.txt && fail "BootOrder ok without entries"
+	grep -q 'run `slotflip boot-entries repair` (or `install`)' out.txt ||
+		fail "no word of repair: $(cat out.txt)"
+	be repair >/dev/null
+	rm "$EFIVARS/Boot0002-$GLOBAL"
+	expect_rc 1 be check
+	grep -q "BootOrder: wrong: it names Boot0002 (slot b), which does not exist" out.txt ||
+		fail "BootOrder: $(cat out.txt)"
+	be repair >/dev/null
+	be check >out.txt
+	grep -q "BootOrder: ok" out.txt || fail "$(cat out.txt)"
+	grep -q "repair" out.txt && fail "a repair hint when all is well"
+	true
+}
+
 # What check finds beyond missing or altered entries: BootOrder that
 # starts right but lacks the other slot, an entry with the right bytes but
 # other variable attributes; repair puts both right.
