@@ -77,6 +77,32 @@ int cmd_mark_good(struct cli *c)
 	return EXIT_OK;
 }
 
+/*
+ * The trial's failure is the last apply's outcome: last-result says so
+ * (with the whole reason), after the EFI state, which decides the boot.
+ */
+static void record_failure(struct cli *c, uint8_t slot)
+{
+	struct sf_last_result lr = { .time = c->st.last_time };
+	char path[4096];
+	int r;
+
+	snprintf(lr.result, sizeof(lr.result), "%s",
+		 sf_result_name(SF_RESULT_TRIAL_FAILED));
+	snprintf(lr.slot, sizeof(lr.slot), "%s", sf_slot_name(slot));
+	snprintf(lr.version, sizeof(lr.version), "%s",
+		 c->st.slot[slot].version);
+	sf_mark_bad_reason(&c->st, slot, c->reason, lr.reason,
+			   sizeof(lr.reason));
+	r = sf_last_result_write(&c->ctx, &c->cfg, &lr);
+	if (r < 0 && sf_staged_path(&c->ctx, &c->cfg, "last-result", path,
+				    sizeof(path)) == 0)
+		sf_log(&c->ctx, SF_LOG_WARNING, 0,
+		       "cannot write %s: %s; the failure is recorded in the "
+		       "EFI state, and the next boot writes it there",
+		       path, strerror(-r));
+}
+
 int cmd_mark_bad(struct cli *c)
 {
 	char why[256];
@@ -93,6 +119,7 @@ int cmd_mark_bad(struct cli *c)
 		return cli_efi_refused(
 			c, "the failure is not recorded; the trial still "
 			   "falls back after its tries if it never confirms");
+	record_failure(c, b);
 	cli_say(c, "%s; the next boot falls back to slot %s", c->st.last_reason,
 		sf_slot_name(c->st.good));
 	return EXIT_OK;
