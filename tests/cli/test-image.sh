@@ -150,8 +150,8 @@ test_delta_base_unsigned_or_tampered_refused() {
 	[ ! -e v2.img ] || fail "an image made from an untrusted base"
 }
 
-# A signed base declaring 2 GiB of zero chunks in 64 KiB: its zeros take
-# no memory (create runs in 512 MiB of address space, the static build:
+# A signed base declaring 2 GiB of zero chunks in 64 KiB (or 1 TiB in
+# 21 MB): its zeros take no memory (create runs in 512 MiB of address space, the static build:
 # the sanitizers' shadow does not fit there); one declaring more non-zero
 # data than the machine's memory, or a chunk longer than deflate can give,
 # is refused before anything is allocated.
@@ -182,6 +182,11 @@ test_delta_base_declared_sizes_bounded() {
 	 IMG=$SF_STATIC_BIN/slotflip-image mk 1.1 v4.img --delta-from zeros.img) ||
 		fail "create with a 2 GiB zero base in 512 MiB of address space"
 	"$IMG" verify v4.img --pubkey k.pub | grep -q "good: delta image 1.1"
+	# 1 TiB of zero chunks (the format's largest payload), 21 MB.
+	"$SF_BIN/tool-lie-image" v1.img tib.img k.sec $((1 << 40)) zeros
+	(ulimit -v $((512 << 10))
+	 IMG=$SF_STATIC_BIN/slotflip-image mk 1.1 v5.img --delta-from tib.img) ||
+		fail "create with a 1 TiB zero base in 512 MiB of address space"
 }
 
 test_threshold_and_sign() {
