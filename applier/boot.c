@@ -149,6 +149,26 @@ static void write_result(struct boot *b, const char *version)
 		       path, strerror(-r));
 }
 
+/*
+ * A trial that failed outside slotflip-init (mark-bad, set-active) without
+ * its result in last-result (a power cut, no data partition then): write
+ * it from the state, once, before its image goes aside.
+ */
+static void catch_up_result(struct boot *b)
+{
+	struct sf_last_result lr;
+
+	if (b->st.last_result != SF_RESULT_TRIAL_FAILED)
+		return;
+	if (b->data_fd >= 0 && sf_last_result_read(b->data_fd, &lr) == 0 &&
+	    !strcmp(lr.result, sf_result_name(SF_RESULT_TRIAL_FAILED)) &&
+	    lr.time == b->st.last_time)
+		return;
+	snprintf(b->result_reason, sizeof(b->result_reason), "%s",
+		 b->st.last_reason);
+	write_result(b, b->st.slot[1 - b->booted].version);
+}
+
 /* Move the staged image to staged.img.@suffix, so it is not retried. */
 static void move_aside(struct boot *b, const char *suffix)
 {
@@ -627,6 +647,7 @@ static void act(struct boot *b, const uint8_t *id)
 		act_fail_trial(b);
 		break;
 	case SF_ACT_DISCARD:
+		catch_up_result(b);
 		move_aside(b, b->st.last_result == SF_RESULT_TRIAL_FAILED
 				      ? ".failed"
 				      : ".applied");

@@ -82,6 +82,26 @@ static int check_order(struct cli *c, bool *ok, char *why, size_t size)
 	return EXIT_OK;
 }
 
+/*
+ * BootOrder in the order we want still boots nothing of ours when it names
+ * entries that do not exist. True, with what is wrong in @why, if so.
+ */
+static bool order_names_missing(const struct entry *e, char *why, size_t size)
+{
+	bool a = e[0].state == SF_ENTRY_MISSING;
+	bool b = e[1].state == SF_ENTRY_MISSING;
+
+	if (a && b)
+		snprintf(why, size,
+			 "it names %s and %s, and neither entry exists",
+			 e[0].name, e[1].name);
+	else if (a || b)
+		snprintf(why, size,
+			 "it names %s (slot %s), which does not exist",
+			 e[a ? 0 : 1].name, sf_slot_name(e[a ? 0 : 1].slot));
+	return a || b;
+}
+
 static int report(struct cli *c, struct entry *e)
 {
 	char why[128];
@@ -98,9 +118,15 @@ static int report(struct cli *c, struct entry *e)
 	r = check_order(c, &order_ok, why, sizeof(why));
 	if (r)
 		return r;
+	if (order_ok)
+		order_ok = !order_names_missing(e, why, sizeof(why));
 	cli_say(c, "BootOrder: %s%s",
 		order_ok ? "ok" : "wrong: ", order_ok ? "" : why);
-	return bad || !order_ok ? EXIT_REFUSED : EXIT_OK;
+	if (!bad && order_ok)
+		return EXIT_OK;
+	cli_say(c, "run `slotflip boot-entries repair` (or `install`) to "
+		   "write the entries and BootOrder");
+	return EXIT_REFUSED;
 }
 
 static int write_entries(struct cli *c, struct entry *e)

@@ -87,6 +87,34 @@ int cmd_mark_good(struct cli *c)
 	return EXIT_OK;
 }
 
+/*
+ * The trial's failure is the last apply's outcome: last-result says so
+ * (with the whole reason), after the EFI state, which decides the boot.
+ */
+static void record_failure(struct cli *c, uint8_t slot)
+{
+	struct sf_last_result lr = { .time = c->st.last_time };
+	_cleanup_close_ int dir_fd = -1;
+	char path[4096];
+	int r;
+
+	snprintf(lr.result, sizeof(lr.result), "%s",
+		 sf_result_name(SF_RESULT_TRIAL_FAILED));
+	snprintf(lr.slot, sizeof(lr.slot), "%s", sf_slot_name(slot));
+	snprintf(lr.version, sizeof(lr.version), "%s",
+		 c->st.slot[slot].version);
+	sf_mark_bad_reason(&c->st, slot, c->reason, lr.reason,
+			   sizeof(lr.reason));
+	dir_fd = sf_staging_dir_open(&c->ctx, &c->cfg, true);
+	r = dir_fd < 0 ? dir_fd : sf_last_result_write(&c->ctx, dir_fd, &lr);
+	if (r < 0 && sf_staged_path(&c->ctx, &c->cfg, SF_LAST_RESULT_NAME, path,
+				    sizeof(path)) == 0)
+		sf_log(&c->ctx, SF_LOG_WARNING, 0,
+		       "cannot write %s: %s; the failure is recorded in the "
+		       "EFI state, and the next boot writes it there",
+		       path, strerror(-r));
+}
+
 int cmd_mark_bad(struct cli *c)
 {
 	char why[256];
@@ -103,6 +131,7 @@ int cmd_mark_bad(struct cli *c)
 		return cli_efi_refused(
 			c, "the failure is not recorded; the trial still "
 			   "falls back after its tries if it never confirms");
+	record_failure(c, b);
 	cli_say(c, "%s; the next boot falls back to slot %s", c->st.last_reason,
 		sf_slot_name(c->st.good));
 	return EXIT_OK;

@@ -14,7 +14,8 @@
 static const char create_help[] =
 	"Usage: slotflip-image create --rootfs FILE --efi FILE --version V\n"
 	"         --compatible C --key SEC [--key SEC2 ...] -o IMAGE\n"
-	"         [--delta-from OLD_IMAGE] [--password-file FILE]\n"
+	"         [--delta-from OLD_IMAGE [--base-pubkey PUB ...]\n"
+	"         [--threshold K]] [--password-file FILE]\n"
 	"         [--chunk-size BYTES] [--level 1-9] [--threads N]\n"
 	"\n"
 	"Create an image of the root filesystem image and the slot's EFI\n"
@@ -23,7 +24,12 @@ static const char create_help[] =
 	"  --compatible C     the device string, [A-Za-z0-9._+-], e.g.\n"
 	"                     acme-gateway-v2\n"
 	"  --delta-from OLD   make a delta against OLD, a full image of an\n"
-	"                     earlier version for the same device\n"
+	"                     earlier version for the same device, whose\n"
+	"                     signatures must verify\n"
+	"  --base-pubkey PUB  a key OLD is checked against (repeatable;\n"
+	"                     default: the public halves of the --key keys)\n"
+	"  --threshold K      OLD needs valid signatures of K of those keys\n"
+	"                     (default 1)\n"
 	"  --chunk-size N     power of two, 4096 to 4194304 (default 1048576)\n"
 	"  --level L          zlib level (default 9)\n"
 	"  --password-file F  password of protected secret keys\n"
@@ -32,6 +38,9 @@ static const char create_help[] =
 struct create_args {
 	struct sf_create_opts o;
 	char *keys[MAX_KEYS];
+	char *base_pubkeys[MAX_KEYS];
+	unsigned n_base_pubkeys;
+	unsigned long threshold;
 	const char *out, *password_file;
 };
 
@@ -53,6 +62,8 @@ static int parse_create(int argc, char **argv, struct create_args *a)
 		{ "compatible", required_argument, NULL, 'C' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "delta-from", required_argument, NULL, 'd' },
+		{ "base-pubkey", required_argument, NULL, 'B' },
+		{ "threshold", required_argument, NULL, 'T' },
 		{ "password-file", required_argument, NULL, 'P' },
 		{ "chunk-size", required_argument, NULL, 'c' },
 		{ "level", required_argument, NULL, 'l' },
@@ -79,6 +90,18 @@ static int parse_create(int argc, char **argv, struct create_args *a)
 			break;
 		case 'd':
 			a->o.delta_from = optarg;
+			break;
+		case 'B':
+			if (a->n_base_pubkeys == MAX_KEYS)
+				return usage_error("create",
+						   "too many --base-pubkey");
+			a->base_pubkeys[a->n_base_pubkeys++] = optarg;
+			break;
+		case 'T':
+			if (!parse_uint(optarg, MAX_KEYS, &a->threshold))
+				return usage_error("create",
+						   "bad threshold \"%s\"",
+						   optarg);
 			break;
 		case 'P':
 			a->password_file = optarg;
@@ -128,6 +151,17 @@ static int check_required(const struct create_args *a)
 		return usage_error("create", "give at least one --key SEC");
 	if (!a->out)
 		return usage_error("create", "give -o IMAGE");
+	if (!a->o.delta_from && (a->n_base_pubkeys || a->threshold))
+		return usage_error("create", "--base-pubkey and --threshold "
+					     "go with --delta-from");
+	if (a->threshold >
+	    (a->n_base_pubkeys ? a->n_base_pubkeys : a->o.n_keys))
+		return usage_error("create",
+				   "threshold %lu is above the %u keys the "
+				   "base is checked against",
+				   a->threshold,
+				   a->n_base_pubkeys ? a->n_base_pubkeys
+						     : a->o.n_keys);
 	return EXIT_OK;
 }
 
@@ -149,10 +183,28 @@ static void print_summary(const char *path)
 	sf_image_close(img);
 }
 
+/* Which keys the delta base was checked against, and how to give others. */
+static void base_key_hint(const struct create_args *a)
+{
+	bool from_keys = a->n_base_pubkeys == 0;
+	char *const *files = from_keys ? a->keys : a->base_pubkeys;
+	unsigned n = from_keys ? a->o.n_keys : a->n_base_pubkeys;
+
+	fprintf(stderr, "slotflip-image: error: %s was checked against %s",
+		a->o.delta_from,
+		from_keys ? "the public half of --key" : "--base-pubkey");
+	for (unsigned i = 0; i < n; i++)
+		fprintf(stderr, "%s%s", i ? ", " : " ", files[i]);
+	fputs("; if another key signed it, give that key's public key with "
+	      "--base-pubkey PUB (repeatable, with --threshold K)\n",
+	      stderr);
+}
+
 int cmd_create(int argc, char **argv)
 {
 	struct create_args a = { .o = { .threads = 0 } };
 	struct ms_seckey keys[MAX_KEYS];
+	struct ms_pubkey pubs[MAX_KEYS];
 	const char *epoch = getenv("SOURCE_DATE_EPOCH");
 	unsigned long t;
 	int r;
@@ -167,9 +219,17 @@ int cmd_create(int argc, char **argv)
 		return usage_error("create", "bad SOURCE_DATE_EPOCH");
 	a.o.build_time = epoch ? t : 0;
 	r = load_seckeys(a.keys, a.o.n_keys, a.password_file, keys);
-	if (r != EXIT_OK)
+	if (r == EXIT_OK && a.n_base_pubkeys)
+		r = load_pubkeys(a.base_pubkeys, a.n_base_pubkeys, pubs);
+	if (r != EXIT_OK) {
+		for (unsigned i = 0; i < a.o.n_keys; i++)
+			ms_seckey_wipe(&keys[i]);
 		return r;
+	}
 	a.o.keys = keys;
+	a.o.base_keys = pubs;
+	a.o.n_base_keys = a.n_base_pubkeys;
+	a.o.base_threshold = (unsigned)a.threshold;
 	a.o.progress = progress_tty;
 	a.o.progress_data = "create";
 	r = sf_image_create(&cli_ctx, &a.o, a.out);
@@ -178,6 +238,8 @@ int cmd_create(int argc, char **argv)
 		ms_seckey_wipe(&keys[i]);
 	if (r == -EINVAL)
 		return EXIT_USAGE;
+	if (r == -EKEYREJECTED && a.o.delta_from)
+		base_key_hint(&a);
 	if (r < 0)
 		return exit_for_image_error(r);
 	print_summary(a.out);

@@ -308,10 +308,10 @@ static uint32_t gather_carried(const uint8_t *content, uint32_t len,
 
 int sf_patch_encode(struct sf_codec *codec, const uint8_t *content,
 		    uint32_t len, const uint32_t *map, const uint32_t *dicts,
-		    const uint8_t *base_mem, uint8_t *out, uint32_t cap)
+		    const struct sf_base *base, uint8_t *out, uint32_t cap)
 {
 	uint32_t nb = sf_patch_blocks(len), pos = nb * 4;
-	uint8_t tmp[SF_DICT_SIZE];
+	uint8_t tmp[SF_DICT_SIZE], dict_buf[SF_DICT_SIZE];
 
 	if (cap <= pos)
 		return -ENOSPC;
@@ -326,9 +326,14 @@ int sf_patch_encode(struct sf_codec *codec, const uint8_t *content,
 			continue;
 		if (cap - pos <= 8)
 			return -ENOSPC;
-		if (dicts[w])
-			dict = base_mem +
-			       (size_t)(dicts[w] - 1) * SF_BLOCK_SIZE;
+		if (dicts[w]) {
+			r = base->read(base->data,
+				       (uint64_t)(dicts[w] - 1) * SF_BLOCK_SIZE,
+				       dict_buf, SF_DICT_SIZE);
+			if (r < 0)
+				return r;
+			dict = dict_buf;
+		}
 		r = sf_deflate(codec, tmp, n, dict, out + pos + 8,
 			       cap - pos - 8);
 		if (r < 0)

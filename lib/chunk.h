@@ -77,9 +77,11 @@ int sf_chunk_rebuild(const struct sf_ctx *ctx, struct sf_codec *codec,
  * sf_patch_encode - encode a patch chunk of @len bytes of @content.
  * @map has one entry per 4 KiB block (0 = carried, k = base block k-1),
  * @dicts one per 32 KiB window (0 = no dictionary, d = base block d-1);
- * @base_mem holds the whole base payload. Writes into @out (room for @cap).
- * Returns the stored length, -ENOSPC if it would need @cap bytes or more.
+ * @base reads the base payload (each dictionary's 32 KiB). Writes into
+ * @out (room for @cap).
+ * Returns the stored length, -ENOSPC if it would need @cap bytes or more,
+ * -errno from @base.
  */
 int sf_patch_encode(struct sf_codec *codec, const uint8_t *content,
 		    uint32_t len, const uint32_t *map, const uint32_t *dicts,
-		    const uint8_t *base_mem, uint8_t *out, uint32_t cap);
+		    const struct sf_base *base, uint8_t *out, uint32_t cap);

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -63,11 +64,26 @@ int sf_parallel_for(unsigned threads, uint32_t n,
 	return atomic_load(&job.err);
 }
 
-/* A payload's bytes: an input file, or a delta base rebuilt in memory. */
+/* A payload's bytes: an input file mapped. */
 struct region {
 	uint8_t *mem;
 	uint64_t size;
-	bool anon;
+};
+
+/*
+ * A delta base payload rebuilt in memory. Only its non-zero 4 KiB blocks
+ * take memory: a base may declare any amount of zero chunks (or zeros
+ * inside its chunks) without a byte of memory being filled for them.
+ */
+struct base_store {
+	uint64_t size; /* the payload's declared size; 0: no base */
+	uint32_t chunk_blocks; /* 4 KiB blocks per base chunk */
+	uint32_t n_chunks;
+	uint32_t *chunk_first; /* per chunk: index into @slot + 1; 0: zero */
+	uint32_t *slot; /* per block: 0 zero, k: block k-1 of @mem */
+	uint8_t *mem; /* anonymous, room for @mem_blocks blocks */
+	uint64_t mem_blocks;
+	uint32_t used; /* blocks of @mem filled */
 };
 
 /* Where each 4 KiB block of a base payload is, by an 8-byte hash. */
@@ -82,7 +98,7 @@ struct writer {
 	const struct sf_create_opts *o;
 	struct sf_manifest m;
 	struct region in[SF_MAX_PAYLOADS];
-	struct region base[SF_MAX_PAYLOADS]; /* by payload index */
+	struct base_store base[SF_MAX_PAYLOADS]; /* by payload index */
 	struct block_index idx[SF_MAX_PAYLOADS];
 	uint32_t blocks_per_chunk;
 	uint32_t *maps; /* delta: blocks_per_chunk entries per chunk */
@@ -98,6 +114,46 @@ static void region_free(struct region *r)
 	if (r->mem)
 		munmap(r->mem, r->size);
 	r->mem = NULL;
+}
+
+static void base_free(struct base_store *bs)
+{
+	if (bs->mem)
+		munmap(bs->mem, bs->mem_blocks * SF_BLOCK_SIZE);
+	free(bs->chunk_first);
+	free(bs->slot);
+	*bs = (struct base_store){ .size = 0 };
+}
+
+static const uint8_t zero_block[SF_BLOCK_SIZE];
+
+/* Base block @b (its first bytes if it is the short last one). */
+static const uint8_t *base_block(const struct base_store *bs, uint64_t b)
+{
+	uint32_t first = bs->chunk_first[b / bs->chunk_blocks], s;
+
+	if (!first)
+		return zero_block;
+	s = bs->slot[first - 1 + b % bs->chunk_blocks];
+	return s ? bs->mem + (uint64_t)(s - 1) * SF_BLOCK_SIZE : zero_block;
+}
+
+/* struct sf_base's read over a base store, from a block boundary. */
+static int base_read(void *data, uint64_t off, void *buf, size_t len)
+{
+	const struct base_store *bs = data;
+	uint8_t *out = buf;
+
+	if (off % SF_BLOCK_SIZE || off > bs->size || len > bs->size - off)
+		return -EINVAL;
+	for (size_t done = 0; done < len; done += SF_BLOCK_SIZE) {
+		size_t n = len - done < SF_BLOCK_SIZE ? len - done
+						      : SF_BLOCK_SIZE;
+
+		memcpy(out + done, base_block(bs, (off + done) / SF_BLOCK_SIZE),
+		       n);
+	}
+	return 0;
 }
 
 static int map_input(const struct sf_ctx *ctx, const char *path,
@@ -118,7 +174,7 @@ static int map_input(const struct sf_ctx *ctx, const char *path,
 	if (p == MAP_FAILED)
 		return sf_err(ctx, -errno, "cannot map %s: %m", path);
 	madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
-	*ret = (struct region){ p, (uint64_t)st.st_size, false };
+	*ret = (struct region){ p, (uint64_t)st.st_size };
 	return 0;
 }
 
@@ -135,30 +191,38 @@ static uint64_t block_key(const uint8_t *p)
 	return le64_load(h);
 }
 
-static int index_build(const struct region *base, struct block_index *ix)
+static void index_add(struct block_index *ix, const uint8_t *p, uint64_t b)
 {
-	uint64_t nb = base->size / SF_BLOCK_SIZE, cap = 16;
+	uint64_t k = block_key(p), s;
 
-	while (cap < nb * 2)
+	for (s = k & ix->mask; ix->blocks[s]; s = (s + 1) & ix->mask)
+		if (ix->keys[s] == k)
+			return;
+	ix->keys[s] = k;
+	ix->blocks[s] = (uint32_t)b + 1;
+}
+
+/* Index the base's non-zero whole blocks (its zero chunks are skipped). */
+static int index_build(const struct base_store *base, struct block_index *ix)
+{
+	uint64_t cap = 16, nb = base->size / SF_BLOCK_SIZE;
+
+	while (cap < (uint64_t)base->used * 2)
 		cap <<= 1;
 	ix->keys = calloc(cap, sizeof(*ix->keys));
 	ix->blocks = calloc(cap, sizeof(*ix->blocks));
 	if (!ix->keys || !ix->blocks)
 		return -ENOMEM;
 	ix->mask = cap - 1;
-	for (uint64_t b = 0; b < nb; b++) {
-		const uint8_t *p = base->mem + b * SF_BLOCK_SIZE;
-		uint64_t k, s;
+	for (uint32_t j = 0; j < base->n_chunks; j++) {
+		uint64_t b = (uint64_t)j * base->chunk_blocks;
+		uint64_t end = b + base->chunk_blocks;
 
-		if (is_zero(p, SF_BLOCK_SIZE))
-			continue;
-		k = block_key(p);
-		for (s = k & ix->mask; ix->blocks[s]; s = (s + 1) & ix->mask)
-			if (ix->keys[s] == k)
-				break;
-		if (!ix->blocks[s]) {
-			ix->keys[s] = k;
-			ix->blocks[s] = (uint32_t)b + 1;
+		for (; base->chunk_first[j] && b < end && b < nb; b++) {
+			const uint8_t *p = base_block(base, b);
+
+			if (p != zero_block)
+				index_add(ix, p, b);
 		}
 	}
 	return 0;
@@ -166,15 +230,14 @@ static int index_build(const struct region *base, struct block_index *ix)
 
 /* Base block number + 1 holding exactly the 4 KiB at @p, or NO_BLOCK. */
 static uint32_t index_find(const struct block_index *ix,
-			   const struct region *base, const uint8_t *p)
+			   const struct base_store *base, const uint8_t *p)
 {
 	uint64_t k = block_key(p);
 
 	for (uint64_t s = k & ix->mask; ix->blocks[s]; s = (s + 1) & ix->mask)
 		if (ix->keys[s] == k &&
-		    memcmp(base->mem + (uint64_t)(ix->blocks[s] - 1) *
-					       SF_BLOCK_SIZE,
-			   p, SF_BLOCK_SIZE) == 0)
+		    memcmp(base_block(base, ix->blocks[s] - 1), p,
+			   SF_BLOCK_SIZE) == 0)
 			return ix->blocks[s];
 	return NO_BLOCK;
 }
@@ -187,36 +250,165 @@ static void index_free(struct block_index *ix)
 	ix->blocks = NULL;
 }
 
-/* Rebuild payload @p of the (full) base image into anonymous memory. */
-static int base_rebuild(const struct sf_ctx *ctx, struct sf_image *img,
-			const struct sf_payload *p, struct region *ret)
-{
-	_cleanup_free_ uint8_t *buf = malloc(img->m.chunk_size);
-	struct sf_codec codec;
-	uint8_t *mem;
-	int r = 0;
+/* Deflate gives at most 1032 bytes per stored byte (258 per 2 bits). */
+#define INFLATE_MAX_RATIO 1032u
 
-	mem = mmap(NULL, p->size, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED || !buf)
-		return -ENOMEM;
-	sf_codec_init(&codec, 9);
-	for (uint32_t i = p->first_chunk;
-	     r >= 0 && i < p->first_chunk + p->n_chunks; i++) {
+/*
+ * What payload @p of the base declares must be what its chunks can give:
+ * its size the sum of its chunks' lengths, each deflated chunk no longer
+ * than deflate can expand its stored bytes to. Zero chunks cost nothing;
+ * the others' blocks go to *@ret_blocks, which must fit in memory.
+ */
+static int base_bound(const struct sf_ctx *ctx, const char *path,
+		      const struct sf_image *img, const struct sf_payload *p,
+		      uint64_t *ret_blocks)
+{
+	uint64_t sum = 0, blocks = 0;
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	uint64_t ram = pages > 0 && page > 0 ? (uint64_t)pages * page : ~0ull;
+
+	for (uint32_t i = p->first_chunk; i < p->first_chunk + p->n_chunks;
+	     i++) {
 		const struct sf_chunk *c = &img->m.chunks[i];
 
-		r = sf_image_read_stored(ctx, img, i, buf);
+		sum += c->length;
+		if (c->form == SF_FORM_DEFLATE &&
+		    c->length > (uint64_t)c->stored_len * INFLATE_MAX_RATIO)
+			return sf_err(ctx, -EBADMSG,
+				      "delta base %s: chunk %u declares %u "
+				      "bytes from %u stored bytes, more than "
+				      "deflate can give",
+				      path, i, c->length, c->stored_len);
+		if (c->form != SF_FORM_ZERO)
+			blocks += sf_patch_blocks(c->length);
+	}
+	if (sum != p->size)
+		return sf_err(ctx, -EBADMSG,
+			      "delta base %s: payload of %llu bytes has "
+			      "chunks of %llu bytes",
+			      path, (unsigned long long)p->size,
+			      (unsigned long long)sum);
+	if (blocks * SF_BLOCK_SIZE > ram)
+		return sf_err(ctx, -EBADMSG,
+			      "delta base %s: %llu MiB of data that is not "
+			      "zero, more than this machine's %llu MiB of "
+			      "memory",
+			      path,
+			      (unsigned long long)(blocks * SF_BLOCK_SIZE >>
+						   20),
+			      (unsigned long long)(ram >> 20));
+	*ret_blocks = blocks;
+	return 0;
+}
+
+/* Keep chunk @j's (decoded into @buf) non-zero blocks in @bs. */
+static void base_keep(struct base_store *bs, uint32_t j, const uint8_t *buf,
+		      uint32_t len, uint32_t *next_slot)
+{
+	uint32_t nb = sf_patch_blocks(len);
+
+	bs->chunk_first[j] = *next_slot + 1;
+	for (uint32_t b = 0; b < nb; b++) {
+		uint32_t n = b + 1 < nb ? SF_BLOCK_SIZE
+					: len - b * SF_BLOCK_SIZE;
+		const uint8_t *p = buf + (size_t)b * SF_BLOCK_SIZE;
+
+		if (is_zero(p, n))
+			continue;
+		memcpy(bs->mem + (uint64_t)bs->used * SF_BLOCK_SIZE, p, n);
+		bs->slot[*next_slot + b] = ++bs->used;
+	}
+	*next_slot += nb;
+}
+
+/*
+ * Rebuild payload @p of the (full) base image into @bs: zero chunks and
+ * zero blocks are not written anywhere (fresh anonymous memory is zero
+ * and costs nothing until it is written).
+ */
+static int base_rebuild(const struct sf_ctx *ctx, struct sf_image *img,
+			const struct sf_payload *p, uint64_t blocks,
+			struct base_store *bs)
+{
+	_cleanup_free_ uint8_t *stored = malloc(img->m.chunk_size);
+	_cleanup_free_ uint8_t *buf = malloc(img->m.chunk_size);
+	struct sf_codec codec;
+	uint32_t next_slot = 0;
+	int r = 0;
+
+	*bs = (struct base_store){ .size = p->size,
+				   .chunk_blocks =
+					   img->m.chunk_size / SF_BLOCK_SIZE,
+				   .n_chunks = p->n_chunks,
+				   .mem_blocks = blocks };
+	bs->chunk_first = calloc(p->n_chunks ? p->n_chunks : 1, 4);
+	bs->slot = calloc(blocks ? blocks : 1, 4);
+	if (blocks)
+		bs->mem = mmap(NULL, blocks * SF_BLOCK_SIZE,
+			       PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+			       0);
+	if (bs->mem == MAP_FAILED)
+		bs->mem = NULL;
+	if (!stored || !buf || !bs->chunk_first || !bs->slot ||
+	    (blocks && !bs->mem)) {
+		base_free(bs);
+		return sf_err(
+			ctx, -ENOMEM, "no memory for the delta base's %llu MiB",
+			(unsigned long long)(blocks * SF_BLOCK_SIZE >> 20));
+	}
+	sf_codec_init(&codec, 9);
+	for (uint32_t j = 0; r >= 0 && j < p->n_chunks; j++) {
+		const struct sf_chunk *c = &img->m.chunks[p->first_chunk + j];
+
+		if (c->form == SF_FORM_ZERO)
+			continue;
+		r = sf_image_read_stored(ctx, img, p->first_chunk + j, stored);
 		if (r >= 0)
-			r = sf_chunk_decode(ctx, &codec, c, i, buf, NULL, true,
-					    mem + c->offset);
+			r = sf_chunk_decode(ctx, &codec, c, p->first_chunk + j,
+					    stored, NULL, true, buf);
+		if (r >= 0)
+			base_keep(bs, j, buf, c->length, &next_slot);
 	}
 	sf_codec_done(&codec);
-	if (r < 0) {
-		munmap(mem, p->size);
-		return r;
+	if (r < 0)
+		base_free(bs);
+	return r;
+}
+
+/*
+ * The base must be signed by the keys given for it (k of n); by default by
+ * one of the keys that sign the new image.
+ */
+static int base_verify(const struct sf_ctx *ctx, struct sf_image *img,
+		       const struct sf_create_opts *o)
+{
+	struct ms_pubkey own[SF_MAX_SIGS];
+	const struct ms_pubkey *keys = o->base_keys;
+	unsigned n = o->n_base_keys;
+	char ids[8 * 18 + 1] = "", id[17];
+	size_t len = 0;
+	int r;
+
+	if (n == 0) {
+		n = o->n_keys < SF_MAX_SIGS ? o->n_keys : SF_MAX_SIGS;
+		for (unsigned k = 0; k < n; k++)
+			ms_pubkey_from_seckey(&o->keys[k], &own[k]);
+		keys = own;
 	}
-	*ret = (struct region){ mem, p->size, true };
-	return 0;
+	r = sf_image_check_signatures(
+		ctx, img, keys, n, o->base_threshold ? o->base_threshold : 1);
+	if (r != -EKEYREJECTED)
+		return r < 0 ? r : 0;
+	for (unsigned k = 0; k < n && k < 8; k++) {
+		ms_keyid_hex(keys[k].keyid, id);
+		len += (size_t)snprintf(ids + len, sizeof(ids) - len, "%s%s",
+					k ? ", " : "", id);
+	}
+	return sf_err(ctx, r,
+		      "delta base %s is not signed by the key(s) it was "
+		      "checked against (key id %s)",
+		      o->delta_from, ids);
 }
 
 static int base_check(const struct sf_ctx *ctx, const struct sf_image *img,
@@ -244,11 +436,12 @@ static int base_check(const struct sf_ctx *ctx, const struct sf_image *img,
 static int base_load(struct writer *w)
 {
 	struct sf_image *img = NULL;
+	uint64_t blocks = 0;
 	int r;
 
 	r = sf_image_open(w->ctx, w->o->delta_from, &img);
 	if (r >= 0)
-		r = sf_image_load_manifest(w->ctx, img);
+		r = base_verify(w->ctx, img, w->o);
 	if (r >= 0)
 		r = base_check(w->ctx, img, w->o);
 	for (unsigned i = 0; r >= 0 && i < w->m.n_payloads; i++) {
@@ -257,7 +450,9 @@ static int base_load(struct writer *w)
 
 		if (!bp)
 			continue;
-		r = base_rebuild(w->ctx, img, bp, &w->base[i]);
+		r = base_bound(w->ctx, w->o->delta_from, img, bp, &blocks);
+		if (r >= 0)
+			r = base_rebuild(w->ctx, img, bp, blocks, &w->base[i]);
 		if (r >= 0)
 			r = index_build(&w->base[i], &w->idx[i]);
 	}
@@ -281,12 +476,13 @@ static uint32_t windows_per_chunk(const struct writer *w)
  * chunk's first block, the one at the same offset), if it holds @p: data
  * moves in runs, and zero blocks are not in the index.
  */
-static uint32_t continue_run(const struct region *base, uint32_t prev,
+static uint32_t continue_run(const struct base_store *base, uint32_t prev,
 			     uint64_t off, const uint8_t *p, uint32_t len)
 {
 	uint64_t at = prev != NO_BLOCK ? (uint64_t)prev * SF_BLOCK_SIZE : off;
 
-	if (at + len > base->size || memcmp(base->mem + at, p, len) != 0)
+	if (at + len > base->size ||
+	    memcmp(base_block(base, at / SF_BLOCK_SIZE), p, len) != 0)
 		return NO_BLOCK;
 	return (uint32_t)(at / SF_BLOCK_SIZE) + 1;
 }
@@ -295,7 +491,7 @@ static uint32_t continue_run(const struct region *base, uint32_t prev,
 static void map_blocks(struct writer *w, struct sf_chunk *c, uint32_t *map,
 		       const uint8_t *content)
 {
-	const struct region *base = &w->base[c->payload];
+	const struct base_store *base = &w->base[c->payload];
 	uint32_t nb = sf_patch_blocks(c->length);
 	bool contiguous = true;
 
@@ -329,7 +525,7 @@ static int scan_chunk(void *arg, uint32_t i)
 	}
 	sf_hash(content, c->length, c->content_hash);
 	c->form = SF_FORM_DEFLATE;
-	if (w->base[c->payload].mem)
+	if (w->base[c->payload].size)
 		map_blocks(w, c, w->maps + (size_t)i * w->blocks_per_chunk,
 			   content);
 	return 0;
@@ -393,12 +589,13 @@ static int encode_chunk(struct writer *w, struct sf_codec *codec, uint32_t i,
 		c->form = SF_FORM_DEFLATE;
 		c->stored_len = (uint32_t)r;
 	}
-	if (w->base[c->payload].mem) {
+	if (w->base[c->payload].size) {
+		struct sf_base rd = { base_read, &w->base[c->payload] };
+
 		r = sf_patch_encode(codec, content, c->length,
 				    w->maps + (size_t)i * w->blocks_per_chunk,
 				    w->dicts + (size_t)i * windows_per_chunk(w),
-				    w->base[c->payload].mem, tmp,
-				    c->stored_len);
+				    &rd, tmp, c->stored_len);
 		if (r >= 0) {
 			memcpy(out, tmp, (size_t)r);
 			c->form = SF_FORM_PATCH;
@@ -422,7 +619,7 @@ static int encode_one(void *arg, uint32_t j)
 
 	if (c->form == SF_FORM_ZERO || c->form == SF_FORM_BASE)
 		return 0;
-	if (w->base[c->payload].mem && !(tmp = malloc(w->m.chunk_size)))
+	if (w->base[c->payload].size && !(tmp = malloc(w->m.chunk_size)))
 		return -ENOMEM;
 	sf_codec_init(&codec, w->o->level ? w->o->level : 9);
 	r = encode_chunk(w, &codec, i, w->out[j], tmp);
@@ -604,7 +801,7 @@ static void writer_free(struct writer *w)
 {
 	for (unsigned i = 0; i < SF_MAX_PAYLOADS; i++) {
 		region_free(&w->in[i]);
-		region_free(&w->base[i]);
+		base_free(&w->base[i]);
 		index_free(&w->idx[i]);
 	}
 	for (uint32_t j = 0; w->out && j < w->threads * BATCH_PER_THREAD; j++)

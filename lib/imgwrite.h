@@ -20,6 +20,13 @@ struct sf_create_opts {
 	uint64_t build_time;
 	/* A full image of an earlier version: make a delta against it. */
 	const char *delta_from;
+	/*
+	 * The keys the delta base must be signed by, @base_threshold of them
+	 * (0: 1); none: the public halves of @keys.
+	 */
+	const struct ms_pubkey *base_keys;
+	unsigned n_base_keys;
+	unsigned base_threshold;
 	const struct ms_seckey *keys;
 	unsigned n_keys;
 	sf_progress_fn progress;
@@ -32,8 +39,10 @@ struct sf_create_opts {
  * sf_image_create - write a signed image to @out_path (through a temporary
  * file renamed into place: on failure nothing is left behind).
  * Returns 0; -EINVAL for bad options (version, compatible string, sizes);
- * -EBADMSG if the delta base is not a full image of this device with a
- * lower version; -errno for I/O.
+ * -EKEYREJECTED if the delta base is not signed by enough
+ * of @o->base_keys; -EBADMSG if it is not a full image of this device with
+ * a lower version, or declares more than its chunks can hold or than
+ * fits in memory (its zero chunks take none); -errno for I/O.
  */
 int sf_image_create(const struct sf_ctx *ctx, const struct sf_create_opts *o,
 		    const char *out_path);

@@ -76,6 +76,14 @@ int sf_state_mark_good(struct sf_bootstate *st, uint8_t booted, uint64_t now,
 	return 1;
 }
 
+void sf_mark_bad_reason(const struct sf_bootstate *st, uint8_t slot,
+			const char *reason, char *buf, size_t size)
+{
+	snprintf(buf, size, "slot %s (version %s) marked bad: %s",
+		 sf_slot_name(slot), st->slot[slot].version,
+		 reason && reason[0] ? reason : "no reason given");
+}
+
 int sf_state_mark_bad(struct sf_bootstate *st, uint8_t booted, uint64_t now,
 		      const char *reason, char *why, size_t size)
 {
@@ -97,9 +105,7 @@ int sf_state_mark_bad(struct sf_bootstate *st, uint8_t booted, uint64_t now,
 	st->slot[booted].status = SF_SLOT_FAILED;
 	st->trial = SF_NO_SLOT;
 	st->tries_left = 0;
-	snprintf(text, sizeof(text), "slot %s (version %s) marked bad: %s",
-		 sf_slot_name(booted), st->slot[booted].version,
-		 reason && reason[0] ? reason : "no reason given");
+	sf_mark_bad_reason(st, booted, reason, text, sizeof(text));
 	sf_bootstate_set_result(st, SF_RESULT_TRIAL_FAILED, now, text);
 	return 1;
 }

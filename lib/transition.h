@@ -38,6 +38,14 @@ int sf_state_mark_good(struct sf_bootstate *st, uint8_t booted, uint64_t now,
 int sf_state_mark_bad(struct sf_bootstate *st, uint8_t booted, uint64_t now,
 		      const char *reason, char *why, size_t size);
 
+/*
+ * sf_mark_bad_reason - the result reason sf_state_mark_bad() records for
+ * @slot of @st (its version) and the caller's @reason (NULL or empty: none
+ * given), whole in @buf (@size bytes; the state keeps its first bytes).
+ */
+void sf_mark_bad_reason(const struct sf_bootstate *st, uint8_t slot,
+			const char *reason, char *buf, size_t size);
+
 struct sf_set_active {
 	uint8_t slot; /* 0 or 1 */
 	unsigned tries; /* the config's tries, 1 or more */

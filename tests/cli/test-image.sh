@@ -92,6 +92,103 @@ test_delta_reconstructs_the_new_payload() {
 		mk 1.2 v3.img --delta-from v2.img
 }
 
+# A delta base is trusted only when its signatures verify: by default
+# against the public half of --key, else against --base-pubkey (k of n).
+test_delta_base_must_be_signed() {
+	payloads
+	keys
+	"$IMG" keygen -p k3.pub -s k3.sec >/dev/null
+	SOURCE_DATE_EPOCH=1700000000 "$IMG" create --rootfs rootfs --efi efi \
+		--version 1.0 --compatible acme-gw --key k2.sec \
+		--chunk-size 16384 -o other.img >/dev/null
+	echo more >>rootfs
+	expect_fail 1 "delta base other.img is not signed by the key(s)" \
+		mk 1.1 v2.img --delta-from other.img
+	grep -qF "checked against the public half of --key k.sec; if another key signed it, give that key's public key with --base-pubkey PUB" err.txt ||
+		fail "no hint to --base-pubkey"
+	[ ! -e v2.img ] || fail "an image made from an untrusted base"
+	mk 1.1 v2.img --delta-from other.img --base-pubkey k2.pub
+	"$IMG" inspect v2.img | grep -q "delta from version 1.0"
+	# k of n, as verify counts them.
+	expect_fail 1 "checked against --base-pubkey k2.pub, k3.pub" \
+		mk 1.1 v3.img --delta-from other.img --base-pubkey k2.pub \
+		--base-pubkey k3.pub --threshold 2
+	"$IMG" sign other.img --key k3.sec >/dev/null
+	mk 1.1 v3.img --delta-from other.img --base-pubkey k2.pub \
+		--base-pubkey k3.pub --threshold 2
+	expect_fail 2 "threshold 3 is above the 2 keys" \
+		mk 1.1 v4.img --delta-from other.img --base-pubkey k2.pub \
+		--base-pubkey k3.pub --threshold 3
+	expect_fail 2 "go with --delta-from" mk 1.1 v4.img --base-pubkey k2.pub
+	expect_fail 4 "cannot use public key nope.pub" \
+		mk 1.1 v4.img --delta-from other.img --base-pubkey nope.pub
+}
+
+test_delta_base_unsigned_or_tampered_refused() {
+	local sigs
+	payloads
+	keys
+	mk 1.0 v1.img
+	echo more >>rootfs
+	# Tampered: one byte of the manifest (the version string's field).
+	cp v1.img bad.img
+	printf 'X' | dd of=bad.img bs=1 seek=$((4096 + 200)) conv=notrunc \
+		status=none
+	expect_fail 1 "delta base bad.img is not signed by the key(s)" \
+		mk 1.1 v2.img --delta-from bad.img
+	# Unsigned: a signature block that holds no signature (count 0).
+	sigs=$(($(grep -boa "untrusted comment" v1.img | head -1 |
+		cut -d: -f1) - 16))
+	[ "$(dd if=v1.img bs=1 skip=$sigs count=8 status=none)" = SFSIGBLK ]
+	cp v1.img nosig.img
+	dd if=/dev/zero of=nosig.img bs=1 seek=$((sigs + 8)) count=16376 \
+		conv=notrunc status=none
+	expect_fail 1 "valid signatures from 0 of the 1" \
+		"$IMG" verify nosig.img --pubkey k.pub
+	expect_fail 1 "delta base nosig.img is not signed by the key(s)" \
+		mk 1.1 v2.img --delta-from nosig.img
+	[ ! -e v2.img ] || fail "an image made from an untrusted base"
+}
+
+# A signed base declaring 2 GiB of zero chunks in 64 KiB (or 1 TiB in
+# 21 MB): its zeros take no memory (create runs in 512 MiB of address space, the static build:
+# the sanitizers' shadow does not fit there); one declaring more non-zero
+# data than the machine's memory, or a chunk longer than deflate can give,
+# is refused before anything is allocated.
+test_delta_base_declared_sizes_bounded() {
+	local ram
+	payloads
+	keys
+	SOURCE_DATE_EPOCH=1700000000 "$IMG" create --rootfs rootfs --efi efi \
+		--version 1.0 --compatible acme-gw --key k.sec \
+		--chunk-size 4194304 -o v1.img >/dev/null
+	"$SF_BIN/tool-lie-image" v1.img zeros.img k.sec $((2 << 30)) zeros
+	[ "$(stat -c %s zeros.img)" -lt 200000 ]
+	echo more >>rootfs
+	mk 1.1 v2.img --delta-from zeros.img
+	"$IMG" verify v2.img --pubkey k.pub | grep -q "good: delta image 1.1"
+	ram=$(($(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) * 1024))
+	[ "$ram" -lt $((256 << 30)) ] || skip "more than 256 GiB of memory"
+	"$SF_BIN/tool-lie-image" v1.img fill.img k.sec $((ram + (1 << 30))) fill
+	expect_fail 1 "delta base fill.img: $(((ram + (1 << 30)) >> 20)) MiB of data that is not zero, more than this machine's" \
+		mk 1.1 v3.img --delta-from fill.img
+	"$SF_BIN/tool-lie-image" v1.img short.img k.sec 0 short
+	expect_fail 1 "delta base short.img: chunk 0 declares" \
+		mk 1.1 v3.img --delta-from short.img
+	grep -q "more than deflate can give" err.txt
+	[ -x "${SF_STATIC_BIN:-}/slotflip-image" ] ||
+		skip "no static slotflip-image (make) for the ulimit -v check"
+	(ulimit -v $((512 << 10))
+	 IMG=$SF_STATIC_BIN/slotflip-image mk 1.1 v4.img --delta-from zeros.img) ||
+		fail "create with a 2 GiB zero base in 512 MiB of address space"
+	"$IMG" verify v4.img --pubkey k.pub | grep -q "good: delta image 1.1"
+	# 1 TiB of zero chunks (the format's largest payload), 21 MB.
+	"$SF_BIN/tool-lie-image" v1.img tib.img k.sec $((1 << 40)) zeros
+	(ulimit -v $((512 << 10))
+	 IMG=$SF_STATIC_BIN/slotflip-image mk 1.1 v5.img --delta-from tib.img) ||
+		fail "create with a 1 TiB zero base in 512 MiB of address space"
+}
+
 test_threshold_and_sign() {
 	payloads
 	keys

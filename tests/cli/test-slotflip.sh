@@ -333,6 +333,97 @@ test_mark_bad_falls_back_at_once() {
 	expect_fail 1 "slot a is the good slot, not on trial" sf mark-bad
 }
 
+# last_apply_is FIELD=VALUE...: DATA_DIR/slotflip/last-result has these
+# lines.
+last_apply_is() {
+	local kv
+	for kv in "$@"; do
+		grep -qxF "$kv" root/data/slotflip/last-result ||
+			fail "last-result lacks $kv: $(cat root/data/slotflip/last-result)"
+	done
+}
+
+# A trial marked bad is the last apply's outcome: last-result says so
+# (with mark-bad's whole reason) at once, and status shows it.
+test_mark_bad_records_the_fallback_in_last_result() {
+	local why
+	ready
+	on_trial
+	last_apply_is result=applied slot=b version=1.1
+	why="health check 20-net failed (exit 1: $(printf 'x%.0s' $(seq 1 200)))"
+	sf mark-bad --reason "$why" >out.txt
+	last_apply_is result=trial-failed slot=b version=1.1 \
+		"reason=slot b (version 1.1) marked bad: $why"
+	[ "$(json .last_apply.result)" = trial-failed ] &&
+		[ "$(json .last_apply.slot)" = b ] &&
+		[ "$(json .last_apply.version)" = 1.1 ] &&
+		[ "$(json .last_apply.reason)" = "slot b (version 1.1) marked bad: $why" ] ||
+		fail "status: $(sf status --json)"
+	sf status | grep -q "^last apply: *trial-failed, version 1.1 to slot b at 20..-..-.. ..:..:.. UTC: slot b (version 1.1) marked bad: health check 20-net" ||
+		fail "text status: $(sf status)"
+	# The fallback boot keeps it (the staged image goes aside).
+	boot
+	[ "$BOOTED" = a ] && [ -e root/data/slotflip/staged.img.failed ] ||
+		fail "no fallback"
+	last_apply_is result=trial-failed "reason=slot b (version 1.1) marked bad: $why"
+}
+
+# A power cut after mark-bad stored the state but before last-result was
+# written: the fallback boot's slotflip-init writes it from the state.
+test_fallback_boot_records_a_mark_bad_last_result_missed() {
+	ready
+	on_trial
+	cp root/data/slotflip/last-result applied.txt
+	sf mark-bad --reason "health check 20-net failed" >/dev/null
+	cp applied.txt root/data/slotflip/last-result
+	boot
+	[ "$BOOTED" = a ] || fail "no fallback"
+	last_apply_is result=trial-failed slot=b version=1.1 \
+		"reason=slot b (version 1.1) marked bad: health check 20-net failed"
+	[ "$(json .last_apply.result)" = trial-failed ] || fail "status"
+	# Once: the next boot writes nothing.
+	before=$(efi_fingerprint)
+	cp root/data/slotflip/last-result result.before
+	boot
+	cmp -s root/data/slotflip/last-result result.before || fail "rewritten"
+	[ "$(efi_fingerprint)" = "$before" ] || fail "an EFI variable was written"
+}
+
+# last-result that cannot be written (a directory in its place): mark-bad
+# still records the failure in the EFI state, says so and succeeds.
+test_mark_bad_last_result_not_writable() {
+	ready
+	on_trial
+	rm root/data/slotflip/last-result
+	mkdir root/data/slotflip/last-result
+	sf mark-bad --reason "test says no" >out.txt 2>err.txt ||
+		fail "mark-bad failed: $(cat err.txt)"
+	grep -q "warning: cannot write .*root/data/slotflip/last-result: .*; the failure is recorded in the EFI state, and the next boot writes it there" err.txt ||
+		fail "no warning: $(cat err.txt)"
+	[ "$(state result)" = trial-failed ] || fail "state"
+	grep -q "the next boot falls back to slot a" out.txt
+}
+
+# A trial that never confirms falls back after its tries: last-result and
+# status say that it did not confirm, for which slot and version.
+test_out_of_tries_recorded_in_last_result() {
+	local i
+	ready
+	on_trial
+	for i in $(seq 1 10); do
+		boot
+		[ "$BOOTED" = a ] && [ "$NEXT" = "next: boot a" ] && break
+	done
+	[ "$(state result)" = trial-failed ] || fail "state: $(state result)"
+	last_apply_is result=trial-failed slot=b version=1.1 \
+		"reason=slot b (version 1.1) did not confirm its trial after 3 tries"
+	[ "$(json .last_apply.result)" = trial-failed ] &&
+		[ "$(json .last_apply.reason)" = "slot b (version 1.1) did not confirm its trial after 3 tries" ] ||
+		fail "status: $(sf status --json)"
+	sf status | grep -q "^last apply: *trial-failed, version 1.1 to slot b at .*: slot b (version 1.1) did not confirm its trial after 3 tries" ||
+		fail "text status: $(sf status)"
+}
+
 test_set_active_refusals_and_rollback() {
 	ready
 	expect_fail 1 "slot b holds no verified system (its status is invalid)" sf set-active b
@@ -608,6 +699,34 @@ test_boot_entries_check_and_repair() {
 	var_set_hex Boot0001 "07000000000000${WANT_A:14}"
 	expect_rc 1 be check
 	grep -q "Boot0001 (slot a): altered: attributes 0x0, want 0x1" out.txt || fail "$(cat out.txt)"
+}
+
+# BootOrder in the wanted order is not ok when the entries it names are
+# gone: the firmware has nothing of ours to boot. check says so, and how
+# to put it right.
+test_boot_entries_check_order_of_missing_entries() {
+	ready
+	write_disk
+	be install >/dev/null
+	rm "$EFIVARS/Boot0001-$GLOBAL" "$EFIVARS/Boot0002-$GLOBAL"
+	[ "$(var_hex BootOrder)" = 0700000001000200 ] || fail "BootOrder $(var_hex BootOrder)"
+	expect_rc 1 be check
+	grep -q "Boot0001 (slot a): missing" out.txt || fail "$(cat out.txt)"
+	grep -q "BootOrder: wrong: it names Boot0001 and Boot0002, and neither entry exists" out.txt ||
+		fail "BootOrder: $(cat out.txt)"
+	grep -q "BootOrder: ok" out.txt && fail "BootOrder ok without entries"
+	grep -q 'run `slotflip boot-entries repair` (or `install`)' out.txt ||
+		fail "no word of repair: $(cat out.txt)"
+	be repair >/dev/null
+	rm "$EFIVARS/Boot0002-$GLOBAL"
+	expect_rc 1 be check
+	grep -q "BootOrder: wrong: it names Boot0002 (slot b), which does not exist" out.txt ||
+		fail "BootOrder: $(cat out.txt)"
+	be repair >/dev/null
+	be check >out.txt
+	grep -q "BootOrder: ok" out.txt || fail "$(cat out.txt)"
+	grep -q "repair" out.txt && fail "a repair hint when all is well"
+	true
 }
 
 # What check finds beyond missing or altered entries: BootOrder that

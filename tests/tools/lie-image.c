@@ -1,14 +1,20 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Test tool: make a validly signed image whose chunk lies.
- *	lie-image IN OUT SECKEY CHUNK longer|wrong
+ *	lie-image IN OUT SECKEY CHUNK longer|wrong|short
  * Copies image IN to OUT, with root filesystem chunk CHUNK replaced by a
  * deflate stream that inflates to twice the chunk's declared length
- * ("longer") or to its declared length but other content ("wrong"); the
- * manifest's stored length and stored hash follow, and SECKEY signs the new
- * manifest. Only a check of the inflated chunk can catch the lie.
+ * ("longer"), to its declared length but other content ("wrong") or that
+ * is one byte long ("short", more than deflate can expand); the manifest's
+ * stored length and stored hash follow, and SECKEY signs the new manifest.
+ * Only a check of the inflated chunk can catch the lie.
+ *	lie-image IN OUT SECKEY SIZE zeros|fill
+ * Copies IN to OUT with a root filesystem payload of SIZE bytes instead:
+ * all zero chunks ("zeros") or all deflated chunks of one repeated byte
+ * ("fill"): a small file that declares a huge payload.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -70,6 +76,91 @@ static int lie(struct sf_chunk *c, bool longer, uint8_t **stored)
 	return 0;
 }
 
+/* Chunk @c's stored bytes: one repeated byte, deflated. */
+static int fill(struct sf_chunk *c, uint8_t **stored)
+{
+	uint8_t *content = malloc(c->length), *out = malloc(c->length);
+	struct sf_codec codec;
+	int n;
+
+	if (!content || !out)
+		return -ENOMEM;
+	memset(content, 'F', c->length);
+	sf_codec_init(&codec, 9);
+	n = sf_deflate(&codec, content, c->length, NULL, out, c->length);
+	sf_codec_done(&codec);
+	sf_hash(content, c->length, c->content_hash);
+	free(content);
+	if (n < 0) {
+		free(out);
+		return n;
+	}
+	*stored = out;
+	c->form = SF_FORM_DEFLATE;
+	c->stored_len = (uint32_t)n;
+	sf_hash(out, (size_t)n, c->stored_hash);
+	return 0;
+}
+
+/*
+ * @m with a root filesystem of @size bytes (zero or filled chunks), the
+ * other payloads' chunks and @data kept; new chunks and data in *@ret.
+ */
+static int regrow(struct sf_manifest *m, uint8_t **data, uint64_t size,
+		  bool filled, struct sf_manifest *ret, uint8_t ***ret_data)
+{
+	struct sf_manifest n = *m;
+	uint8_t **nd;
+	int r;
+
+	n.chunks = NULL;
+	for (unsigned p = 0; p < n.n_payloads; p++)
+		if (n.payloads[p].kind == SF_PAYLOAD_ROOTFS)
+			n.payloads[p].size = size;
+	r = sf_manifest_layout(&n);
+	if (r < 0)
+		return r;
+	nd = calloc(n.n_chunks, sizeof(*nd));
+	if (!nd)
+		return -ENOMEM;
+	for (unsigned p = 0; p < n.n_payloads; p++) {
+		const struct sf_payload *np = &n.payloads[p];
+		const struct sf_payload *op = &m->payloads[p];
+
+		for (uint32_t j = 0; r >= 0 && j < np->n_chunks; j++) {
+			struct sf_chunk *c = &n.chunks[np->first_chunk + j];
+
+			if (np->kind == SF_PAYLOAD_ROOTFS) {
+				if (filled && j && c->length == c[-1].length) {
+					/* The same stream again (saves time). */
+					memcpy(c, &c[-1],
+					       offsetof(struct sf_chunk,
+							length));
+					nd[np->first_chunk + j] =
+						nd[np->first_chunk + j - 1];
+				} else if (filled) {
+					r = fill(c, &nd[np->first_chunk + j]);
+				}
+				continue;
+			}
+			c->form = m->chunks[op->first_chunk + j].form;
+			c->stored_len =
+				m->chunks[op->first_chunk + j].stored_len;
+			memcpy(c->content_hash,
+			       m->chunks[op->first_chunk + j].content_hash,
+			       SF_HASH_BYTES);
+			memcpy(c->stored_hash,
+			       m->chunks[op->first_chunk + j].stored_hash,
+			       SF_HASH_BYTES);
+			nd[np->first_chunk + j] = data[op->first_chunk + j];
+			data[op->first_chunk + j] = NULL;
+		}
+	}
+	*ret = n;
+	*ret_data = nd;
+	return r;
+}
+
 static int sign(struct sf_manifest *m, const uint8_t *man, size_t len,
 		const char *seckey, uint8_t *block)
 {
@@ -129,6 +220,25 @@ static int write_image(const char *path, struct sf_manifest *m, uint8_t **data,
 	return r;
 }
 
+/* The "zeros" and "fill" modes. */
+static int grown(struct sf_image *img, uint8_t **data, char **argv)
+{
+	struct sf_manifest n = { .n_chunks = 0 };
+	uint8_t **nd = NULL;
+	int r;
+
+	r = regrow(&img->m, data, strtoull(argv[4], NULL, 0),
+		   !strcmp(argv[5], "fill"), &n, &nd);
+	if (r >= 0)
+		r = write_image(argv[2], &n, nd, argv[3]);
+	for (uint32_t i = 0; nd && i < n.n_chunks; i++)
+		if (!i || nd[i] != nd[i - 1])
+			free(nd[i]);
+	free(nd);
+	sf_manifest_free(&n);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	struct sf_image *img = NULL;
@@ -138,8 +248,10 @@ int main(int argc, char **argv)
 	int r;
 
 	if (argc != 6 || sodium_init() < 0) {
-		fprintf(stderr, "usage: lie-image IN OUT SECKEY CHUNK "
-				"longer|wrong\n");
+		fprintf(stderr,
+			"usage: lie-image IN OUT SECKEY CHUNK "
+			"longer|wrong|short\n"
+			"       lie-image IN OUT SECKEY SIZE zeros|fill\n");
 		return 2;
 	}
 	r = sf_image_open(&ctx, argv[1], &img);
@@ -149,14 +261,27 @@ int main(int argc, char **argv)
 		r = read_all(img, &data);
 	if (r < 0)
 		return 1;
+	if (!strcmp(argv[5], "zeros") || !strcmp(argv[5], "fill")) {
+		r = grown(img, data, argv);
+		goto out;
+	}
 	p = sf_manifest_payload(&img->m, SF_PAYLOAD_ROOTFS);
 	k = (uint32_t)atoi(argv[4]);
 	if (k >= p->n_chunks)
 		return 2;
 	k += p->first_chunk;
-	r = lie(&img->m.chunks[k], !strcmp(argv[5], "longer"), &data[k]);
+	if (!strcmp(argv[5], "short")) {
+		/* One stored byte for a whole chunk. */
+		img->m.chunks[k].form = SF_FORM_DEFLATE;
+		img->m.chunks[k].stored_len = 1;
+		sf_hash(data[k], 1, img->m.chunks[k].stored_hash);
+	} else {
+		r = lie(&img->m.chunks[k], !strcmp(argv[5], "longer"),
+			&data[k]);
+	}
 	if (r >= 0)
 		r = write_image(argv[2], &img->m, data, argv[3]);
+out:
 	if (r < 0)
 		fprintf(stderr, "lie-image: %s\n", strerror(-r));
 	for (uint32_t i = 0; i < img->m.n_chunks; i++)

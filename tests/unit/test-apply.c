@@ -35,8 +35,10 @@ static void make_payloads(const char *v, bool changed)
 
 static struct sf_image *make_image(const char *v, const char *delta_from)
 {
-	struct ms_pubkey pk;
-	struct ms_seckey sk;
+	/* One signing key per test: a delta's base must be signed by it. */
+	static struct ms_pubkey pk;
+	static struct ms_seckey sk;
+	static bool have_key;
 	char rootfs[64], efi[64], out[64];
 	struct sf_create_opts o = {
 		.rootfs = rootfs,
@@ -54,7 +56,9 @@ static struct sf_image *make_image(const char *v, const char *delta_from)
 	snprintf(rootfs, sizeof(rootfs), "rootfs-%s", v);
 	snprintf(efi, sizeof(efi), "efi-%s", v);
 	snprintf(out, sizeof(out), "%s%s.img", v, delta_from ? "-delta" : "");
-	CHECK_EQ(ms_keygen(&pk, &sk), 0);
+	if (!have_key)
+		CHECK_EQ(ms_keygen(&pk, &sk), 0);
+	have_key = true;
 	CHECK_EQ(sf_image_create(&test_ctx, &o, out), 0);
 	CHECK_EQ(sf_image_open(&test_ctx, out, &img), 0);
 	CHECK_EQ(sf_image_load_manifest(&test_ctx, img), 0);

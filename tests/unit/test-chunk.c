@@ -111,16 +111,16 @@ static struct patch_case *patch_setup(void)
 	for (uint32_t b = 0; b < LEN / SF_BLOCK_SIZE; b++)
 		p->map[b] = b == 5 ? 0 : b + 3 + 1;
 	p->dicts[0] = 3 + 1;
+	p->mb = (struct mem_base){ p->base, sizeof(p->base) };
+	p->base_rd = (struct sf_base){ mem_read, &p->mb };
 	sf_codec_init(&p->codec, 9);
 	n = sf_patch_encode(&p->codec, p->content, LEN, p->map, p->dicts,
-			    p->base, p->stored, LEN);
+			    &p->base_rd, p->stored, LEN);
 	CHECK(n > 0);
 	p->chunk = (struct sf_chunk){ .form = SF_FORM_PATCH,
 				      .stored_len = (uint32_t)n,
 				      .length = LEN };
 	sf_hash(p->content, LEN, p->chunk.content_hash);
-	p->mb = (struct mem_base){ p->base, sizeof(p->base) };
-	p->base_rd = (struct sf_base){ mem_read, &p->mb };
 	return p;
 }
 
@@ -162,7 +162,7 @@ TEST(patch_copies_runs_and_jumps)
 	}
 	for (int i = 0; i < 2; i++) {
 		int n = sf_patch_encode(&p->codec, p->content, lens[i], p->map,
-					p->dicts, p->base, p->stored, LEN);
+					p->dicts, &p->base_rd, p->stored, LEN);
 
 		CHECK(n > 0);
 		p->chunk.stored_len = (uint32_t)n;
@@ -185,7 +185,7 @@ TEST(patch_without_dictionary_is_larger)
 
 	p->dicts[0] = 0;
 	n = sf_patch_encode(&p->codec, p->content, LEN, p->map, p->dicts,
-			    p->base, p->stored, LEN);
+			    &p->base_rd, p->stored, LEN);
 	CHECK(n > (int)p->chunk.stored_len * 4);
 	sf_codec_done(&p->codec);
 	free(p);
