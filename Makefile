@@ -3,6 +3,7 @@
 #   make            static programs in build/
 #   make check      install missing packages, run every test (ASan+UBSan)
 #   make demo       install missing packages, build, show what slotflip does
+#   make analyze    GCC -fanalyzer over the sources (part of check)
 #   make bench      benchmarks (print figures, assert nothing)
 #   make fuzz       libFuzzer targets (clang), each run for FUZZ_SECONDS
 
@@ -44,13 +45,15 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(S)/%,$(UNIT_SRCS))
 FUZZ_REPLAYS := $(patsubst tests/fuzz/fuzz-%.c,$(S)/replay-%,$(FUZZ_SRCS))
 
 # What `make check` runs, in this order (tests/run.sh): the format check,
-# the static-link and closure checks, unit tests, fuzz-corpus replays,
-# integration tests of the programs, then the QEMU boot scenarios. Rules
-# for the QEMU harness are in mk/realboot.mk.
+# the static-link and closure checks, GCC's static analyzer (-fanalyzer)
+# over lib/, applier/, bootctl/ and keys/, unit tests, fuzz-corpus
+# replays, integration tests of the programs, then the QEMU boot
+# scenarios. Rules for the QEMU harness are in mk/realboot.mk.
 QEMU_TESTS := tests/qemu/test-scenarios.sh tests/qemu/test-watchdog.sh \
 	tests/qemu/test-runtime.sh
 CHECK_TESTS := tests/format-check.sh tests/static/test-static.sh \
-	tests/static/test-closure.sh $(UNIT_BINS) $(FUZZ_REPLAYS) \
+	tests/static/test-closure.sh tests/static/test-analyze.sh \
+	$(UNIT_BINS) $(FUZZ_REPLAYS) \
 	$(CLI_TESTS) $(QEMU_TESTS)
 # ... and what they need besides $(PROGRAMS) and $(SAN_PROGRAMS).
 CHECK_EXTRA := $(B)/static-probe $(B)/ovmf-vars $(S)/ovmf-vars
@@ -144,8 +147,14 @@ check-build: $(PROGRAMS) $(SAN_PROGRAMS) $(UNIT_BINS) $(FUZZ_REPLAYS) \
 check: deps
 	$(MAKE) check-build
 	SF_BIN=$(CURDIR)/$(S) SF_SRCDIR=$(CURDIR) SF_STATIC_BIN=$(CURDIR)/$(B) \
+	SF_ANALYZE_CFLAGS="$(KMOD_CFLAGS)" \
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	tests/run.sh $(B)/test-logs $(CHECK_TESTS)
+
+# The static analysis alone (also part of check).
+analyze: $(KMOD_A)
+	SF_SRCDIR=$(CURDIR) SF_ANALYZE_CFLAGS="$(KMOD_CFLAGS)" \
+	tests/run.sh $(B)/test-logs tests/static/test-analyze.sh
 
 format-check:
 	@tests/format-check.sh
@@ -158,4 +167,4 @@ clean:
 
 .SECONDARY:
 
-.PHONY: demo all check check-build deps clean format-check format fuzz
+.PHONY: demo all check check-build deps clean format-check format fuzz analyze

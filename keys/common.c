@@ -39,7 +39,7 @@ int load_seckeys(char **paths, unsigned n, const char *password_file,
 		 struct ms_seckey *ret)
 {
 	_cleanup_free_ char *password = NULL;
-	int r;
+	int r = 0;
 
 	if (password_file &&
 	    (r = read_password_file(password_file, &password)) != EXIT_OK)

@@ -115,7 +115,6 @@ struct apply_job {
 	struct sf_image *img;
 	const struct sf_apply_target *t;
 	const struct sf_payload *p;
-	struct sf_base base; /* the EFI binary's (the root's: per worker) */
 	atomic_uint written, skipped, read_back;
 	atomic_uint_fast64_t bytes, done;
 	/* Per chunk of the root filesystem: what this run wrote, read back. */
@@ -1098,6 +1097,7 @@ static int efi_decode(struct apply_job *job, uint8_t *mem)
 {
 	_cleanup_free_ uint8_t *stored = malloc(job->img->m.chunk_size);
 	_cleanup_close_ int base_fd = -1;
+	struct sf_base base;
 	struct sf_codec codec;
 	int r = 0;
 
@@ -1106,12 +1106,13 @@ static int efi_decode(struct apply_job *job, uint8_t *mem)
 	/* O_NONBLOCK here and below: nothing placed on the ESP blocks. */
 	base_fd = open(job->t->active_efi_path,
 		       O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	job->base = (struct sf_base){ base_fd >= 0 ? read_fd : NULL, &base_fd };
+	/* On this stack, as base_fd it points to: not in the job. */
+	base = (struct sf_base){ base_fd >= 0 ? read_fd : NULL, &base_fd };
 	sf_codec_init(&codec, 9);
 	for (uint32_t i = 0; r >= 0 && i < job->p->n_chunks; i++) {
 		uint32_t idx = job->p->first_chunk + i;
 
-		r = decode(job, &codec, &job->base, idx, stored,
+		r = decode(job, &codec, &base, idx, stored,
 			   mem + job->img->m.chunks[idx].offset, true);
 	}
 	sf_codec_done(&codec);

@@ -20,7 +20,19 @@ int sf_log(const struct sf_ctx *ctx, int level, int err, const char *fmt, ...)
 int sf_logv(const struct sf_ctx *ctx, int level, int err, const char *fmt,
 	    va_list ap) __attribute__((format(printf, 4, 0)));
 
-#define sf_err(ctx, err, ...) sf_log((ctx), SF_LOG_ERR, (err), __VA_ARGS__)
+/*
+ * sf_err - log an error and evaluate to @err. A statement expression rather
+ * than a plain call of sf_log(): the value is visibly @err (evaluated once,
+ * before the message is formatted), so a static analyzer working on one file
+ * at a time knows that `return sf_err(ctx, -EINVAL, ...)` returns a negative
+ * number, and does not follow the caller on as if it had succeeded.
+ */
+#define sf_err(ctx, err, ...)                                                  \
+	({                                                                     \
+		int sf_err_ = (err);                                           \
+		sf_log((ctx), SF_LOG_ERR, sf_err_, __VA_ARGS__);               \
+		sf_err_;                                                       \
+	})
 #define sf_info(ctx, ...) sf_log((ctx), SF_LOG_INFO, 0, __VA_ARGS__)
 
 /* A log function that prints "PROG: error: MSG" lines to stderr. */

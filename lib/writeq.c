@@ -141,7 +141,7 @@ int sf_writeq_add(struct sf_writeq *q, const void *data, size_t len,
 		pthread_cond_signal(&q->work);
 	}
 	pthread_mutex_unlock(&q->lock);
-	if (r < 0)
+	if (r != 0) /* not queued */
 		req_free(rq);
 	return r;
 }
