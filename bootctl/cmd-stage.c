@@ -17,7 +17,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "apply.h"
+#include "apply-check.h"
 #include "cli.h"
 #include "decide.h"
 #include "fault.h"

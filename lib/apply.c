@@ -15,90 +15,10 @@
 #include "fault.h"
 #include "fileio.h"
 #include "hash.h"
+#include "parallel.h"
 #include "util.h"
 #include "version.h"
 #include "writeq.h"
-
-/* The EFI binary is rebuilt in memory: bound it. */
-#define EFI_PAYLOAD_MAX (256ull << 20)
-
-static int refuse(const struct sf_ctx *ctx, char *reason, size_t size,
-		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int refuse(const struct sf_ctx *ctx, char *reason, size_t size,
-		  const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(reason, size, fmt, ap);
-	va_end(ap);
-	return sf_err(ctx, -EPERM, "refused: %s", reason);
-}
-
-static int check_version(const struct sf_ctx *ctx, const struct sf_image *img,
-			 const struct sf_apply_policy *p, char *reason,
-			 size_t size)
-{
-	const char *v = img->m.version;
-	int cmp;
-
-	if (p->floor && p->floor[0] &&
-	    (sf_version_cmp_str(v, p->floor, &cmp) < 0 || cmp <= 0))
-		return refuse(ctx, reason, size,
-			      "version %s is not above the anti-rollback floor "
-			      "%s",
-			      v, p->floor);
-	if (p->running_version && p->running_version[0] &&
-	    (sf_version_cmp_str(v, p->running_version, &cmp) < 0 || cmp < 0))
-		return refuse(ctx, reason, size,
-			      "version %s is below the running version %s "
-			      "(a downgrade)",
-			      v, p->running_version);
-	if ((img->m.flags & SF_MANIFEST_FLAG_DELTA) &&
-	    (!p->running_version ||
-	     strcmp(img->m.base_version, p->running_version) != 0))
-		return refuse(ctx, reason, size,
-			      "delta image made against version %s, but the "
-			      "running slot has %s",
-			      img->m.base_version,
-			      p->running_version && p->running_version[0]
-				      ? p->running_version
-				      : "an unknown version");
-	return 0;
-}
-
-int sf_apply_precheck(const struct sf_ctx *ctx, const struct sf_image *img,
-		      const struct sf_apply_policy *p, char *reason,
-		      size_t size)
-{
-	const struct sf_payload *rootfs =
-		sf_manifest_payload(&img->m, SF_PAYLOAD_ROOTFS);
-	const struct sf_payload *efi =
-		sf_manifest_payload(&img->m, SF_PAYLOAD_EFI);
-	int r;
-
-	if (strcmp(img->m.compatible, p->compatible) != 0)
-		return refuse(ctx, reason, size,
-			      "image is for \"%s\", this device is \"%s\"",
-			      img->m.compatible, p->compatible);
-	r = check_version(ctx, img, p, reason, size);
-	if (r < 0)
-		return r;
-	if (rootfs->size > p->slot_size)
-		return refuse(ctx, reason, size,
-			      "root filesystem of %llu bytes does not fit the "
-			      "%llu-byte slot",
-			      (unsigned long long)rootfs->size,
-			      (unsigned long long)p->slot_size);
-	if (!efi)
-		return refuse(ctx, reason, size, "image has no EFI binary");
-	if (efi->size > EFI_PAYLOAD_MAX)
-		return refuse(ctx, reason, size,
-			      "EFI binary of %llu bytes is over the %llu limit",
-			      (unsigned long long)efi->size, EFI_PAYLOAD_MAX);
-	return 0;
-}
 
 struct apply_worker;
 
@@ -250,11 +170,6 @@ static int read_active(void *data, uint64_t offset, void *buf, size_t len)
 		len -= n;
 	}
 	return 0;
-}
-
-static bool is_zero(const uint8_t *p, size_t n)
-{
-	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
 }
 
 /* Does @buf hold chunk @c's content? */
@@ -872,11 +787,7 @@ static void *worker_run(void *arg)
 	       (j = atomic_fetch_add(&job->next, job->batch)) < total)
 		r = job->fn(&w, job->p->first_chunk + j,
 			    total - j < job->batch ? total - j : job->batch);
-	if (r < 0) {
-		int zero = 0;
-
-		atomic_compare_exchange_strong(&job->err, &zero, r);
-	}
+	sf_parallel_error(&job->err, r);
 	sf_codec_done(&w.codec);
 	free(w.arena);
 	return NULL;
@@ -931,21 +842,10 @@ static int run_workers(struct apply_job *job,
 		       int (*fn)(struct apply_worker *w, uint32_t first,
 				 uint32_t n))
 {
-	unsigned threads = job->threads;
-	pthread_t tid[64];
-	unsigned started = 0;
-
 	job->fn = fn;
 	atomic_store(&job->next, 0);
 	atomic_store(&job->err, 0);
-	if (threads > ARRAY_SIZE(tid))
-		threads = ARRAY_SIZE(tid);
-	while (started + 1 < threads &&
-	       pthread_create(&tid[started], NULL, worker_run, job) == 0)
-		started++;
-	worker_run(job);
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(tid[i], NULL);
+	sf_parallel_run(job->threads, worker_run, job);
 	return atomic_load(&job->err);
 }
 

@@ -1,36 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Applying a verified image to the spare slot (docs/BOOT.md, "Apply"):
- * the checks before a byte is written, then the streaming write with its
- * read-back.
+ * the streaming write with its read-back. The checks before a byte is
+ * written, which `slotflip stage` makes too, are in apply-check.h.
  */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "apply-check.h"
 #include "image.h"
 #include "log.h"
-
-/* What the device allows; every field is checked by sf_apply_precheck(). */
-struct sf_apply_policy {
-	const char *compatible;
-	const char *floor; /* "" or NULL: no floor */
-	const char *running_version; /* the booted slot's; "" = unknown */
-	uint64_t slot_size; /* bytes of the spare slot */
-};
-
-/*
- * sf_apply_precheck - the checks after the signatures: compatible string,
- * version strictly above the floor and not below the running slot's, a
- * delta's
- * base equal to the running version, the root filesystem fits the slot,
- * an EFI payload present.
- * Returns 0, or -EPERM with the reason in @reason (@size bytes) and logged.
- */
-int sf_apply_precheck(const struct sf_ctx *ctx, const struct sf_image *img,
-		      const struct sf_apply_policy *p, char *reason,
-		      size_t size);
 
 struct sf_apply_target {
 	int slot_fd; /* spare slot, read-write */

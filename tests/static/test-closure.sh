@@ -51,7 +51,7 @@ test_init_has_no_signing_or_image_creation() {
 }
 
 test_runtime_tool_has_no_signing_or_image_creation() {
-	lacks slotflip seckey imgwrite
+	lacks slotflip seckey imgwrite apply writeq
 	holds slotflip minisign efivar bootentry
 }
 
