@@ -35,14 +35,6 @@ void sf_image_header_encode(uint8_t *buf, uint64_t manifest_size)
 	le64_store(buf + 16, manifest_size);
 }
 
-static bool all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return false;
-	return true;
-}
-
 int sf_image_header_parse(const struct sf_ctx *ctx, const char *path,
 			  const uint8_t *h, uint64_t *ret_manifest_size)
 {
@@ -56,7 +48,7 @@ int sf_image_header_parse(const struct sf_ctx *ctx, const char *path,
 			      "%s: image format version %u, this reader knows "
 			      "%u: update slotflip",
 			      path, version, SF_FORMAT_VERSION);
-	if (!all_zero(h + 12, 4) || !all_zero(h + 24, SF_HEADER_SIZE - 24))
+	if (!is_zero(h + 12, 4) || !is_zero(h + 24, SF_HEADER_SIZE - 24))
 		return sf_err(ctx, -EBADMSG,
 			      "%s: header has unknown flags or reserved bytes "
 			      "set",
@@ -149,7 +141,7 @@ static int read_areas(const struct sf_ctx *ctx, const char *path,
 	if (r < 0)
 		return sf_err(ctx, r, "%s: cannot read: %s", path,
 			      strerror(-r));
-	if (!all_zero(h, img->sig_offset - SF_HEADER_SIZE - img->manifest_size))
+	if (!is_zero(h, img->sig_offset - SF_HEADER_SIZE - img->manifest_size))
 		return sf_err(ctx, -EBADMSG,
 			      "%s: padding after the manifest is not zero",
 			      path);
@@ -226,7 +218,7 @@ int sf_sigblock_parse(const struct sf_ctx *ctx, const uint8_t *buf,
 		sb.n++;
 		pos += 4 + len;
 	}
-	if (!all_zero(buf + pos, SF_SIGBLOCK_SIZE - pos)) {
+	if (!is_zero(buf + pos, SF_SIGBLOCK_SIZE - pos)) {
 		sf_sigblock_free(&sb);
 		return sf_err(ctx, -EBADMSG,
 			      "signature block: bytes after the signatures");

@@ -14,55 +14,12 @@
 
 #include "fileio.h"
 #include "hash.h"
+#include "parallel.h"
 #include "util.h"
 #include "version.h"
 
 #define BATCH_PER_THREAD 4
 #define NO_BLOCK 0u
-
-struct pfor {
-	int (*fn)(void *arg, uint32_t i);
-	void *arg;
-	uint32_t n;
-	atomic_uint next;
-	atomic_int err;
-};
-
-static void *pfor_worker(void *p)
-{
-	struct pfor *job = p;
-	uint32_t i;
-
-	while (atomic_load(&job->err) == 0 &&
-	       (i = atomic_fetch_add(&job->next, 1)) < job->n) {
-		int r = job->fn(job->arg, i);
-
-		if (r < 0) {
-			int zero = 0;
-
-			atomic_compare_exchange_strong(&job->err, &zero, r);
-		}
-	}
-	return NULL;
-}
-
-int sf_parallel_for(unsigned threads, uint32_t n,
-		    int (*fn)(void *arg, uint32_t i), void *arg)
-{
-	struct pfor job = { .fn = fn, .arg = arg, .n = n };
-	pthread_t tid[64];
-	unsigned started = 0;
-
-	if (threads > ARRAY_SIZE(tid))
-		threads = ARRAY_SIZE(tid);
-	while (started + 1 < threads &&
-	       pthread_create(&tid[started], NULL, pfor_worker, &job) == 0)
-		started++;
-	pfor_worker(&job);
-	for (unsigned t = 0; t < started; t++)
-		pthread_join(tid[t], NULL);
-	return atomic_load(&job.err);
-}
 
 /* A payload's bytes: an input file mapped. */
 struct region {
@@ -176,11 +133,6 @@ static int map_input(const struct sf_ctx *ctx, const char *path,
 	madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
 	*ret = (struct region){ p, (uint64_t)st.st_size };
 	return 0;
-}
-
-static bool is_zero(const uint8_t *p, size_t n)
-{
-	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
 }
 
 static uint64_t block_key(const uint8_t *p)

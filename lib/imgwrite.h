@@ -55,10 +55,3 @@ int sf_image_create(const struct sf_ctx *ctx, const struct sf_create_opts *o,
  */
 int sf_image_add_signature(const struct sf_ctx *ctx, const char *path,
 			   const struct ms_seckey *key);
-
-/*
- * sf_parallel_for - call @fn(@arg, i) for every i in [0, @n) on @threads
- * threads. Stops early and returns the first negative result of @fn.
- */
-int sf_parallel_for(unsigned threads, uint32_t n,
-		    int (*fn)(void *arg, uint32_t i), void *arg);

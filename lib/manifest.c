@@ -11,14 +11,6 @@ static const uint8_t manifest_magic[8] = "SFMANIFS";
 
 #define BAD(ctx, ...) sf_err((ctx), -EBADMSG, "manifest: " __VA_ARGS__)
 
-static bool all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return false;
-	return true;
-}
-
 bool sf_compatible_valid(const char *s)
 {
 	size_t n = strlen(s);
@@ -37,7 +29,7 @@ static int parse_string(const struct sf_ctx *ctx, const char *what,
 
 	if (n == 0 || n == SF_STRING_FIELD)
 		return BAD(ctx, "%s is empty or not terminated", what);
-	if (!all_zero(field + n, SF_STRING_FIELD - n))
+	if (!is_zero(field + n, SF_STRING_FIELD - n))
 		return BAD(ctx, "%s has bytes after its end", what);
 	memcpy(dst, field, SF_STRING_FIELD);
 	return 0;
@@ -61,7 +53,7 @@ static int parse_strings(const struct sf_ctx *ctx, const uint8_t *buf,
 	if (sf_version_parse(m->version, &v) < 0)
 		return BAD(ctx, "version \"%s\" is not a version", m->version);
 	if (!(m->flags & SF_MANIFEST_FLAG_DELTA)) {
-		if (!all_zero(buf + 168, SF_STRING_FIELD + SF_HASH_BYTES))
+		if (!is_zero(buf + 168, SF_STRING_FIELD + SF_HASH_BYTES))
 			return BAD(ctx, "full image names a base");
 		return 0;
 	}
@@ -193,12 +185,12 @@ static int check_chunk(const struct sf_ctx *ctx, const struct sf_manifest *m,
 		       uint32_t i, const struct sf_chunk *c)
 {
 	bool delta = m->flags & SF_MANIFEST_FLAG_DELTA;
-	bool no_stored_hash = all_zero(c->stored_hash, SF_HASH_BYTES);
+	bool no_stored_hash = is_zero(c->stored_hash, SF_HASH_BYTES);
 
 	switch (c->form) {
 	case SF_FORM_ZERO:
 		if (c->stored_len || c->base_offset || !no_stored_hash ||
-		    !all_zero(c->content_hash, SF_HASH_BYTES))
+		    !is_zero(c->content_hash, SF_HASH_BYTES))
 			return BAD(ctx, "chunk %u: zero chunk with data", i);
 		return 0;
 	case SF_FORM_STORED:

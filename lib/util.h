@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,14 @@ static inline void closep(int *fd)
 		(fd) = -1;                                                     \
 		_fd;                                                           \
 	})
+
+/* Are the @n bytes at @p all zero? (Any @n, 0 included.) */
+static inline bool is_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	return n == 0 || (b[0] == 0 && memcmp(b, b + 1, n - 1) == 0);
+}
 
 static inline uint16_t le16_load(const uint8_t *p)
 {
