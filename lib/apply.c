@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-#include "apply.h"
+#include "apply-job.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,99 +20,7 @@
 #include "version.h"
 #include "writeq.h"
 
-struct apply_worker;
-
-/* What this run wrote into one chunk of the slot, for the read-back. */
-struct written {
-	enum { WROTE_NONE, WROTE_WHOLE, WROTE_BLOCKS } what;
-	/* WROTE_BLOCKS: the hash of the blocks written (in the job's bitmap),
-	 * one after the other; the whole chunk has its content hash. */
-	uint8_t hash[SF_HASH_BYTES];
-};
-
-struct apply_job {
-	const struct sf_ctx *ctx;
-	struct sf_image *img;
-	const struct sf_apply_target *t;
-	const struct sf_payload *p;
-	atomic_uint written, skipped, read_back;
-	atomic_uint_fast64_t bytes, done;
-	/* Per chunk of the root filesystem: what this run wrote, read back. */
-	struct written *wrote;
-	uint8_t *wrote_blocks; /* their block bitmaps, @map_bytes each */
-	uint32_t map_bytes;
-	/*
-	 * Did the last chunk that could tell find the spare slot holding the
-	 * delta's base (or what this image puts there)? Then delta chunks
-	 * read the spare first, in one read, and the active slot not at all.
-	 */
-	atomic_bool spare_holds;
-	/* The phase the workers run, on @batch chunks in a row at a time: */
-	int (*fn)(struct apply_worker *w, uint32_t first, uint32_t n);
-	unsigned batch, threads; /* plan_workers() */
-	atomic_uint next;
-	atomic_int err;
-	bool direct; /* the slot fd has O_DIRECT */
-	bool active_direct; /* the active slot's fd has O_DIRECT */
-	struct sf_writeq *writeq; /* the changed blocks' writes */
-};
-
-/*
- * The chunks of a batch that wait for a hash: of their content, or of the
- * blocks written into them (one after the other).
- */
-struct hash_wait {
-	const uint8_t *bufs[SF_HASH_LANES_MAX];
-	size_t lens[SF_HASH_LANES_MAX];
-	uint32_t lane[SF_HASH_LANES_MAX]; /* the chunk's place in the batch */
-	uint8_t hash[SF_HASH_LANES_MAX][SF_HASH_BYTES];
-	uint32_t n;
-};
-
-static void wait_hash(struct hash_wait *h, uint32_t k, const uint8_t *buf,
-		      uint32_t len)
-{
-	h->bufs[h->n] = buf;
-	h->lens[h->n] = len;
-	h->lane[h->n++] = k;
-}
-
-/* Hash all that wait, side by side (sf_hash_many()). */
-static void hash_waiting(struct hash_wait *h)
-{
-	sf_hash_many(h->n, h->bufs, h->lens, h->hash);
-}
-
-/* One per thread: buffers and zlib state kept across its chunks. */
-struct apply_worker {
-	struct apply_job *job;
-	void *arena; /* the buffers below, in one allocation */
-	/*
-	 * A buffer pair per chunk of a batch, so that the chunks' contents are
-	 * hashed side by side (sf_hash_many()); @content and @slot are the
-	 * pair of the chunk at hand.
-	 */
-	uint8_t *contents[SF_HASH_LANES_MAX];
-	uint8_t *slots[SF_HASH_LANES_MAX];
-	uint8_t *content; /* the chunk's content, decoded */
-	uint8_t *stored; /* its stored bytes */
-	uint8_t *slot; /* what the spare slot holds there */
-	uint32_t lane; /* the place in the batch of the chunk at hand */
-	/* The batch's chunks with blocks written, for their record's hash. */
-	struct hash_wait wrote;
-	/* With O_DIRECT: one chunk of the active slot, read whole. */
-	uint8_t *window;
-	uint64_t window_at;
-	size_t window_len;
-	bool window_ok;
-	struct sf_base base; /* reads the active slot */
-	struct sf_base spare_base; /* reads the spare slot's chunk, w->slot */
-	const struct sf_chunk *spare_chunk; /* the chunk in w->slot */
-	struct sf_ctx quiet; /* the job's, without messages */
-	struct sf_codec codec;
-};
-
-static int read_fd(void *data, uint64_t offset, void *buf, size_t len)
+int apply_read_fd(void *data, uint64_t offset, void *buf, size_t len)
 {
 	return pread_full(*(const int *)data, buf, len, offset);
 }
@@ -192,9 +100,9 @@ static void report(struct apply_job *job, uint32_t len)
 }
 
 /* Decode chunk @idx into @out; the stored bytes are checked just now. */
-static int decode(struct apply_job *job, struct sf_codec *codec,
-		  const struct sf_base *base, uint32_t idx, uint8_t *stored,
-		  uint8_t *out, bool check)
+int apply_decode(struct apply_job *job, struct sf_codec *codec,
+		 const struct sf_base *base, uint32_t idx, uint8_t *stored,
+		 uint8_t *out, bool check)
 {
 	const struct sf_chunk *c = &job->img->m.chunks[idx];
 	int r;
@@ -217,25 +125,17 @@ static int read_slot(struct apply_job *job, const struct sf_chunk *c,
 		     : 0;
 }
 
-static struct written *written_of(struct apply_job *job,
-				  const struct sf_chunk *c)
-{
-	return &job->wrote[c - job->img->m.chunks - job->p->first_chunk];
-}
-
-static uint8_t *written_map(struct apply_job *job, const struct sf_chunk *c)
-{
-	return job->wrote_blocks +
-	       (size_t)(c - job->img->m.chunks - job->p->first_chunk) *
-		       job->map_bytes;
-}
+/* What the slot holds where chunk @c goes (slot_holds()). */
+enum slot_holds {
+	HOLDS_OTHER = 0, /* its first block differs: the usual case */
+	HOLDS_CHUNK = 1, /* the chunk, whole */
+	HOLDS_PART = 2, /* only later blocks differ; the chunk is in w->slot */
+};
 
 /*
  * Does the slot already hold @content (chunk @c)? Its first block is read
  * first: a slot that holds something else (the usual case) costs one
- * small read, not the whole chunk. Returns 1; 0 if the first block
- * differs; 2 if only later blocks do (the whole chunk is in w->slot then);
- * or -errno.
+ * small read, not the whole chunk. Returns an enum slot_holds, or -errno.
  */
 static int slot_holds(struct apply_worker *w, const struct sf_chunk *c,
 		      const uint8_t *content)
@@ -247,15 +147,15 @@ static int slot_holds(struct apply_worker *w, const struct sf_chunk *c,
 		return r;
 	if (content ? memcmp(w->slot, content, head) != 0
 		    : !is_zero(w->slot, head))
-		return 0;
+		return HOLDS_OTHER;
 	r = read_slot(w->job, c, w->slot, head, c->length);
 	if (r < 0)
 		return r;
 	if (content ? memcmp(w->slot + head, content + head,
 			     c->length - head) == 0
 		    : is_zero(w->slot + head, c->length - head))
-		return 1;
-	return 2;
+		return HOLDS_CHUNK;
+	return HOLDS_PART;
 }
 
 /*
@@ -335,11 +235,6 @@ static int zero_range(int fd, uint64_t offset, uint32_t len, uint8_t *buf)
 	return pwrite_full(fd, buf, len, offset);
 }
 
-static uint32_t block_len(const struct sf_chunk *c, uint32_t at)
-{
-	return c->length - at < SF_BLOCK_SIZE ? c->length - at : SF_BLOCK_SIZE;
-}
-
 static bool block_differs(const struct apply_worker *w,
 			  const struct sf_chunk *c, const uint8_t *content,
 			  uint32_t at)
@@ -372,13 +267,6 @@ static void written_mark(uint8_t *map, uint32_t from, uint32_t to)
 	for (uint32_t b = from / SF_BLOCK_SIZE;
 	     b < (to + SF_BLOCK_SIZE - 1) / SF_BLOCK_SIZE; b++)
 		map[b / 8] |= (uint8_t)(1u << (b % 8));
-}
-
-static bool written_test(const uint8_t *map, uint32_t at)
-{
-	uint32_t b = at / SF_BLOCK_SIZE;
-
-	return map[b / 8] & (1u << (b % 8));
 }
 
 /*
@@ -498,8 +386,8 @@ static int apply_usual(struct apply_worker *w, const struct sf_chunk *c,
 	if (r != 0) /* (a base chunk has no stored bytes to check) */
 		return r;
 	if (c->form != SF_FORM_ZERO) {
-		r = decode(job, &w->codec, &w->base, idx, w->stored, w->content,
-			   false);
+		r = apply_decode(job, &w->codec, &w->base, idx, w->stored,
+				 w->content, false);
 		if (r < 0)
 			return r;
 		content = w->content;
@@ -507,11 +395,11 @@ static int apply_usual(struct apply_worker *w, const struct sf_chunk *c,
 	r = slot_holds(w, c, content);
 	if (r < 0)
 		return r;
-	if (r > 0 && c->form != SF_FORM_ZERO)
+	if (r != HOLDS_OTHER && c->form != SF_FORM_ZERO)
 		atomic_store(&job->spare_holds, true);
-	if (r == 1)
+	if (r == HOLDS_CHUNK)
 		return content_proven(job, c, w->slot);
-	if (r == 2 && content) {
+	if (r == HOLDS_PART && content) {
 		r = content_proven(job, c, content);
 		return r < 0 ? r : write_changed(w, c);
 	}
@@ -578,14 +466,6 @@ static int spare_done(struct apply_worker *w, const struct sf_chunk *c,
 	return what == SPARE_HELD ? 0 : write_changed(w, c);
 }
 
-/* Work on the buffer pair of chunk @k of the batch. */
-static void use_lane(struct apply_worker *w, uint32_t k)
-{
-	w->slot = w->slots[k];
-	w->content = w->contents[k];
-	w->lane = k;
-}
-
 /*
  * Apply the @n chunks from @first on. Those read from the spare first are
  * hashed side by side once all are read (and rebuilt), then done.
@@ -624,110 +504,6 @@ static int apply_batch(struct apply_worker *w, uint32_t first, uint32_t n)
 			atomic_fetch_add(&w->job->skipped, 1);
 		report(w->job, c[k].length);
 	}
-	return 0;
-}
-
-/*
- * Read back the blocks written into chunk @c, one after the other into
- * w->slot (as write_changed() hashed them); their length in @ret_len.
- */
-static int read_back_blocks(struct apply_worker *w, const struct sf_chunk *c,
-			    uint32_t *ret_len)
-{
-	struct apply_job *job = w->job;
-	const uint8_t *map = written_map(job, c);
-	uint32_t packed = 0;
-
-	for (uint32_t at = 0, end; at < c->length; at = end) {
-		int r;
-
-		end = at + block_len(c, at);
-		if (!written_test(map, at))
-			continue;
-		while (end < c->length && written_test(map, end))
-			end += block_len(c, end);
-		r = pread_full(job->t->slot_fd, w->slot + packed, end - at,
-			       c->offset + at);
-		if (r < 0)
-			return r;
-		packed += end - at;
-	}
-	*ret_len = packed;
-	return 0;
-}
-
-/*
- * Chunk @c (@idx) did not read back as written. Was the image's chunk
- * wrong (signed, yet not its content hash), or did the medium fail? It is
- * decoded again, checked this time. Returns -EBADMSG or -EIO.
- */
-static int readback_failed(struct apply_worker *w, const struct sf_chunk *c,
-			   uint32_t idx)
-{
-	struct apply_job *job = w->job;
-
-	if (c->form != SF_FORM_ZERO &&
-	    decode(job, &w->codec, &w->base, idx, w->stored, w->content,
-		   true) == -EBADMSG)
-		return -EBADMSG;
-	return sf_err(job->ctx, -EIO,
-		      "read-back of chunk %u (bytes %llu-%llu) differs "
-		      "from what was written: the slot's medium is "
-		      "failing",
-		      idx, (unsigned long long)c->offset,
-		      (unsigned long long)(c->offset + c->length - 1));
-}
-
-/*
- * Read back what this run wrote of the @n chunks from @first on: the
- * blocks written, or the whole chunk, hashed side by side. A chunk
- * skipped was proven when it was read in this run.
- */
-static int readback_batch(struct apply_worker *w, uint32_t first, uint32_t n)
-{
-	struct apply_job *job = w->job;
-	const struct sf_chunk *c = &job->img->m.chunks[first];
-	bool ok[SF_HASH_LANES_MAX];
-	struct hash_wait h = { .n = 0 };
-
-	for (uint32_t k = 0; k < n; k++) {
-		const struct written *rec = written_of(job, &c[k]);
-		uint32_t len = c[k].length;
-		int r = 0;
-
-		ok[k] = rec->what == WROTE_NONE;
-		if (ok[k])
-			continue;
-		atomic_fetch_add(&job->read_back, 1);
-		use_lane(w, k);
-		if (rec->what == WROTE_BLOCKS)
-			r = read_back_blocks(w, &c[k], &len);
-		else
-			r = pread_full(job->t->slot_fd, w->slot, len,
-				       c[k].offset);
-		if (r < 0)
-			return sf_err(job->ctx, r,
-				      "cannot read the spare slot back: %s",
-				      strerror(-r));
-		if (rec->what == WROTE_WHOLE && c[k].form == SF_FORM_ZERO)
-			ok[k] = is_zero(w->slot, len);
-		else
-			wait_hash(&h, k, w->slot, len);
-	}
-	hash_waiting(&h);
-	for (uint32_t i = 0; i < h.n; i++) {
-		uint32_t k = h.lane[i];
-		const struct written *rec = written_of(job, &c[k]);
-
-		ok[k] = sodium_memcmp(h.hash[i],
-				      rec->what == WROTE_BLOCKS
-					      ? rec->hash
-					      : c[k].content_hash,
-				      SF_HASH_BYTES) == 0;
-	}
-	for (uint32_t k = 0; k < n; k++)
-		if (!ok[k])
-			return readback_failed(w, &c[k], first + k);
 	return 0;
 }
 
@@ -950,7 +726,7 @@ static int write_and_read_back(struct apply_job *job)
 		posix_fadvise(fd, 0, 0, POSIX_FADV_NORMAL);
 	if (r >= 0)
 		r = flush_slot(job->ctx, fd);
-	return r < 0 ? r : run_workers(job, readback_batch);
+	return r < 0 ? r : run_workers(job, apply_readback_batch);
 }
 
 static int apply_rootfs(struct apply_job *job)
@@ -989,102 +765,6 @@ static int apply_rootfs(struct apply_job *job)
 	free(job->wrote_blocks);
 	job->wrote = NULL;
 	job->wrote_blocks = NULL;
-	return r;
-}
-
-/* Rebuild the EFI binary in memory from its chunks. */
-static int efi_decode(struct apply_job *job, uint8_t *mem)
-{
-	_cleanup_free_ uint8_t *stored = malloc(job->img->m.chunk_size);
-	_cleanup_close_ int base_fd = -1;
-	struct sf_base base;
-	struct sf_codec codec;
-	int r = 0;
-
-	if (!stored)
-		return -ENOMEM;
-	/* O_NONBLOCK here and below: nothing placed on the ESP blocks. */
-	base_fd = open(job->t->active_efi_path,
-		       O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	/* On this stack, as base_fd it points to: not in the job. */
-	base = (struct sf_base){ base_fd >= 0 ? read_fd : NULL, &base_fd };
-	sf_codec_init(&codec, 9);
-	for (uint32_t i = 0; r >= 0 && i < job->p->n_chunks; i++) {
-		uint32_t idx = job->p->first_chunk + i;
-
-		r = decode(job, &codec, &base, idx, stored,
-			   mem + job->img->m.chunks[idx].offset, true);
-	}
-	sf_codec_done(&codec);
-	return r;
-}
-
-/* Is the file at @path exactly @len bytes of @mem? */
-static bool file_holds(const char *path, const uint8_t *mem, size_t len)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	_cleanup_free_ uint8_t *buf = malloc(len + 1);
-	struct stat st;
-
-	if (fd < 0 || !buf || fstat(fd, &st) < 0 || (size_t)st.st_size != len)
-		return false;
-	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-	return pread_full(fd, buf, len, 0) == 0 && memcmp(buf, mem, len) == 0;
-}
-
-/* Write @mem to "<path>.new", flush, rename over @path, flush the dir. */
-static int efi_install(const struct sf_ctx *ctx, const char *path,
-		       const uint8_t *mem, size_t len)
-{
-	_cleanup_free_ char *tmp = NULL;
-	_cleanup_close_ int fd = -1;
-	int r;
-
-	if (asprintf(&tmp, "%s.new", path) < 0)
-		return -ENOMEM;
-	sf_fault_point(ctx, "efi write");
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_CLOEXEC,
-		  0644);
-	if (fd < 0)
-		return sf_err(ctx, -errno, "cannot create %s: %m", tmp);
-	r = pwrite_full(fd, mem, len, 0);
-	if (r >= 0) {
-		sf_fault_point(ctx, "efi flush");
-		r = fsync(fd) < 0 ? -errno : 0;
-	}
-	if (r >= 0) {
-		sf_fault_point(ctx, "efi rename");
-		r = tmpfile_commit(fd, tmp, path);
-	}
-	if (r < 0)
-		return sf_err(ctx, r, "cannot write %s: %s", path,
-			      strerror(-r));
-	if (!file_holds(path, mem, len))
-		return sf_err(ctx, -EIO, "read-back of %s differs", path);
-	return 0;
-}
-
-static int apply_efi(struct apply_job *job)
-{
-	_cleanup_free_ uint8_t *mem = NULL;
-	int r;
-
-	job->p = sf_manifest_payload(&job->img->m, SF_PAYLOAD_EFI);
-	mem = malloc(job->p->size);
-	if (!mem)
-		return -ENOMEM;
-	r = efi_decode(job, mem);
-	if (r < 0)
-		return r;
-	if (file_holds(job->t->efi_path, mem, job->p->size)) {
-		atomic_fetch_add(&job->skipped, job->p->n_chunks);
-		return 0;
-	}
-	r = efi_install(job->ctx, job->t->efi_path, mem, job->p->size);
-	if (r >= 0) {
-		atomic_fetch_add(&job->written, job->p->n_chunks);
-		atomic_fetch_add(&job->bytes, job->p->size);
-	}
 	return r;
 }
 
