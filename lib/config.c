@@ -35,13 +35,18 @@ static int set_string(struct parser *p, const char *key, const char *v,
 	return 0;
 }
 
+#define DEC_DIGITS "0123456789"
+#define HEX_DIGITS "0123456789abcdefABCDEF"
+
+/* Plain decimal digits only: strtoul() alone takes a sign ("+3", and "-1"
+ * as ULONG_MAX) and leading blanks. */
 static int set_uint(struct parser *p, const char *key, const char *v,
 		    unsigned max, unsigned *dst)
 {
 	char *end;
 	unsigned long n = strtoul(v, &end, 10);
 
-	if (!*v || *end || n < 1 || n > max)
+	if (!*v || v[strspn(v, DEC_DIGITS)] || *end || n < 1 || n > max)
 		return sf_err(p->ctx, -EINVAL,
 			      "%s:%u: %s must be a number from 1 to %u, not "
 			      "\"%s\"",
@@ -50,12 +55,13 @@ static int set_uint(struct parser *p, const char *key, const char *v,
 	return 0;
 }
 
+/* 1 to 4 hex digits: strtoul() alone takes a sign ("-1" would be FFFF,
+ * "-FFE" F002) and a "0x" prefix. */
 static int set_entry(struct parser *p, const char *v, uint16_t *dst)
 {
-	char *end;
-	unsigned long n = strtoul(v, &end, 16);
+	unsigned long n = strtoul(v, NULL, 16);
 
-	if (!*v || *end || strlen(v) > 4)
+	if (!*v || v[strspn(v, HEX_DIGITS)] || strlen(v) > 4)
 		return sf_err(p->ctx, -EINVAL,
 			      "%s:%u: boot-entry must be 1 to 4 hex digits "
 			      "(the #### of Boot####), not \"%s\"",

@@ -3,6 +3,7 @@
 
 #include "config.h"
 #include "testlib.h"
+#include "util.h"
 
 static const char good[] = "# a device\n"
 			   "compatible = acme-gw\n"
@@ -44,11 +45,11 @@ TEST(parses_a_full_config)
 	CHECK_EQ(c.slot[1].boot_entry, 0x1a);
 }
 
-/* @text with line @n replaced by @line must be refused naming @msg. */
-static void refused(const char *replace, const char *with, const char *msg)
+/* Parse @good with @replace replaced by @with. */
+static int parse_with(const char *replace, const char *with,
+		      struct sf_config *c)
 {
 	char text[2048], *p;
-	struct sf_config c;
 
 	strcpy(text, good);
 	p = strstr(text, replace);
@@ -56,7 +57,15 @@ static void refused(const char *replace, const char *with, const char *msg)
 	memmove(p + strlen(with), p + strlen(replace),
 		strlen(p + strlen(replace)) + 1);
 	memcpy(p, with, strlen(with));
-	CHECK_EQ(parse(text, &c), -EINVAL);
+	return parse(text, c);
+}
+
+/* @good with @replace replaced by @with must be refused naming @msg. */
+static void refused(const char *replace, const char *with, const char *msg)
+{
+	struct sf_config c;
+
+	CHECK_EQ(parse_with(replace, with, &c), -EINVAL);
 	CHECK_LOG(msg);
 }
 
@@ -86,6 +95,69 @@ TEST(refusals_name_the_line)
 	refused("compatible = acme-gw\n", "", "compatible is missing");
 	refused("data = PARTLABEL=data", "esp = x",
 		"t.conf:7: esp given twice");
+}
+
+/* strtoul() takes signs, blanks and a 0x prefix: none is a boot entry or
+ * a count here ("-1" was taken as FFFF, "-FFE" as F002). */
+TEST(signs_and_prefixes_refused)
+{
+	static const char *const entries[] = { "-1",   "-FFE", "0x2", "+2",
+					       "0X1A", "- 1",  "1 A", "" };
+	static const char *const counts[] = { "+3",  "-1",  "0x3", "3.0",
+					      "- 3", "1e2", "03x" };
+	char line[64], msg[128];
+
+	for (size_t i = 0; i < ARRAY_SIZE(entries); i++) {
+		snprintf(line, sizeof(line), "boot-entry = %s", entries[i]);
+		snprintf(msg, sizeof(msg),
+			 "t.conf:16: boot-entry must be 1 to 4 hex digits "
+			 "(the #### of Boot####), not \"%s\"",
+			 entries[i]);
+		if (!entries[i][0]) /* "key =": no value at all */
+			snprintf(msg, sizeof(msg), "t.conf:16: empty key");
+		refused("boot-entry = 1A", line, msg);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(counts); i++) {
+		snprintf(line, sizeof(line), "tries = %s", counts[i]);
+		snprintf(msg, sizeof(msg),
+			 "t.conf:5: tries must be a number from 1 to 100, "
+			 "not \"%s\"",
+			 counts[i]);
+		refused("threshold = 2", line, msg);
+		snprintf(line, sizeof(line), "threshold = %s", counts[i]);
+		snprintf(msg, sizeof(msg),
+			 "t.conf:5: threshold must be a number from 1 to 8, "
+			 "not \"%s\"",
+			 counts[i]);
+		refused("threshold = 2", line, msg);
+	}
+	refused("threshold = 2", "tries = 101", "t.conf:5: tries must be");
+	refused("threshold = 2", "tries = 99999999999999999999999",
+		"t.conf:5: tries must be");
+}
+
+/* What the refusals above must not catch: 1 to 4 digits of either case,
+ * leading zeros, the edges of the ranges. */
+TEST(plain_digits_accepted)
+{
+	static const struct {
+		const char *v;
+		unsigned want;
+	} entries[] = { { "a", 0xa }, { "00b0", 0xb0 }, { "FfFf", 0xffff } },
+	  tries[] = { { "1", 1 }, { "007", 7 }, { "100", 100 } };
+	char line[64];
+	struct sf_config c;
+
+	for (size_t i = 0; i < ARRAY_SIZE(entries); i++) {
+		snprintf(line, sizeof(line), "boot-entry = %s", entries[i].v);
+		CHECK_EQ(parse_with("boot-entry = 1A", line, &c), 0);
+		CHECK_EQ(c.slot[1].boot_entry, entries[i].want);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(tries); i++) {
+		snprintf(line, sizeof(line), "tries = %s", tries[i].v);
+		CHECK_EQ(parse_with("threshold = 2", line, &c), 0);
+		CHECK_EQ(c.tries, tries[i].want);
+	}
 }
 
 TEST(nul_byte_refused)
