@@ -101,6 +101,23 @@ static void load_state(struct boot *b)
 		       "cannot store the rebuilt state: %s", strerror(-r));
 }
 
+/*
+ * A trial never gets more tries than the config gives (the record's
+ * checksum does not make its count sane). Only where the count is used:
+ * in the good slot, whose initramfs armed the trial with this config.
+ */
+static void clamp_tries(struct boot *b)
+{
+	unsigned had = b->st.tries_left;
+
+	if (b->booted != b->st.good || !sf_clamp_tries(&b->st, b->cfg.tries))
+		return;
+	sf_log(b->ctx, SF_LOG_WARNING, 0,
+	       "the state gives the trial of slot %s %u tries left, more than "
+	       "the %u tries of the config: counting %u",
+	       sf_slot_name(b->st.trial), had, b->cfg.tries, b->st.tries_left);
+}
+
 /* Is an image staged? Its id is zero when it cannot be read. */
 static bool staged_id(struct boot *b, uint8_t id[SF_IMAGE_ID_BYTES])
 {
@@ -573,6 +590,7 @@ int boot_run(struct boot *b)
 	b->next = BOOT_NEXT_SLOT;
 	b->next_slot = b->booted;
 	load_state(b);
+	clamp_tries(b);
 	in.booted = b->booted;
 	in.staged = staged_id(b, id);
 	in.staged_id = id;

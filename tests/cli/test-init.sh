@@ -286,6 +286,35 @@ test_trial_panics_once_of_one_try() { trial_panics 1 p; }
 test_trial_mixed_panics_and_boots() { trial_panics 4 ippi; }
 test_trial_mixed_boots_then_panics() { trial_panics 3 ipp; }
 
+# A record with a valid checksum that gives the trial 255 tries left: the
+# good slot counts no more than the config's tries (a warning says so),
+# and the trial falls back after exactly 3 boots, not 255.
+test_tries_left_above_the_config_is_clamped() {
+	local trial_boots=0
+	device_setup 3
+	boot
+	stage_version 1.1
+	boot
+	expect_next "next: reboot (BootNext=b)"
+	"$STATE" root set tries=255
+	[ "$(state tries)" = 255 ] || fail "state-tool did not set 255"
+	for i in $(seq 1 20); do
+		boot
+		if [ "$BOOTED" = b ]; then
+			trial_boots=$((trial_boots + 1))
+			expect_next "next: boot b"
+			continue
+		fi
+		[ "$trial_boots" != 1 ] || grep -q "warning: the state gives the trial of slot b 255 tries left, more than the 3 tries of the config: counting 2" init.out ||
+			{ cat init.out; fail "no warning"; }
+		[ "$NEXT" = "next: boot a" ] && break
+		expect_next "next: reboot (BootNext=b)"
+	done
+	[ "$trial_boots" = 3 ] || fail "b booted $trial_boots times, want 3"
+	[ "$(state b.status)" = failed ] && [ "$(state trial)" = none ] ||
+		fail "b not failed"
+}
+
 test_trial_falls_back_after_exactly_3_tries() { trial_fallback 3; }
 test_trial_falls_back_after_exactly_1_try() { trial_fallback 1; }
 test_trial_falls_back_after_exactly_5_tries() { trial_fallback 5; }
