@@ -73,6 +73,35 @@ test_update_cycle() {
 	[ "$BOOTED" = a ] && slot_holds a 1.2 || fail "v1.2 not in slot a"
 }
 
+# One image serves either slot: its UKI's command line names the slot it
+# was built with (a here), whichever slot it is written into. Its trial
+# boot in b is slot b's, by BootCurrent: it boots on, confirms, stays.
+test_image_built_for_slot_a_runs_in_slot_b() {
+	ready
+	sf stage v1.1.img >/dev/null
+	boot
+	[ "$NEXT" = "next: reboot (BootNext=b)" ] || fail "no apply: $NEXT"
+	for i in 1 2; do
+		fw_boot
+		[ "$BOOTED" = b ] || fail "boot $i: the firmware booted $BOOTED"
+		echo "slotflip.slot=a quiet" >root/proc/cmdline
+		init
+		[ "$NEXT" = "next: boot b" ] || { cat init.out; fail "boot $i: $NEXT"; }
+		grep -q "warning: the kernel command line says slot a, BootCurrent (Boot0002) says slot b: trusting BootCurrent" init.out ||
+			{ cat init.out; fail "boot $i: no warning"; }
+		[ "$(json .booted)" = b ] || fail "boot $i: status says booted $(json .booted)"
+		if [ $i = 1 ]; then
+			sf mark-good >mg.out 2>mg.err
+			grep -q "slot b (version 1.1) is the good slot now" mg.out ||
+				{ cat mg.out mg.err; fail "mark-good said"; }
+		fi
+		[ "$(state good)" = b ] && [ "$(state b.status)" = good ] &&
+			[ "$(state trial)" = none ] || fail "boot $i: b is not good"
+	done
+	[ "$(state result)" = confirmed ] || fail "result $(state result)"
+	[ "$(state a.status)" = good ] && slot_holds a 1.0 || fail "slot a changed"
+}
+
 test_status_after_a_refusal_at_boot() {
 	ready
 	sf stage v1.1.img >/dev/null
