@@ -397,26 +397,56 @@ static int efi_path(const struct boot *b, uint8_t slot, char *buf, size_t size)
 	return sf_root_path(b->ctx, rel, buf, size);
 }
 
+/*
+ * The spare slot at @dev, opened for writing only when it is not the
+ * active slot's device (@active): a config that names one device twice
+ * is refused by boot_run() already, this holds whatever resolved it.
+ */
+static int open_spare(struct boot *b, const char *dev,
+		      const struct stat *active)
+{
+	uint8_t spare = 1 - b->booted;
+	struct stat st;
+	int fd;
+
+	if (stat(dev, &st) == 0 && sf_same_device(&st, active))
+		return sf_err(b->ctx, -EINVAL,
+			      "slot %s (%s) is the device of the running slot "
+			      "%s: not writing it; fix the config (%s)",
+			      sf_slot_name(spare), dev, sf_slot_name(b->booted),
+			      b->cfg.file);
+	fd = open(dev, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return sf_err(b->ctx, -errno, "cannot open slot %s (%s): %m",
+			      sf_slot_name(spare), dev);
+	return fd;
+}
+
 static int open_slots(struct boot *b, struct slot_files *f)
 {
 	uint8_t spare = 1 - b->booted;
 	char dev[4096];
+	struct stat active;
 	int r;
 
-	r = sf_config_resolve_device(b->ctx, b->cfg.slot[spare].device, dev,
+	r = sf_config_resolve_device(b->ctx, b->cfg.slot[b->booted].device, dev,
 				     sizeof(dev));
-	if (r >= 0 && (f->spare_fd = open(dev, O_RDWR | O_CLOEXEC)) < 0)
-		r = sf_err(b->ctx, -errno, "cannot open slot %s (%s): %m",
-			   sf_slot_name(spare), dev);
-	if (r >= 0 && (r = slot_size(f->spare_fd, &f->spare_size)) < 0)
-		sf_err(b->ctx, r, "cannot size slot %s", sf_slot_name(spare));
-	if (r >= 0)
-		r = sf_config_resolve_device(b->ctx,
-					     b->cfg.slot[b->booted].device, dev,
-					     sizeof(dev));
 	if (r >= 0 && (f->active_fd = open(dev, O_RDONLY | O_CLOEXEC)) < 0)
 		r = sf_err(b->ctx, -errno, "cannot open slot %s (%s): %m",
 			   sf_slot_name(b->booted), dev);
+	if (r >= 0 && fstat(f->active_fd, &active) < 0)
+		r = sf_err(b->ctx, -errno, "cannot stat slot %s (%s): %m",
+			   sf_slot_name(b->booted), dev);
+	if (r >= 0)
+		r = sf_config_resolve_device(b->ctx, b->cfg.slot[spare].device,
+					     dev, sizeof(dev));
+	if (r >= 0 && (r = open_spare(b, dev, &active)) >= 0) {
+		f->spare_fd = r;
+		r = slot_size(f->spare_fd, &f->spare_size);
+		if (r < 0)
+			sf_err(b->ctx, r, "cannot size slot %s",
+			       sf_slot_name(spare));
+	}
 	if (r >= 0)
 		r = efi_path(b, spare, f->efi, sizeof(f->efi));
 	if (r >= 0)
@@ -589,6 +619,19 @@ int boot_run(struct boot *b)
 		return r;
 	b->next = BOOT_NEXT_SLOT;
 	b->next_slot = b->booted;
+	if (sf_config_check_slots(b->ctx, &b->cfg) < 0) {
+		/* No state read or written, nothing applied: only booting
+		 * the slot that runs is sure not to do harm. */
+		sf_bootstate_rebuild(&b->st, b->booted, NULL);
+		b->decision = (struct sf_decision){
+			.action = SF_ACT_BOOT_ON,
+			.slot = b->booted,
+			.why = "the config is wrong: booting it, no update",
+		};
+		say(b, "booted slot %s; %s", sf_slot_name(b->booted),
+		    b->decision.why);
+		return 0;
+	}
 	load_state(b);
 	clamp_tries(b);
 	in.booted = b->booted;

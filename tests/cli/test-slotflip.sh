@@ -231,6 +231,43 @@ test_stage_refuses_other_device_and_bad_signature() {
 	[ ! -e root/data/slotflip/staged.img ] || fail "something was staged"
 }
 
+# Both slots on one device (one path twice, a link to slot a's file):
+# every command refuses the config (exit 3) naming both slots and the
+# device; nothing is staged, no variable written.
+test_slots_on_one_device_refused() {
+	ready
+	ln -s a.img root/slots/a-link.img
+	cp root/etc/slotflip/slotflip.conf conf.good
+	before=$(efi_fingerprint)
+	for dev in /slots/a.img /slots/a-link.img; do
+		sed "s|^device = /slots/b.img\$|device = $dev|" conf.good \
+			>root/etc/slotflip/slotflip.conf
+		for cmd in "stage v1.1.img" status mark-good "set-active b"; do
+			expect_fail 3 "root/etc/slotflip/slotflip.conf: [slot a] (device = /slots/a.img) and [slot b] (device = $dev) are one device, " sf $cmd
+			grep -qF "an update of the spare slot would overwrite the running one; fix the config: give each slot its own partition" err.txt ||
+				{ cat err.txt; fail "$cmd: no advice"; }
+		done
+	done
+	[ ! -e root/data/slotflip/staged.img ] || fail "something was staged"
+	[ "$(efi_fingerprint)" = "$before" ] || fail "an EFI variable was written"
+	cp conf.good root/etc/slotflip/slotflip.conf
+	sf stage v1.1.img | grep -q "slot b gets it" || fail "not staged once fixed"
+}
+
+# The spare slot's device is the one the running root is mounted from (a
+# block device node with the device number of the root's filesystem):
+# stage refuses before it copies a byte.
+test_stage_refuses_the_running_root_device() {
+	ready
+	mknod root/slots/rootdev b "$(stat -c %Hd root)" "$(stat -c %Ld root)" ||
+		skip "cannot make a device node (tests that make nodes need root)"
+	sed -i "s|^device = /slots/b.img\$|device = /slots/rootdev|" \
+		root/etc/slotflip/slotflip.conf
+	expect_fail 1 "the spare slot b (device = /slots/rootdev, root/slots/rootdev) is the device the running root root/ is mounted from: writing it would overwrite the running system. slotflip takes slot a as running (BootCurrent, else slotflip.slot=); fix the device lines of [slot a] and [slot b] in root/etc/slotflip/slotflip.conf (or the boot entries); nothing was staged" \
+		sf stage v1.1.img
+	[ -z "$(ls root/data/slotflip)" ] || fail "something was written: $(ls root/data/slotflip)"
+}
+
 test_stage_other_refusals() {
 	ready
 	expect_fail 5 "cannot open missing.img" sf stage missing.img

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <errno.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "config.h"
 #include "testlib.h"
@@ -198,4 +200,91 @@ TEST(resolve_devices)
 		 -EINVAL);
 	CHECK_EQ(sf_config_resolve_device(&test_ctx, "/xyz", buf, 4),
 		 -ENAMETOOLONG);
+}
+
+TEST(same_device_compares_devices_and_files)
+{
+	struct stat a = { .st_mode = S_IFBLK | 0600, .st_rdev = makedev(8, 2) };
+	struct stat b = a;
+
+	/* Two nodes of one block device (/dev/sda2, a link in
+	 * /dev/disk/by-partlabel): their own inodes, one st_rdev. */
+	a.st_ino = 10;
+	b.st_ino = 11;
+	CHECK(sf_same_device(&a, &b));
+	b.st_rdev = makedev(8, 3);
+	CHECK(!sf_same_device(&a, &b));
+	/* Regular files (slots in tests): one inode of one filesystem. */
+	a = (struct stat){ .st_mode = S_IFREG, .st_dev = 5, .st_ino = 7 };
+	b = a;
+	CHECK(sf_same_device(&a, &b));
+	b.st_ino = 8;
+	CHECK(!sf_same_device(&a, &b));
+	b.st_ino = 7;
+	b.st_dev = 6;
+	CHECK(!sf_same_device(&a, &b));
+	/* A file and a block device are never one device. */
+	b = (struct stat){
+		.st_mode = S_IFBLK, .st_dev = 5, .st_ino = 7, .st_rdev = 5
+	};
+	CHECK(!sf_same_device(&a, &b));
+}
+
+/* A config whose slots are @a and @b. */
+static struct sf_config slots(const char *a, const char *b)
+{
+	struct sf_config c;
+
+	CHECK_EQ(parse(good, &c), 0);
+	snprintf(c.slot[0].device, sizeof(c.slot[0].device), "%s", a);
+	snprintf(c.slot[1].device, sizeof(c.slot[1].device), "%s", b);
+	test_log_buf[0] = '\0';
+	return c;
+}
+
+/* Both slots on one device: an update would overwrite the running slot. */
+TEST(slots_on_one_device_refused)
+{
+	struct sf_config c;
+
+	c = slots("/dev/vda2", "/dev/vda2"); /* need not exist */
+	CHECK_EQ(sf_config_check_slots(&test_ctx, &c), -EINVAL);
+	CHECK_LOG("t.conf: [slot a] (device = /dev/vda2) and [slot b] "
+		  "(device = /dev/vda2) are one device, /dev/vda2: an update "
+		  "of the spare slot would overwrite the running one; fix the "
+		  "config: give each slot its own partition");
+	/* A path and a link to it. */
+	CHECK_EQ(system("mkdir -p dev && truncate -s 1M dev/vda2 && "
+			"ln -s vda2 dev/root-b"),
+		 0);
+	c = slots("/dev/vda2", "/dev/root-b");
+	CHECK_EQ(sf_config_check_slots(&test_ctx, &c), -EINVAL);
+	CHECK_LOG("[slot a] (device = /dev/vda2) and [slot b] (device = "
+		  "/dev/root-b) are one device, ./dev/vda2");
+}
+
+/* PARTLABEL= and PARTUUID= of one partition, found in sysfs and the
+ * partition table under the root. */
+TEST(partlabel_and_partuuid_of_one_partition_refused)
+{
+	struct sf_config c;
+
+	test_gpt_disk();
+	CHECK_EQ(system("truncate -s 1M dev/sdx2 dev/sdx4"), 0);
+	c = slots("PARTLABEL=root-a",
+		  "PARTUUID=5f1e0000-0000-4000-8000-000000000002");
+	CHECK_EQ(sf_config_check_slots(&test_ctx, &c), -EINVAL);
+	CHECK_LOG("[slot a] (device = PARTLABEL=root-a) and [slot b] (device "
+		  "= PARTUUID=5f1e0000-0000-4000-8000-000000000002) are one "
+		  "device, ./dev/sdx2");
+	/* Two partitions: fine. */
+	c = slots("PARTLABEL=root-a", "PARTLABEL=data");
+	CHECK_EQ(sf_config_check_slots(&test_ctx, &c), 0);
+	/* A slot not there (yet): not compared, not logged; whoever needs
+	 * the device says it is missing. */
+	c = slots("PARTLABEL=root-a", "PARTLABEL=no-such");
+	CHECK_EQ(sf_config_check_slots(&test_ctx, &c), 0);
+	CHECK_EQ(test_log_buf[0], '\0');
+	c = slots("/dev/sdx2", "/dev/nothing");
+	CHECK_EQ(sf_config_check_slots(&test_ctx, &c), 0);
 }
