@@ -607,6 +607,25 @@ static void act(struct boot *b, const uint8_t *id)
 	}
 }
 
+/*
+ * Both slots on one device (sf_config_check_slots() says which): no state
+ * read or written, nothing applied. Only booting the slot that runs is
+ * sure not to do harm. Returns whether it is so.
+ */
+static bool slots_clash(struct boot *b)
+{
+	if (sf_config_check_slots(b->ctx, &b->cfg) >= 0)
+		return false;
+	sf_bootstate_rebuild(&b->st, b->booted, NULL);
+	b->decision = (struct sf_decision){
+		.action = SF_ACT_BOOT_ON,
+		.slot = b->booted,
+		.why = "the config is wrong: booting it, no update",
+	};
+	say(b, "booted slot %s; %s", sf_slot_name(b->booted), b->decision.why);
+	return true;
+}
+
 int boot_run(struct boot *b)
 {
 	uint8_t id[SF_IMAGE_ID_BYTES] = { 0 };
@@ -619,19 +638,8 @@ int boot_run(struct boot *b)
 		return r;
 	b->next = BOOT_NEXT_SLOT;
 	b->next_slot = b->booted;
-	if (sf_config_check_slots(b->ctx, &b->cfg) < 0) {
-		/* No state read or written, nothing applied: only booting
-		 * the slot that runs is sure not to do harm. */
-		sf_bootstate_rebuild(&b->st, b->booted, NULL);
-		b->decision = (struct sf_decision){
-			.action = SF_ACT_BOOT_ON,
-			.slot = b->booted,
-			.why = "the config is wrong: booting it, no update",
-		};
-		say(b, "booted slot %s; %s", sf_slot_name(b->booted),
-		    b->decision.why);
+	if (slots_clash(b))
 		return 0;
-	}
 	load_state(b);
 	clamp_tries(b);
 	in.booted = b->booted;
