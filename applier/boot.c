@@ -101,6 +101,23 @@ static void load_state(struct boot *b)
 		       "cannot store the rebuilt state: %s", strerror(-r));
 }
 
+/*
+ * A trial never gets more tries than the config gives (the record's
+ * checksum does not make its count sane). Only where the count is used:
+ * in the good slot, whose initramfs armed the trial with this config.
+ */
+static void clamp_tries(struct boot *b)
+{
+	unsigned had = b->st.tries_left;
+
+	if (b->booted != b->st.good || !sf_clamp_tries(&b->st, b->cfg.tries))
+		return;
+	sf_log(b->ctx, SF_LOG_WARNING, 0,
+	       "the state gives the trial of slot %s %u tries left, more than "
+	       "the %u tries of the config: counting %u",
+	       sf_slot_name(b->st.trial), had, b->cfg.tries, b->st.tries_left);
+}
+
 /* Is an image staged? Its id is zero when it cannot be read. */
 static bool staged_id(struct boot *b, uint8_t id[SF_IMAGE_ID_BYTES])
 {
@@ -478,24 +495,52 @@ static int slot_open_error(struct boot *b, uint8_t slot, const char *dev, int r)
 		      sf_slot_name(slot), dev, strerror(-r));
 }
 
+/*
+ * The spare slot at @dev, opened for writing only when it is not the
+ * active slot's device (@active): a config that names one device twice
+ * is refused by boot_run() already, this holds whatever resolved it.
+ */
+static int open_spare(struct boot *b, const char *dev,
+		      const struct stat *active)
+{
+	uint8_t spare = 1 - b->booted;
+	struct stat st;
+	int fd;
+
+	if (stat(dev, &st) == 0 && sf_same_device(&st, active))
+		return sf_err(b->ctx, -EINVAL,
+			      "slot %s (%s) is the device of the running slot "
+			      "%s: not writing it; fix the config (%s)",
+			      sf_slot_name(spare), dev, sf_slot_name(b->booted),
+			      b->cfg.file);
+	fd = open_device(dev, O_RDWR);
+	return fd < 0 ? slot_open_error(b, spare, dev, fd) : fd;
+}
+
 static int open_slots(struct boot *b, struct slot_files *f)
 {
 	uint8_t spare = 1 - b->booted;
 	char dev[4096];
+	struct stat active;
 	int r;
 
-	r = sf_config_resolve_device(b->ctx, b->cfg.slot[spare].device, dev,
+	r = sf_config_resolve_device(b->ctx, b->cfg.slot[b->booted].device, dev,
 				     sizeof(dev));
-	if (r >= 0 && (f->spare_fd = open_device(dev, O_RDWR)) < 0)
-		r = slot_open_error(b, spare, dev, f->spare_fd);
-	if (r >= 0 && (r = slot_size(f->spare_fd, &f->spare_size)) < 0)
-		sf_err(b->ctx, r, "cannot size slot %s", sf_slot_name(spare));
-	if (r >= 0)
-		r = sf_config_resolve_device(b->ctx,
-					     b->cfg.slot[b->booted].device, dev,
-					     sizeof(dev));
 	if (r >= 0 && (f->active_fd = open_device(dev, O_RDONLY)) < 0)
 		r = slot_open_error(b, b->booted, dev, f->active_fd);
+	if (r >= 0 && fstat(f->active_fd, &active) < 0)
+		r = sf_err(b->ctx, -errno, "cannot stat slot %s (%s): %m",
+			   sf_slot_name(b->booted), dev);
+	if (r >= 0)
+		r = sf_config_resolve_device(b->ctx, b->cfg.slot[spare].device,
+					     dev, sizeof(dev));
+	if (r >= 0 && (r = open_spare(b, dev, &active)) >= 0) {
+		f->spare_fd = r;
+		r = slot_size(f->spare_fd, &f->spare_size);
+		if (r < 0)
+			sf_err(b->ctx, r, "cannot size slot %s",
+			       sf_slot_name(spare));
+	}
 	if (r >= 0)
 		r = efi_path(b, spare, f->efi, sizeof(f->efi));
 	if (r >= 0)
@@ -674,6 +719,25 @@ static void open_data_dir(struct boot *b)
 		       "it is fixed (above)");
 }
 
+/*
+ * Both slots on one device (sf_config_check_slots() says which): no state
+ * read or written, nothing applied. Only booting the slot that runs is
+ * sure not to do harm. Returns whether it is so.
+ */
+static bool slots_clash(struct boot *b)
+{
+	if (sf_config_check_slots(b->ctx, &b->cfg) >= 0)
+		return false;
+	sf_bootstate_rebuild(&b->st, b->booted, NULL);
+	b->decision = (struct sf_decision){
+		.action = SF_ACT_BOOT_ON,
+		.slot = b->booted,
+		.why = "the config is wrong: booting it, no update",
+	};
+	say(b, "booted slot %s; %s", sf_slot_name(b->booted), b->decision.why);
+	return true;
+}
+
 int boot_run(struct boot *b)
 {
 	uint8_t id[SF_IMAGE_ID_BYTES] = { 0 };
@@ -686,7 +750,10 @@ int boot_run(struct boot *b)
 		return r;
 	b->next = BOOT_NEXT_SLOT;
 	b->next_slot = b->booted;
+	if (slots_clash(b))
+		return 0;
 	load_state(b);
+	clamp_tries(b);
 	open_data_dir(b);
 	in.booted = b->booted;
 	in.staged = staged_id(b, id);

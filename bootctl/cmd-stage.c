@@ -77,6 +77,38 @@ static int stage_allowed(struct cli *c)
 	return EXIT_OK;
 }
 
+/*
+ * The spare slot is never the device the running root is mounted from
+ * (the root directory's st_dev): the booted slot and the config can
+ * disagree with what really runs (a root mounted by another initramfs,
+ * boot entries or device lines swapped). A spare that does not resolve is
+ * reported by the size check.
+ */
+static int spare_not_running_root(struct cli *c)
+{
+	uint8_t spare = (uint8_t)(1 - c->booted);
+	struct sf_ctx quiet = c->ctx;
+	char dev[4096], root[4096];
+	struct stat d, r;
+
+	quiet.log_fn = NULL;
+	if (sf_config_resolve_device(&quiet, c->cfg.slot[spare].device, dev,
+				     sizeof(dev)) < 0 ||
+	    sf_root_path(&c->ctx, "/", root, sizeof(root)) < 0 ||
+	    stat(dev, &d) < 0 || stat(root, &r) < 0 || !S_ISBLK(d.st_mode) ||
+	    d.st_rdev != r.st_dev)
+		return EXIT_OK;
+	return cli_fail(c, EXIT_REFUSED,
+			"the spare slot %s (device = %s, %s) is the device the "
+			"running root %s is mounted from: writing it would "
+			"overwrite the running system. slotflip takes slot %s "
+			"as running (BootCurrent, else slotflip.slot=); fix "
+			"the device lines of [slot a] and [slot b] in %s (or "
+			"the boot entries); nothing was staged",
+			sf_slot_name(spare), c->cfg.slot[spare].device, dev,
+			root, sf_slot_name((uint8_t)c->booted), c->cfg.file);
+}
+
 static int open_input(struct stage *s)
 {
 	struct cli *c = s->c;
@@ -394,6 +426,8 @@ int cmd_stage(struct cli *c, const char *image)
 
 	if (!r)
 		r = stage_allowed(c);
+	if (!r)
+		r = spare_not_running_root(c);
 	if (!r)
 		r = open_input(&s);
 	if (!r)

@@ -80,7 +80,8 @@ int cli_load(struct cli *c, const char *cmd, unsigned need)
 				"variables and the data partition (try: sudo "
 				"slotflip %s)",
 				cmd, cmd);
-	if (sf_config_load(&c->ctx, c->config_path, &c->cfg) < 0)
+	if (sf_config_load(&c->ctx, c->config_path, &c->cfg) < 0 ||
+	    sf_config_check_slots(&c->ctx, &c->cfg) < 0)
 		return EXIT_CONFIG;
 	if (efivar_check_available(&c->ctx) < 0)
 		return EXIT_EFI;

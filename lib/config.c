@@ -35,13 +35,18 @@ static int set_string(struct parser *p, const char *key, const char *v,
 	return 0;
 }
 
+#define DEC_DIGITS "0123456789"
+#define HEX_DIGITS "0123456789abcdefABCDEF"
+
+/* Plain decimal digits only: strtoul() alone takes a sign ("+3", and "-1"
+ * as ULONG_MAX) and leading blanks. */
 static int set_uint(struct parser *p, const char *key, const char *v,
 		    unsigned max, unsigned *dst)
 {
 	char *end;
 	unsigned long n = strtoul(v, &end, 10);
 
-	if (!*v || *end || n < 1 || n > max)
+	if (!*v || v[strspn(v, DEC_DIGITS)] || *end || n < 1 || n > max)
 		return sf_err(p->ctx, -EINVAL,
 			      "%s:%u: %s must be a number from 1 to %u, not "
 			      "\"%s\"",
@@ -50,12 +55,13 @@ static int set_uint(struct parser *p, const char *key, const char *v,
 	return 0;
 }
 
+/* 1 to 4 hex digits: strtoul() alone takes a sign ("-1" would be FFFF,
+ * "-FFE" F002) and a "0x" prefix. */
 static int set_entry(struct parser *p, const char *v, uint16_t *dst)
 {
-	char *end;
-	unsigned long n = strtoul(v, &end, 16);
+	unsigned long n = strtoul(v, NULL, 16);
 
-	if (!*v || *end || strlen(v) > 4)
+	if (!*v || v[strspn(v, HEX_DIGITS)] || strlen(v) > 4)
 		return sf_err(p->ctx, -EINVAL,
 			      "%s:%u: boot-entry must be 1 to 4 hex digits "
 			      "(the #### of Boot####), not \"%s\"",
@@ -281,6 +287,7 @@ int sf_config_parse(const struct sf_ctx *ctx, const char *path,
 	}
 	if (r >= 0)
 		r = check_required(ctx, path, cfg);
+	snprintf(cfg->file, sizeof(cfg->file), "%s", path);
 	if (r >= 0)
 		*ret = *cfg;
 	free(cfg);
@@ -320,6 +327,7 @@ int sf_config_load(const struct sf_ctx *ctx, const char *path,
 int sf_config_resolve_device(const struct sf_ctx *ctx, const char *spec,
 			     char *buf, size_t size)
 {
+	char sysfs[4096], devdir[4096];
 	int r;
 
 	if (spec[0] == '/')
@@ -329,7 +337,11 @@ int sf_config_resolve_device(const struct sf_ctx *ctx, const char *spec,
 			      "device \"%s\": give PARTLABEL=, PARTUUID= or a "
 			      "path",
 			      spec);
-	r = sf_partdev_find("/sys", "/dev", spec, buf, size);
+	r = sf_root_path(ctx, "/sys", sysfs, sizeof(sysfs));
+	if (r >= 0)
+		r = sf_root_path(ctx, "/dev", devdir, sizeof(devdir));
+	if (r >= 0)
+		r = sf_partdev_find(sysfs, devdir, spec, buf, size);
 	if (r == -ENOENT || r == -EINVAL)
 		return sf_err(
 			ctx, -ENOENT,
@@ -337,6 +349,44 @@ int sf_config_resolve_device(const struct sf_ctx *ctx, const char *spec,
 			"populated?)",
 			spec);
 	return r;
+}
+
+bool sf_same_device(const struct stat *a, const struct stat *b)
+{
+	if (S_ISBLK(a->st_mode) || S_ISBLK(b->st_mode))
+		return S_ISBLK(a->st_mode) && S_ISBLK(b->st_mode) &&
+		       a->st_rdev == b->st_rdev;
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+static int slots_clash(const struct sf_ctx *ctx, const struct sf_config *cfg,
+		       const char *dev)
+{
+	return sf_err(ctx, -EINVAL,
+		      "%s: [slot a] (device = %s) and [slot b] (device = %s) "
+		      "are one device, %s: an update of the spare slot would "
+		      "overwrite the running one; fix the config: give each "
+		      "slot its own partition",
+		      cfg->file, cfg->slot[0].device, cfg->slot[1].device, dev);
+}
+
+int sf_config_check_slots(const struct sf_ctx *ctx, const struct sf_config *cfg)
+{
+	struct sf_ctx quiet = *ctx;
+	char dev[2][4096];
+	struct stat st[2];
+
+	if (!strcmp(cfg->slot[0].device, cfg->slot[1].device))
+		return slots_clash(ctx, cfg, cfg->slot[0].device);
+	quiet.log_fn = NULL;
+	for (int s = 0; s < 2; s++)
+		if (sf_config_resolve_device(&quiet, cfg->slot[s].device,
+					     dev[s], sizeof(dev[s])) < 0 ||
+		    stat(dev[s], &st[s]) < 0)
+			return 0;
+	if (!sf_same_device(&st[0], &st[1]))
+		return 0;
+	return slots_clash(ctx, cfg, dev[0]);
 }
 
 int sf_config_load_pubkeys(const struct sf_ctx *ctx,

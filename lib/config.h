@@ -22,8 +22,10 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "log.h"
 #include "minisign.h"
@@ -53,6 +55,8 @@ struct sf_config {
 	 * file in tests) whose GPT holds the esp (PARTLABEL= or PARTUUID=). */
 	char esp_disk[SF_CONFIG_VALUE_MAX];
 	struct sf_slot_config slot[2];
+	/* The file it came from, as named in messages. */
+	char file[4096];
 };
 
 /*
@@ -76,12 +80,34 @@ int sf_config_load(const struct sf_ctx *ctx, const char *path,
 /*
  * sf_config_resolve_device - turn a device spec (PARTLABEL=x, PARTUUID=x,
  * or a path) into a path under ctx->root, in @buf (@size bytes). Labels
- * and UUIDs are resolved on the running system's /sys and /dev by
- * sf_partdev_find() (partdev.h). Returns 0, -ENOENT (no such
+ * and UUIDs are resolved by sf_partdev_find() (partdev.h) on ROOT/sys and
+ * ROOT/dev (/sys and /dev on a device; a tree laid out like them in
+ * tests). Returns 0, -ENOENT (no such
  * device, with a message), -ENAMETOOLONG.
  */
 int sf_config_resolve_device(const struct sf_ctx *ctx, const char *spec,
 			     char *buf, size_t size);
+
+/*
+ * sf_same_device - whether @a and @b (stat() results) are one device: two
+ * block devices with one device number (st_rdev), or one file (st_dev and
+ * st_ino: slots are regular files in tests).
+ */
+bool sf_same_device(const struct stat *a, const struct stat *b);
+
+/*
+ * sf_config_check_slots - refuse @cfg when its two slots are one device,
+ * which an update would write over the running slot: the same device
+ * spec twice, or two specs (a path and a link to it, a PARTLABEL= and a
+ * PARTUUID= of one partition) that resolve (sf_config_resolve_device())
+ * to one device (sf_same_device()). A spec that does not resolve (a disk
+ * not there) is not compared, and that is not logged: the caller meets it
+ * where it needs the device.
+ * Returns 0, or -EINVAL with a message that names both slots, the device
+ * and the config file.
+ */
+int sf_config_check_slots(const struct sf_ctx *ctx,
+			  const struct sf_config *cfg);
 
 /*
  * sf_config_load_pubkeys - load the @cfg->n_pubkeys trusted public keys

@@ -28,6 +28,16 @@ bool sf_staged_applied(const struct sf_bootstate *st, const uint8_t *id)
 	       memcmp(st->image_id, id, SF_IMAGE_ID_BYTES) == 0;
 }
 
+bool sf_clamp_tries(struct sf_bootstate *st, unsigned tries)
+{
+	unsigned most = tries > 0 ? tries - 1 : 0;
+
+	if (!sf_state_trial_pending(st) || st->tries_left <= most)
+		return false;
+	st->tries_left = (uint8_t)most;
+	return true;
+}
+
 static struct sf_decision pending_trial(const struct sf_decide_in *in)
 {
 	const struct sf_bootstate *st = in->state;

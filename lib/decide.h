@@ -44,6 +44,16 @@ bool sf_staged_done(const struct sf_bootstate *st, const uint8_t *id);
  */
 bool sf_staged_applied(const struct sf_bootstate *st, const uint8_t *id);
 
+/*
+ * sf_clamp_tries - a pending trial never has more tries left than it was
+ * armed with: @tries - 1 (@tries from the config, 1 or more; arming
+ * consumes one). A record with a valid checksum may still say more (255
+ * would give 254 retries of a slot that never confirms): clamp
+ * @st->tries_left to that. Nothing changes without a pending trial.
+ * Returns true when it clamped.
+ */
+bool sf_clamp_tries(struct sf_bootstate *st, unsigned tries);
+
 struct sf_decision sf_decide(const struct sf_decide_in *in);
 
 /* "boot-on", "apply", "retry-trial", "fail-trial", "discard", "boot-good" */

@@ -173,17 +173,26 @@ test_chunks_already_right_are_not_rewritten() {
 		fail "slot b or its EFI binary was rewritten"
 }
 
-# Which slot booted: slotflip.slot= on the command line wins over
-# BootCurrent (with a warning); neither: no slot, exit 1.
+# Which slot booted: the slot whose entry BootCurrent names wins over
+# slotflip.slot= on the command line (with a warning); BootCurrent absent
+# or naming no slot: the command line; neither: no slot, exit 1.
 test_booted_slot_detection() {
 	device_setup
 	boot
 	efi_set BootCurrent 0200
 	init
-	grep -q "warning: the kernel command line says slot a, BootCurrent says slot b: trusting the command line" init.out ||
+	grep -q "warning: the kernel command line says slot a, BootCurrent (Boot0002) says slot b: trusting BootCurrent, the entry that ran" init.out ||
 		{ cat init.out; fail "no warning"; }
+	# b is not the good slot: back to a.
+	expect_next "next: reboot (BootNext=a)"
+	rm "$EFIVARS/BootNext-$GLOBAL"
+	# An entry of no slot (the removable-media path): the command line.
+	efi_set BootCurrent 0700
+	init
 	expect_next "next: boot a"
+	! grep -q warning init.out || { cat init.out; fail "a warning"; }
 	# BootCurrent alone names b, not the good slot: back to a.
+	efi_set BootCurrent 0200
 	echo quiet >root/proc/cmdline
 	init
 	expect_next "next: reboot (BootNext=a)"
@@ -193,6 +202,28 @@ test_booted_slot_detection() {
 	[ "$rc" = 1 ] || fail "exit $rc, want 1"
 	grep -q "^next: none (cannot tell which slot booted: no slotflip.slot= on the kernel command line and BootCurrent names neither slot's boot entry)$" out ||
 		{ cat out; fail "no reason"; }
+}
+
+# A command line that names the other slot than the entry that ran (here
+# two slotflip.slot=, the last one wins) rebooted into the good slot at
+# every boot, landing where it was. The entry that ran is the slot: the
+# good one boots on, with a warning, and writes nothing.
+test_contradicting_command_line_never_loops() {
+	device_setup
+	boot
+	expect_next "next: boot a"
+	before=$(efi_fingerprint)
+	for i in 1 2 3; do
+		fw_boot
+		[ "$BOOTED" = a ] || fail "boot $i: the firmware booted $BOOTED"
+		echo "slotflip.slot=a quiet slotflip.slot=b" >root/proc/cmdline
+		init
+		expect_next "next: boot a"
+		grep -q "warning: the kernel command line says slot b, BootCurrent (Boot0001) says slot a: trusting BootCurrent" init.out ||
+			{ cat init.out; fail "boot $i: no warning"; }
+	done
+	[ -z "$(efi_get_u16 BootNext)" ] || fail "BootNext set"
+	[ "$(efi_fingerprint)" = "$before" ] || fail "an EFI variable was written"
 }
 
 test_help_and_usage_errors() {
@@ -285,6 +316,35 @@ test_trial_panics_every_time() { trial_panics 3 p; }
 test_trial_panics_once_of_one_try() { trial_panics 1 p; }
 test_trial_mixed_panics_and_boots() { trial_panics 4 ippi; }
 test_trial_mixed_boots_then_panics() { trial_panics 3 ipp; }
+
+# A record with a valid checksum that gives the trial 255 tries left: the
+# good slot counts no more than the config's tries (a warning says so),
+# and the trial falls back after exactly 3 boots, not 255.
+test_tries_left_above_the_config_is_clamped() {
+	local trial_boots=0
+	device_setup 3
+	boot
+	stage_version 1.1
+	boot
+	expect_next "next: reboot (BootNext=b)"
+	"$STATE" root set tries=255
+	[ "$(state tries)" = 255 ] || fail "state-tool did not set 255"
+	for i in $(seq 1 20); do
+		boot
+		if [ "$BOOTED" = b ]; then
+			trial_boots=$((trial_boots + 1))
+			expect_next "next: boot b"
+			continue
+		fi
+		[ "$trial_boots" != 1 ] || grep -q "warning: the state gives the trial of slot b 255 tries left, more than the 3 tries of the config: counting 2" init.out ||
+			{ cat init.out; fail "no warning"; }
+		[ "$NEXT" = "next: boot a" ] && break
+		expect_next "next: reboot (BootNext=b)"
+	done
+	[ "$trial_boots" = 3 ] || fail "b booted $trial_boots times, want 3"
+	[ "$(state b.status)" = failed ] && [ "$(state trial)" = none ] ||
+		fail "b not failed"
+}
 
 test_trial_falls_back_after_exactly_3_tries() { trial_fallback 3; }
 test_trial_falls_back_after_exactly_1_try() { trial_fallback 1; }

@@ -545,6 +545,84 @@ test_apply_error_efi_binary_not_writable() {
 		{ cat init.out; fail "the root filesystem was written again"; }
 }
 
+# slots_on_one_device DEVICE SHOWN: slot b's device line says DEVICE, which
+# is slot a's device (SHOWN, as resolved). slotflip-init refuses the config
+# at boot: it names both slots and the device, writes neither slot nor any
+# EFI variable, arms no trial, leaves the image staged and boots a. Once
+# the config is fixed, the update goes to slot b.
+slots_on_one_device() {
+	setup
+	ln -s a.img root/slots/a-link.img
+	stage v1.1.img
+	snapshot
+	cp root/etc/slotflip/slotflip.conf conf.good
+	sed -i "s|^device = /slots/b.img\$|device = $1|" root/etc/slotflip/slotflip.conf
+	before=$(efi_fingerprint)
+	for i in 1 2; do
+		boot
+		expect_next "next: boot a"
+		grep -qF "error: root/etc/slotflip/slotflip.conf: [slot a] (device = /slots/a.img) and [slot b] (device = $1) are one device, $2: an update of the spare slot would overwrite the running one; fix the config: give each slot its own partition" init.out ||
+			{ cat init.out; fail "boot $i: no refusal"; }
+		cmp -s root/slots/a.img a.before || fail "boot $i: slot a changed"
+		cmp -s root/slots/b.img b.before || fail "boot $i: slot b changed"
+		cmp -s root/esp/EFI/slotflip/a/linux.efi efia.before ||
+			fail "boot $i: slot a's EFI binary changed"
+		[ ! -e root/esp/EFI/slotflip/b/linux.efi ] ||
+			fail "boot $i: slot b's EFI binary written"
+		[ "$(efi_fingerprint)" = "$before" ] || fail "boot $i: an EFI variable was written"
+		[ -e $DATA/staged.img ] || fail "boot $i: the staged image was moved"
+	done
+	for f in $FIELDS; do echo "$f=$(state "$f")"; done >state.after
+	diff state.before state.after || fail "state changed"
+	cp conf.good root/etc/slotflip/slotflip.conf
+	boot
+	expect_next "next: reboot (BootNext=b)"
+	slot_holds b 1.1 && slot_holds a 1.0 || fail "not applied to b once fixed"
+}
+
+test_slots_on_one_path_refused() {
+	slots_on_one_device /slots/a.img /slots/a.img
+}
+
+test_slots_on_a_link_to_one_file_refused() {
+	slots_on_one_device /slots/a-link.img root/slots/a.img
+}
+
+# Slot b's file turns into a link to slot a's after the boot checked the
+# config (slotflip-init stopped at its first fault point, the rebuild of a
+# missing state record): the apply still refuses to open it for writing,
+# as an apply error (the image stays staged), and slot a is untouched.
+test_spare_turned_into_the_running_slot_before_the_apply() {
+	setup
+	snapshot
+	stage v1.1.img
+	rm "$STATE_FILE"
+	fw_boot
+	SLOTFLIP_FAULT_AT=1 SLOTFLIP_FAULT_STOP=1 "$INIT" --root root \
+		>init.out 2>&1 &
+	pid=$!
+	for i in $(seq 1 200); do
+		[ "$(awk '{print $3}' /proc/$pid/stat 2>/dev/null)" = T ] && break
+		sleep 0.05
+	done
+	grep -q "fault injected at point 1 (efivar write)" init.out ||
+		{ kill -9 $pid; cat init.out; fail "not stopped at the state write"; }
+	mv root/slots/b.img b.aside
+	ln -s a.img root/slots/b.img
+	kill -CONT $pid
+	wait $pid || fail "slotflip-init exited $?"
+	NEXT=$(grep '^next:' init.out)
+	expect_next "next: boot a"
+	grep -qF "error: slot b (root/slots/b.img) is the device of the running slot a: not writing it; fix the config (root/etc/slotflip/slotflip.conf)" init.out ||
+		{ cat init.out; fail "no refusal"; }
+	cmp -s root/slots/a.img a.before || fail "slot a changed"
+	cmp -s b.aside b.before || fail "slot b changed"
+	[ "$(state result)" = apply-error ] && [ "$(state trial)" = none ] ||
+		fail "result $(state result), trial $(state trial)"
+	[ -z "$(efi_get_u16 BootNext)" ] || fail "BootNext set"
+	[ -e $DATA/staged.img ] || fail "the staged image was moved"
+}
+
 # slotflip status shows slotflip-init's whole reason (up to 511 bytes).
 test_status_shows_a_long_reason_whole() {
 	setup

@@ -73,6 +73,35 @@ test_update_cycle() {
 	[ "$BOOTED" = a ] && slot_holds a 1.2 || fail "v1.2 not in slot a"
 }
 
+# One image serves either slot: its UKI's command line names the slot it
+# was built with (a here), whichever slot it is written into. Its trial
+# boot in b is slot b's, by BootCurrent: it boots on, confirms, stays.
+test_image_built_for_slot_a_runs_in_slot_b() {
+	ready
+	sf stage v1.1.img >/dev/null
+	boot
+	[ "$NEXT" = "next: reboot (BootNext=b)" ] || fail "no apply: $NEXT"
+	for i in 1 2; do
+		fw_boot
+		[ "$BOOTED" = b ] || fail "boot $i: the firmware booted $BOOTED"
+		echo "slotflip.slot=a quiet" >root/proc/cmdline
+		init
+		[ "$NEXT" = "next: boot b" ] || { cat init.out; fail "boot $i: $NEXT"; }
+		grep -q "warning: the kernel command line says slot a, BootCurrent (Boot0002) says slot b: trusting BootCurrent" init.out ||
+			{ cat init.out; fail "boot $i: no warning"; }
+		[ "$(json .booted)" = b ] || fail "boot $i: status says booted $(json .booted)"
+		if [ $i = 1 ]; then
+			sf mark-good >mg.out 2>mg.err
+			grep -q "slot b (version 1.1) is the good slot now" mg.out ||
+				{ cat mg.out mg.err; fail "mark-good said"; }
+		fi
+		[ "$(state good)" = b ] && [ "$(state b.status)" = good ] &&
+			[ "$(state trial)" = none ] || fail "boot $i: b is not good"
+	done
+	[ "$(state result)" = confirmed ] || fail "result $(state result)"
+	[ "$(state a.status)" = good ] && slot_holds a 1.0 || fail "slot a changed"
+}
+
 test_status_after_a_refusal_at_boot() {
 	ready
 	sf stage v1.1.img >/dev/null
@@ -200,6 +229,43 @@ test_stage_refuses_other_device_and_bad_signature() {
 	image 2.0 big.img
 	expect_fail 1 "does not fit the 1048576-byte slot" sf stage big.img
 	[ ! -e root/data/slotflip/staged.img ] || fail "something was staged"
+}
+
+# Both slots on one device (one path twice, a link to slot a's file):
+# every command refuses the config (exit 3) naming both slots and the
+# device; nothing is staged, no variable written.
+test_slots_on_one_device_refused() {
+	ready
+	ln -s a.img root/slots/a-link.img
+	cp root/etc/slotflip/slotflip.conf conf.good
+	before=$(efi_fingerprint)
+	for dev in /slots/a.img /slots/a-link.img; do
+		sed "s|^device = /slots/b.img\$|device = $dev|" conf.good \
+			>root/etc/slotflip/slotflip.conf
+		for cmd in "stage v1.1.img" status mark-good "set-active b"; do
+			expect_fail 3 "root/etc/slotflip/slotflip.conf: [slot a] (device = /slots/a.img) and [slot b] (device = $dev) are one device, " sf $cmd
+			grep -qF "an update of the spare slot would overwrite the running one; fix the config: give each slot its own partition" err.txt ||
+				{ cat err.txt; fail "$cmd: no advice"; }
+		done
+	done
+	[ ! -e root/data/slotflip/staged.img ] || fail "something was staged"
+	[ "$(efi_fingerprint)" = "$before" ] || fail "an EFI variable was written"
+	cp conf.good root/etc/slotflip/slotflip.conf
+	sf stage v1.1.img | grep -q "slot b gets it" || fail "not staged once fixed"
+}
+
+# The spare slot's device is the one the running root is mounted from (a
+# block device node with the device number of the root's filesystem):
+# stage refuses before it copies a byte.
+test_stage_refuses_the_running_root_device() {
+	ready
+	mknod root/slots/rootdev b "$(stat -c %Hd root)" "$(stat -c %Ld root)" ||
+		skip "cannot make a device node (tests that make nodes need root)"
+	sed -i "s|^device = /slots/b.img\$|device = /slots/rootdev|" \
+		root/etc/slotflip/slotflip.conf
+	expect_fail 1 "the spare slot b (device = /slots/rootdev, root/slots/rootdev) is the device the running root root/ is mounted from: writing it would overwrite the running system. slotflip takes slot a as running (BootCurrent, else slotflip.slot=); fix the device lines of [slot a] and [slot b] in root/etc/slotflip/slotflip.conf (or the boot entries); nothing was staged" \
+		sf stage v1.1.img
+	[ -z "$(ls root/data/slotflip)" ] || fail "something was written: $(ls root/data/slotflip)"
 }
 
 test_stage_other_refusals() {

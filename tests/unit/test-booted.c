@@ -41,13 +41,34 @@ TEST(bootcurrent_alone)
 	CHECK_EQ(sf_booted_slot(&test_ctx, &cfg), 0);
 }
 
-TEST(disagreement_trusts_the_command_line)
+/* One image serves either slot: its command line may name the other one.
+ * The entry that ran wins, with a warning. */
+TEST(disagreement_trusts_bootcurrent)
 {
 	cmdline("slotflip.slot=a\n");
 	bootcurrent(0x0002);
+	CHECK_EQ(sf_booted_slot(&test_ctx, &cfg), 1);
+	CHECK_LOG("the kernel command line says slot a, BootCurrent "
+		  "(Boot0002) says slot b: trusting BootCurrent, the entry "
+		  "that ran");
+	/* Two slotflip.slot= (the last one wins) against BootCurrent. */
+	test_log_buf[0] = '\0';
+	cmdline("slotflip.slot=a slotflip.slot=b\n");
+	bootcurrent(0x0001);
 	CHECK_EQ(sf_booted_slot(&test_ctx, &cfg), 0);
-	CHECK_LOG("the kernel command line says slot a, BootCurrent says "
-		  "slot b: trusting the command line");
+	CHECK_LOG("the kernel command line says slot b, BootCurrent "
+		  "(Boot0001) says slot a: trusting BootCurrent");
+}
+
+/* Booted through an entry that is not a slot's (the removable-media
+ * path, a boot menu): the command line tells, without a warning. */
+TEST(bootcurrent_of_no_slot_leaves_the_command_line)
+{
+	cmdline("slotflip.slot=b\n");
+	bootcurrent(0x0003);
+	test_log_buf[0] = '\0';
+	CHECK_EQ(sf_booted_slot(&test_ctx, &cfg), 1);
+	CHECK_EQ(test_log_buf[0], '\0');
 }
 
 TEST(neither_tells)

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <errno.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "testlib.h"
+#include "util.h"
 
 static const char good[] = "# a device\n"
 			   "compatible = acme-gw\n"
@@ -46,11 +48,11 @@ TEST(parses_a_full_config)
 	CHECK_EQ(c.slot[1].boot_entry, 0x1a);
 }
 
-/* @text with line @n replaced by @line must be refused naming @msg. */
-static void refused(const char *replace, const char *with, const char *msg)
+/* Parse @good with @replace replaced by @with. */
+static int parse_with(const char *replace, const char *with,
+		      struct sf_config *c)
 {
 	char text[2048], *p;
-	struct sf_config c;
 
 	strcpy(text, good);
 	p = strstr(text, replace);
@@ -58,7 +60,15 @@ static void refused(const char *replace, const char *with, const char *msg)
 	memmove(p + strlen(with), p + strlen(replace),
 		strlen(p + strlen(replace)) + 1);
 	memcpy(p, with, strlen(with));
-	CHECK_EQ(parse(text, &c), -EINVAL);
+	return parse(text, c);
+}
+
+/* @good with @replace replaced by @with must be refused naming @msg. */
+static void refused(const char *replace, const char *with, const char *msg)
+{
+	struct sf_config c;
+
+	CHECK_EQ(parse_with(replace, with, &c), -EINVAL);
 	CHECK_LOG(msg);
 }
 
@@ -88,6 +98,69 @@ TEST(refusals_name_the_line)
 	refused("compatible = acme-gw\n", "", "compatible is missing");
 	refused("data = PARTLABEL=data", "esp = x",
 		"t.conf:7: esp given twice");
+}
+
+/* strtoul() takes signs, blanks and a 0x prefix: none is a boot entry or
+ * a count here ("-1" was taken as FFFF, "-FFE" as F002). */
+TEST(signs_and_prefixes_refused)
+{
+	static const char *const entries[] = { "-1",   "-FFE", "0x2", "+2",
+					       "0X1A", "- 1",  "1 A", "" };
+	static const char *const counts[] = { "+3",  "-1",  "0x3", "3.0",
+					      "- 3", "1e2", "03x" };
+	char line[64], msg[128];
+
+	for (size_t i = 0; i < ARRAY_SIZE(entries); i++) {
+		snprintf(line, sizeof(line), "boot-entry = %s", entries[i]);
+		snprintf(msg, sizeof(msg),
+			 "t.conf:16: boot-entry must be 1 to 4 hex digits "
+			 "(the #### of Boot####), not \"%s\"",
+			 entries[i]);
+		if (!entries[i][0]) /* "key =": no value at all */
+			snprintf(msg, sizeof(msg), "t.conf:16: empty key");
+		refused("boot-entry = 1A", line, msg);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(counts); i++) {
+		snprintf(line, sizeof(line), "tries = %s", counts[i]);
+		snprintf(msg, sizeof(msg),
+			 "t.conf:5: tries must be a number from 1 to 100, "
+			 "not \"%s\"",
+			 counts[i]);
+		refused("threshold = 2", line, msg);
+		snprintf(line, sizeof(line), "threshold = %s", counts[i]);
+		snprintf(msg, sizeof(msg),
+			 "t.conf:5: threshold must be a number from 1 to 8, "
+			 "not \"%s\"",
+			 counts[i]);
+		refused("threshold = 2", line, msg);
+	}
+	refused("threshold = 2", "tries = 101", "t.conf:5: tries must be");
+	refused("threshold = 2", "tries = 99999999999999999999999",
+		"t.conf:5: tries must be");
+}
+
+/* What the refusals above must not catch: 1 to 4 digits of either case,
+ * leading zeros, the edges of the ranges. */
+TEST(plain_digits_accepted)
+{
+	static const struct {
+		const char *v;
+		unsigned want;
+	} entries[] = { { "a", 0xa }, { "00b0", 0xb0 }, { "FfFf", 0xffff } },
+	  tries[] = { { "1", 1 }, { "007", 7 }, { "100", 100 } };
+	char line[64];
+	struct sf_config c;
+
+	for (size_t i = 0; i < ARRAY_SIZE(entries); i++) {
+		snprintf(line, sizeof(line), "boot-entry = %s", entries[i].v);
+		CHECK_EQ(parse_with("boot-entry = 1A", line, &c), 0);
+		CHECK_EQ(c.slot[1].boot_entry, entries[i].want);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(tries); i++) {
+		snprintf(line, sizeof(line), "tries = %s", tries[i].v);
+		CHECK_EQ(parse_with("threshold = 2", line, &c), 0);
+		CHECK_EQ(c.tries, tries[i].want);
+	}
 }
 
 TEST(nul_byte_refused)
@@ -142,4 +215,91 @@ TEST(resolve_devices)
 		 -EINVAL);
 	CHECK_EQ(sf_config_resolve_device(&test_ctx, "/xyz", buf, 4),
 		 -ENAMETOOLONG);
+}
+
+TEST(same_device_compares_devices_and_files)
+{
+	struct stat a = { .st_mode = S_IFBLK | 0600, .st_rdev = makedev(8, 2) };
+	struct stat b = a;
+
+	/* Two nodes of one block device (/dev/sda2, a link in
+	 * /dev/disk/by-partlabel): their own inodes, one st_rdev. */
+	a.st_ino = 10;
+	b.st_ino = 11;
+	CHECK(sf_same_device(&a, &b));
+	b.st_rdev = makedev(8, 3);
+	CHECK(!sf_same_device(&a, &b));
+	/* Regular files (slots in tests): one inode of one filesystem. */
+	a = (struct stat){ .st_mode = S_IFREG, .st_dev = 5, .st_ino = 7 };
+	b = a;
+	CHECK(sf_same_device(&a, &b));
+	b.st_ino = 8;
+	CHECK(!sf_same_device(&a, &b));
+	b.st_ino = 7;
+	b.st_dev = 6;
+	CHECK(!sf_same_device(&a, &b));
+	/* A file and a block device are never one device. */
+	b = (struct stat){
+		.st_mode = S_IFBLK, .st_dev = 5, .st_ino = 7, .st_rdev = 5
+	};
+	CHECK(!sf_same_device(&a, &b));
+}
+
+/* A config whose slots are @a and @b. */
+static struct sf_config slots(const char *a, const char *b)
+{
+	struct sf_config c;
+
+	CHECK_EQ(parse(good, &c), 0);
+	snprintf(c.slot[0].device, sizeof(c.slot[0].device), "%s", a);
+	snprintf(c.slot[1].device, sizeof(c.slot[1].device), "%s", b);
+	test_log_buf[0] = '\0';
+	return c;
+}
+
+/* Both slots on one device: an update would overwrite the running slot. */
+TEST(slots_on_one_device_refused)
+{
+	struct sf_config c;
+
+	c = slots("/dev/vda2", "/dev/vda2"); /* need not exist */
+	CHECK_EQ(sf_config_check_slots(&test_ctx, &c), -EINVAL);
+	CHECK_LOG("t.conf: [slot a] (device = /dev/vda2) and [slot b] "
+		  "(device = /dev/vda2) are one device, /dev/vda2: an update "
+		  "of the spare slot would overwrite the running one; fix the "
+		  "config: give each slot its own partition");
+	/* A path and a link to it. */
+	CHECK_EQ(system("mkdir -p dev && truncate -s 1M dev/vda2 && "
+			"ln -s vda2 dev/root-b"),
+		 0);
+	c = slots("/dev/vda2", "/dev/root-b");
+	CHECK_EQ(sf_config_check_slots(&test_ctx, &c), -EINVAL);
+	CHECK_LOG("[slot a] (device = /dev/vda2) and [slot b] (device = "
+		  "/dev/root-b) are one device, ./dev/vda2");
+}
+
+/* PARTLABEL= and PARTUUID= of one partition, found in sysfs and the
+ * partition table under the root. */
+TEST(partlabel_and_partuuid_of_one_partition_refused)
+{
+	struct sf_config c;
+
+	test_gpt_disk();
+	CHECK_EQ(system("truncate -s 1M dev/sdx2 dev/sdx4"), 0);
+	c = slots("PARTLABEL=root-a",
+		  "PARTUUID=5f1e0000-0000-4000-8000-000000000002");
+	CHECK_EQ(sf_config_check_slots(&test_ctx, &c), -EINVAL);
+	CHECK_LOG("[slot a] (device = PARTLABEL=root-a) and [slot b] (device "
+		  "= PARTUUID=5f1e0000-0000-4000-8000-000000000002) are one "
+		  "device, ./dev/sdx2");
+	/* Two partitions: fine. */
+	c = slots("PARTLABEL=root-a", "PARTLABEL=data");
+	CHECK_EQ(sf_config_check_slots(&test_ctx, &c), 0);
+	/* A slot not there (yet): not compared, not logged; whoever needs
+	 * the device says it is missing. */
+	c = slots("PARTLABEL=root-a", "PARTLABEL=no-such");
+	CHECK_EQ(sf_config_check_slots(&test_ctx, &c), 0);
+	CHECK_EQ(test_log_buf[0], '\0');
+	c = slots("/dev/sdx2", "/dev/nothing");
+	CHECK_EQ(sf_config_check_slots(&test_ctx, &c), 0);
 }

@@ -146,3 +146,32 @@ TEST(staged_applied)
 	st.slot[1].status = SF_SLOT_FAILED; /* no trial pending */
 	CHECK(!sf_staged_applied(&st, id));
 }
+
+/* A record with a valid checksum can say 255 tries left: a trial gets at
+ * most the config's tries, tries - 1 after arming. */
+TEST(tries_left_clamped_to_the_config)
+{
+	struct sf_bootstate st;
+
+	sf_bootstate_rebuild(&st, 0, NULL);
+	st.trial = 1;
+	st.slot[1].status = SF_SLOT_TRIAL;
+	st.tries_left = 255;
+	CHECK(sf_clamp_tries(&st, 3));
+	CHECK_EQ(st.tries_left, 2);
+	CHECK(!sf_clamp_tries(&st, 3)); /* tries - 1 is what arming gives */
+	CHECK_EQ(st.tries_left, 2);
+	CHECK(!sf_clamp_tries(&st, 100));
+	CHECK_EQ(st.tries_left, 2);
+	CHECK(sf_clamp_tries(&st, 1));
+	CHECK_EQ(st.tries_left, 0);
+	/* No trial pending: the count means nothing, it is left alone. */
+	st.tries_left = 255;
+	st.slot[1].status = SF_SLOT_FAILED;
+	CHECK(!sf_clamp_tries(&st, 3));
+	CHECK_EQ(st.tries_left, 255);
+	st.slot[1].status = SF_SLOT_TRIAL;
+	st.trial = SF_NO_SLOT;
+	CHECK(!sf_clamp_tries(&st, 3));
+	CHECK_EQ(st.tries_left, 255);
+}
