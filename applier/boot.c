@@ -17,6 +17,7 @@
 #include "efivar.h"
 #include "fault.h"
 #include "fileio.h"
+#include "rollback.h"
 #include "staging.h"
 #include "util.h"
 #include "version.h"
@@ -121,8 +122,9 @@ static void note_result(struct boot *b, enum sf_result code, const char *reason)
 	sf_bootstate_set_result(&b->st, code, b->now, reason);
 }
 
-/* The last result, for `slotflip status`, on the data partition. */
-static void write_result(struct boot *b, const char *version)
+/* The last result about @slot, for `slotflip status`, on the data
+ * partition. */
+static void write_result_for(struct boot *b, uint8_t slot, const char *version)
 {
 	struct sf_last_result lr = { .time = b->st.last_time };
 	char path[4096];
@@ -132,7 +134,7 @@ static void write_result(struct boot *b, const char *version)
 		       "last-result keeps the whole reason");
 	snprintf(lr.result, sizeof(lr.result), "%s",
 		 sf_result_name(b->st.last_result));
-	snprintf(lr.slot, sizeof(lr.slot), "%s", sf_slot_name(1 - b->booted));
+	snprintf(lr.slot, sizeof(lr.slot), "%s", sf_slot_name(slot));
 	snprintf(lr.version, sizeof(lr.version), "%s", version ? version : "");
 	snprintf(lr.reason, sizeof(lr.reason), "%s", b->result_reason);
 	r = sf_last_result_write(b->ctx, &b->cfg, &lr);
@@ -142,6 +144,12 @@ static void write_result(struct boot *b, const char *version)
 		       "cannot write %s: %s; the result stays in the EFI "
 		       "state (is the data partition full?)",
 		       path, strerror(-r));
+}
+
+/* The last result about the spare slot (an apply, a refusal). */
+static void write_result(struct boot *b, const char *version)
+{
+	write_result_for(b, (uint8_t)(1 - b->booted), version);
 }
 
 /* Move the staged image to staged.img.@suffix, so it is not retried. */
@@ -213,7 +221,7 @@ void boot_fail_trial(struct boot *b, const char *reason)
 	sf_log(b->ctx, SF_LOG_ERR, 0, "update failed: %s", reason);
 	/* Result file first: once the state is stored, the next boot only
 	 * moves the image aside and would not write it. */
-	write_result(b, b->st.slot[t].version);
+	write_result_for(b, t, b->st.slot[t].version);
 	if (store(b) < 0)
 		say(b, "cannot record the failure in the EFI state");
 	move_aside(b, ".failed");
@@ -604,6 +612,8 @@ int boot_run(struct boot *b)
 	b->next = BOOT_NEXT_SLOT;
 	b->next_slot = b->booted;
 	load_state(b);
+	if (boot_refuse_rollback(b))
+		return 0;
 	in.booted = b->booted;
 	in.staged = staged_id(b, id);
 	in.staged_id = id;
