@@ -252,10 +252,16 @@ static void act_fail_trial(struct boot *b)
 	uint8_t t = b->st.trial;
 	char reason[SF_ERROR_MAX];
 
+	/* With Secure Boot on, a UKI the firmware refuses (unsigned, or
+	 * signed by a key not in db) never starts: only its tries run out. */
 	snprintf(reason, sizeof(reason),
 		 "slot %s (version %s) did not confirm its trial after %u "
-		 "tries",
-		 sf_slot_name(t), b->st.slot[t].version, b->cfg.tries);
+		 "tries%s",
+		 sf_slot_name(t), b->st.slot[t].version, b->cfg.tries,
+		 efivar_secure_boot(b->ctx) == 1
+			 ? "; Secure Boot is on: was its UKI signed with a key "
+			   "in the firmware's db?"
+			 : "");
 	boot_fail_trial(b, reason);
 }
 

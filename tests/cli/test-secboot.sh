@@ -1,9 +1,9 @@
 #!/bin/bash
-# The offline rollback check of slotflip-init --root (docs/BOOT.md,
-# "Offline rollback"): the version of the booted initramfs
-# (/etc/slotflip/version, in the signed UKI) against the anti-rollback
-# floor of the EFI state. Someone with the disk but not the NVRAM writes
-# an older system into a slot: it must never run.
+# Secure Boot and the offline rollback check of slotflip-init --root
+# (docs/BOOT.md, "Secure Boot" and "Offline rollback"): the version of the
+# booted initramfs (/etc/slotflip/version, in the signed UKI) against the
+# anti-rollback floor of the EFI state. Someone with the disk but not the
+# NVRAM writes an older system into a slot: it must never run.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/firmware.sh"
 
@@ -141,6 +141,45 @@ test_at_or_above_the_floor_or_unknown_boots() {
 	booted_version 0.1
 	boot
 	expect_next "next: boot a"
+}
+
+# trial_refused_by_firmware SB: the trial's UKI never starts (the firmware
+# refuses it and boots a through BootOrder) until its 2 tries ran out,
+# with the SecureBoot variable SB (hex, or "" for absent).
+trial_refused_by_firmware() {
+	device_setup 2
+	[ -z "$1" ] || efi_set SecureBoot "$1"
+	boot
+	stage_version 1.1
+	boot
+	expect_next "next: reboot (BootNext=b)"
+	for i in 1 2; do
+		rm "$EFIVARS/BootNext-$GLOBAL" # consumed; b's UKI refused
+		boot
+		[ "$BOOTED" = a ] || fail "a did not boot"
+	done
+	expect_next "next: boot a"
+	[ "$(state result)" = trial-failed ] && [ "$(last_result slot)" = b ] ||
+		fail "result $(state result), last-result $(cat root/data/slotflip/last-result)"
+}
+
+# With Secure Boot on, the reason of a trial that never confirmed names
+# the likely cause: a UKI the firmware refused.
+test_trial_failed_with_secure_boot_on_names_the_signature() {
+	trial_refused_by_firmware 01
+	[ "$(last_result reason)" = "slot b (version 1.1) did not confirm its trial after 2 tries; Secure Boot is on: was its UKI signed with a key in the firmware's db?" ] ||
+		fail "reason: $(last_result reason)"
+	state reason | grep -q "after 2 tries; Secure Boot is on" ||
+		fail "state reason: $(state reason)"
+}
+
+test_trial_failed_with_secure_boot_off_or_absent() {
+	for sb in 00 ""; do
+		rm -rf ./*
+		trial_refused_by_firmware "$sb"
+		[ "$(last_result reason)" = "slot b (version 1.1) did not confirm its trial after 2 tries" ] ||
+			fail "SecureBoot '$sb': reason: $(last_result reason)"
+	done
 }
 
 run_cases
