@@ -46,7 +46,8 @@ static const char help_text[] =
 	"\n"
 	"Exit status: 0 a slot to boot was found (even after a refused or\n"
 	"failed update), 1 no slot could be determined, 2 usage error,\n"
-	"3 the boot stops (next: stop), 99 a fault was injected (tests only).\n";
+	"3 the boot stops (next: stop: no slot may boot),\n"
+	"99 a fault was injected (tests only).\n";
 
 struct console {
 	const char *prog;
