@@ -8,14 +8,33 @@
 #include "staging.h"
 #include "version.h"
 
-/* Is this boot's version below the floor? Its version into @own. */
+/*
+ * Did the state (in NVRAM, out of the attacker's reach) put this version
+ * into the booted slot knowingly? `slotflip set-active --allow-downgrade`
+ * gives an older slot a trial, and confirmed it stays the good slot under
+ * a floor that is never lowered: the state then names the booted slot as
+ * good or on trial, with exactly this version.
+ */
+static bool downgrade_recorded(const struct boot *b, const char *own)
+{
+	uint8_t s = b->booted;
+	int cmp;
+
+	return (s == b->st.good || s == b->st.trial) &&
+	       sf_version_cmp_str(own, b->st.slot[s].version, &cmp) == 0 &&
+	       cmp == 0;
+}
+
+/* Is this boot's version below the floor, and not a downgrade the state
+ * recorded? Its version into @own. */
 static bool below_floor(const struct boot *b, char *own, size_t size)
 {
 	int cmp;
 
 	if (!b->st.floor[0] || sf_version_file_read(b->ctx, own, size) < 0)
 		return false;
-	return sf_version_cmp_str(own, b->st.floor, &cmp) == 0 && cmp < 0;
+	return sf_version_cmp_str(own, b->st.floor, &cmp) == 0 && cmp < 0 &&
+	       !downgrade_recorded(b, own);
 }
 
 /* The result file says why (the state has no result for this: a slot

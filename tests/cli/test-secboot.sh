@@ -56,7 +56,8 @@ test_trial_below_the_floor_fails_and_falls_back() {
 	[ -e root/data/slotflip/staged.img.failed ] || fail "staged image not moved aside"
 	booted_version 1.0
 	boot
-	[ "$BOOTED" = a ] && expect_next "next: boot a"
+	[ "$BOOTED" = a ] || fail "a did not boot"
+	expect_next "next: boot a"
 }
 
 # An older system written into the spare (not on trial) and booted through
@@ -141,6 +142,30 @@ test_at_or_above_the_floor_or_unknown_boots() {
 	booted_version 0.1
 	boot
 	expect_next "next: boot a"
+}
+
+# A downgrade root asked for (`slotflip set-active --allow-downgrade`:
+# the state, in NVRAM, gives slot b a trial with version 0.9 under the
+# floor 1.0) boots, on trial and once confirmed; the same slot holding
+# another older version does not.
+test_downgrade_recorded_in_the_state_boots() {
+	floor_setup
+	"$STATE" root set trial=b b.status=trial b.version=0.9 tries=1
+	efi_set BootNext 0200
+	fw_boot
+	booted_version 0.9
+	init
+	expect_next "next: boot b"
+	"$STATE" root set good=b trial=none b.status=good
+	efi_set BootOrder 02000100
+	boot
+	[ "$BOOTED" = b ] || fail "b did not boot"
+	expect_next "next: boot b"
+	booted_version 0.8
+	fw_boot
+	run_init
+	[ "$RC" = 3 ] && [[ $NEXT == "next: stop (slot b booted a system of version 0.8, below the anti-rollback floor 1.0"* ]] ||
+		{ cat init.out; fail "exit $RC, $NEXT"; }
 }
 
 # trial_refused_by_firmware SB: the trial's UKI never starts (the firmware
