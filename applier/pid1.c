@@ -412,8 +412,9 @@ static _Noreturn void stop_rollback(struct pid1 *p)
 	char advice[256];
 
 	snprintf(advice, sizeof(advice),
-		 "Write a signed system of version %s or later into slot %s "
-		 "(an update image), then power the device off and on",
+		 "Put a signed system of version %s or later into slot %s "
+		 "(with its UKI on the ESP), then power the device off and "
+		 "on",
 		 b->st.floor, sf_slot_name(b->next_slot));
 	stop_loop(p, b->stop_reason, advice);
 }

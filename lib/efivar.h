@@ -59,6 +59,7 @@ int efivar_check_available(const struct sf_ctx *ctx);
 
 /* BootCurrent, BootNext (global GUID, 2 bytes). Returns 0, -ENOENT, ... */
 int efivar_get_u16(const struct sf_ctx *ctx, const char *name, uint16_t *ret);
+
 /* The firmware's Secure Boot mode (global GUID, read-only, 1 byte). */
 #define EFI_SECURE_BOOT_VAR "SecureBoot"
 

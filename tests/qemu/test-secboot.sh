@@ -213,4 +213,25 @@ test_older_signed_slot_written_offline_never_runs() {
 	log_lacks "SFTEST: up slot=b"
 }
 
+# The good slot's own UKI and root replaced by an older signed system (here:
+# the state says slot a runs 2.0, floor 2.0; its UKI is 1.0). The firmware
+# booted the good slot's entry, so there is nothing to fall back to: PID 1
+# stops with the reason instead of running it or rebooting in a loop.
+test_older_signed_good_slot_stops() {
+	build_sb_world
+	sb_machine
+	vars state-init a 2.0
+	boot_until "stopped, not rebooting"
+	log_has "EFI stub: UEFI Secure Boot is enabled"
+	log_has "slotflip-init: error: slot a booted a system of version 1.0, below the anti-rollback floor 2.0: refused"
+	log_has "stopped, not rebooting: .*Put a signed system of version 2.0 or later into slot a"
+	log_lacks "SFTEST: up"
+	log_lacks "rebooting in"
+	expect_absent BootNext
+	partition_file "$DATA_START" $((DATA_MIB * 2048)) /slotflip/last-result >last-result
+	grep -qx "result=rollback-refused" last-result && grep -qx "slot=a" last-result &&
+		grep -qx "version=1.0" last-result ||
+		fail "last-result: $(cat last-result)"
+}
+
 run_qemu_cases
