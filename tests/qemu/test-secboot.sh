@@ -221,7 +221,7 @@ test_older_signed_good_slot_stops() {
 	build_sb_world
 	sb_machine
 	vars state-init a 2.0
-	boot_until "stopped, not rebooting"
+	boot_until "then power the device off and on"
 	log_has "EFI stub: UEFI Secure Boot is enabled"
 	log_has "slotflip-init: error: slot a booted a system of version 1.0, below the anti-rollback floor 2.0: refused"
 	log_has "stopped, not rebooting: .*Put a signed system of version 2.0 or later into slot a"
