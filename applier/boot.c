@@ -17,6 +17,7 @@
 #include "efivar.h"
 #include "fault.h"
 #include "fileio.h"
+#include "rollback.h"
 #include "staging.h"
 #include "util.h"
 #include "version.h"
@@ -141,8 +142,9 @@ static void note_result(struct boot *b, enum sf_result code, const char *reason)
 	sf_bootstate_set_result(&b->st, code, b->now, reason);
 }
 
-/* The last result, for `slotflip status`, on the data partition. */
-static void write_result(struct boot *b, const char *version)
+/* The last result about @slot, for `slotflip status`, on the data
+ * partition. */
+static void write_result_for(struct boot *b, uint8_t slot, const char *version)
 {
 	struct sf_last_result lr = { .time = b->st.last_time };
 	char path[4096];
@@ -152,7 +154,7 @@ static void write_result(struct boot *b, const char *version)
 		       "last-result keeps the whole reason");
 	snprintf(lr.result, sizeof(lr.result), "%s",
 		 sf_result_name(b->st.last_result));
-	snprintf(lr.slot, sizeof(lr.slot), "%s", sf_slot_name(1 - b->booted));
+	snprintf(lr.slot, sizeof(lr.slot), "%s", sf_slot_name(slot));
 	snprintf(lr.version, sizeof(lr.version), "%s", version ? version : "");
 	snprintf(lr.reason, sizeof(lr.reason), "%s", b->result_reason);
 	if (b->data_fd < 0)
@@ -164,6 +166,12 @@ static void write_result(struct boot *b, const char *version)
 		       "cannot write %s: %s; the result stays in the EFI "
 		       "state (is the data partition full?)",
 		       path, strerror(-r));
+}
+
+/* The last result about the spare slot (an apply, a refusal). */
+static void write_result(struct boot *b, const char *version)
+{
+	write_result_for(b, (uint8_t)(1 - b->booted), version);
 }
 
 /*
@@ -283,7 +291,7 @@ void boot_fail_trial(struct boot *b, const char *reason)
 	sf_log(b->ctx, SF_LOG_ERR, 0, "update failed: %s", reason);
 	/* Result file first: once the state is stored, the next boot only
 	 * moves the image aside and would not write it. */
-	write_result(b, b->st.slot[t].version);
+	write_result_for(b, t, b->st.slot[t].version);
 	if (store(b) < 0)
 		say(b, "cannot record the failure in the EFI state");
 	move_aside(b, ".failed");
@@ -319,10 +327,16 @@ static void act_fail_trial(struct boot *b)
 	uint8_t t = b->st.trial;
 	char reason[SF_ERROR_MAX];
 
+	/* With Secure Boot on, a UKI the firmware refuses (unsigned, or
+	 * signed by a key not in db) never starts: only its tries run out. */
 	snprintf(reason, sizeof(reason),
 		 "slot %s (version %s) did not confirm its trial after %u "
-		 "tries",
-		 sf_slot_name(t), b->st.slot[t].version, b->cfg.tries);
+		 "tries%s",
+		 sf_slot_name(t), b->st.slot[t].version, b->cfg.tries,
+		 efivar_secure_boot(b->ctx) == 1
+			 ? "; Secure Boot is on: was its UKI signed with a key "
+			   "in the firmware's db?"
+			 : "");
 	boot_fail_trial(b, reason);
 }
 
@@ -755,12 +769,15 @@ int boot_run(struct boot *b)
 	load_state(b);
 	clamp_tries(b);
 	open_data_dir(b);
-	in.booted = b->booted;
-	in.staged = staged_id(b, id);
-	in.staged_id = id;
-	b->decision = sf_decide(&in);
-	say(b, "booted slot %s; %s", sf_slot_name(b->booted), b->decision.why);
-	act(b, id);
+	if (!boot_refuse_rollback(b)) {
+		in.booted = b->booted;
+		in.staged = staged_id(b, id);
+		in.staged_id = id;
+		b->decision = sf_decide(&in);
+		say(b, "booted slot %s; %s", sf_slot_name(b->booted),
+		    b->decision.why);
+		act(b, id);
+	}
 	if (b->data_fd >= 0)
 		close(b->data_fd);
 	b->data_fd = -1;

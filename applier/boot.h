@@ -19,6 +19,7 @@
 enum boot_next {
 	BOOT_NEXT_SLOT, /* boot (switch_root into) b->next_slot */
 	BOOT_NEXT_REBOOT, /* reboot: BootNext says where */
+	BOOT_NEXT_STOP, /* boot nothing: b->stop_reason says why */
 };
 
 struct boot {
@@ -48,6 +49,7 @@ struct boot {
 	struct sf_decision decision;
 	enum boot_next next;
 	uint8_t next_slot; /* SF_NO_SLOT until known */
+	char stop_reason[SF_ERROR_MAX]; /* for BOOT_NEXT_STOP */
 };
 
 /*

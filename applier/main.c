@@ -34,6 +34,8 @@ static const char help_text[] =
 	"efivarfs, proc/cmdline, and the slots and partitions the config names.\n"
 	"It prints what it decided and did; the last line is\n"
 	"  next: boot SLOT     or     next: reboot (BootNext=SLOT)\n"
+	"or, when no slot may boot (docs/BOOT.md, \"Offline rollback\"),\n"
+	"  next: stop (REASON)\n"
 	"\n"
 	"\n"
 	"Tests only (with --root): SLOTFLIP_FAULT_AT=N ends the process at the\n"
@@ -44,6 +46,7 @@ static const char help_text[] =
 	"\n"
 	"Exit status: 0 a slot to boot was found (even after a refused or\n"
 	"failed update), 1 no slot could be determined, 2 usage error,\n"
+	"3 the boot stops (next: stop: no slot may boot),\n"
 	"99 a fault was injected (tests only).\n";
 
 struct console {
@@ -70,6 +73,8 @@ static void print_next(const struct boot *b)
 	if (b->next == BOOT_NEXT_REBOOT)
 		printf("next: reboot (BootNext=%s)\n",
 		       sf_slot_name(b->next_slot));
+	else if (b->next == BOOT_NEXT_STOP)
+		printf("next: stop (%s)\n", b->stop_reason);
 	else
 		printf("next: boot %s\n", sf_slot_name(b->next_slot));
 }
@@ -151,5 +156,5 @@ int main(int argc, char **argv)
 	print_next(&b);
 	if (ctx.fault)
 		printf("fault points passed: %lu\n", atomic_load(&fault.count));
-	return 0;
+	return b.next == BOOT_NEXT_STOP ? 3 : 0;
 }

@@ -360,6 +360,23 @@ static int move_mounts(struct pid1 *p)
 }
 
 /*
+ * PID 1 stays, saying @reason and @advice on the console every minute: a
+ * reboot would only come back here (a device must not reboot in a loop,
+ * wearing its storage and hiding the message). The data partition and the
+ * ESP are unmounted first (a power cut loses nothing).
+ */
+static _Noreturn void stop_loop(struct pid1 *p, const char *reason,
+				const char *advice)
+{
+	unmount_partitions(p);
+	for (;;) {
+		sf_log(p->ctx, SF_LOG_ERR, 0, "stopped, not rebooting: %s. %s",
+		       reason, advice);
+		sleep(60);
+	}
+}
+
+/*
  * Stop: the good slot cannot run its init, and there is no other slot to
  * boot. A reboot would only come back here, so PID 1 stays, saying why on
  * the console every minute, with the reason in the result file and the
@@ -370,6 +387,7 @@ static _Noreturn void stop_here(struct pid1 *p, const char *why)
 	struct boot *b = p->b;
 	const char *slot = sf_slot_name(b->next_slot);
 	char reason[1024]; /* cut to the result file's size */
+	char advice[256];
 
 	snprintf(reason, sizeof(reason), "slot %s (version %s) cannot boot: %s",
 		 slot,
@@ -378,16 +396,27 @@ static _Noreturn void stop_here(struct pid1 *p, const char *why)
 			 : "unknown",
 		 why);
 	boot_write_unbootable(b, b->next_slot, reason);
-	unmount_partitions(p);
-	for (;;) {
-		sf_log(p->ctx, SF_LOG_ERR, 0,
-		       "stopped, not rebooting: %s. It is the good slot and no "
-		       "other slot can take its place. Put a working system "
-		       "into slot %s (or name its init with slotflip.init=), "
-		       "then power the device off and on",
-		       reason, slot);
-		sleep(60);
-	}
+	snprintf(advice, sizeof(advice),
+		 "It is the good slot and no other slot can take its place. "
+		 "Put a working system into slot %s (or name its init with "
+		 "slotflip.init=), then power the device off and on",
+		 slot);
+	stop_loop(p, reason, advice);
+}
+
+/* Stop: this boot is below the anti-rollback floor (rollback.c), and the
+ * good slot is what the firmware booted. */
+static _Noreturn void stop_rollback(struct pid1 *p)
+{
+	struct boot *b = p->b;
+	char advice[256];
+
+	snprintf(advice, sizeof(advice),
+		 "Put a signed system of version %s or later into slot %s "
+		 "(with its UKI on the ESP), then power the device off and "
+		 "on",
+		 b->st.floor, sf_slot_name(b->next_slot));
+	stop_loop(p, b->stop_reason, advice);
 }
 
 /*
@@ -538,6 +567,8 @@ int pid1_main(struct boot *b)
 		    sf_slot_name(b->next_slot));
 		do_reboot(&p, 0);
 	}
+	if (b->next == BOOT_NEXT_STOP)
+		stop_rollback(&p);
 	if (switch_root(&p, why, sizeof(why)) == -ENOEXEC)
 		init_cannot_run(&p, why);
 	fall_back(&p, why);

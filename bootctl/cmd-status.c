@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "decide.h"
+#include "efivar.h"
 #include "staging.h"
 #include "transition.h"
 #include "util.h"
@@ -70,6 +71,25 @@ static void staged_info(struct cli *c, int dir_fd, struct staged_info *si)
 	sf_image_close(img);
 }
 
+/* Secure Boot: 1 on, 0 off, -1 unknown (no SecureBoot variable: firmware
+ * without Secure Boot, or unreadable). */
+static int secure_boot(const struct cli *c)
+{
+	struct sf_ctx quiet = c->ctx;
+	int r;
+
+	quiet.log_fn = NULL;
+	r = efivar_secure_boot(&quiet);
+	return r < 0 ? -1 : r;
+}
+
+static const char *secure_boot_text(int sb)
+{
+	return sb > 0	 ? "on"
+	       : sb == 0 ? "off"
+			 : "unknown (no SecureBoot EFI variable)";
+}
+
 static void fmt_time(uint64_t t, char *buf, size_t size)
 {
 	time_t tt = (time_t)t;
@@ -103,6 +123,7 @@ static void print_text(struct cli *c, const struct staged_info *si,
 	else
 		printf("trial:         none\n");
 	printf("floor:         %s\n", st->floor[0] ? st->floor : "none");
+	printf("secure boot:   %s\n", secure_boot_text(secure_boot(c)));
 	if (!si->present)
 		printf("staged image:  none\n");
 	else if (!si->readable)
@@ -216,6 +237,7 @@ static void print_json(struct cli *c, const struct staged_info *si,
 {
 	const struct sf_bootstate *st = &c->st;
 	bool trial = sf_state_trial_pending(st);
+	int sb;
 
 	printf("{\n  \"format\": %d,\n  \"state_record\": \"%s\",\n",
 	       STATUS_FORMAT, c->state_record);
@@ -230,7 +252,10 @@ static void print_json(struct cli *c, const struct staged_info *si,
 		printf("  \"trial\": null,\n");
 	printf("  \"floor\": ");
 	json_opt(st->floor);
-	printf(",\n");
+	sb = secure_boot(c);
+	printf(",\n  \"secure_boot\": %s,\n", sb > 0	? "true"
+					      : sb == 0 ? "false"
+							: "null");
 	json_staged(si);
 	json_last(st, la);
 	printf("}\n");

@@ -6,7 +6,10 @@
 #   /etc/slotflip/modules            the modules /init loads, in order
 #   /etc/slotflip/version            with -v: the version of the system
 #                                    this initramfs boots (read when the
-#                                    state is rebuilt, e.g. at first boot)
+#                                    state is rebuilt, e.g. at first boot,
+#                                    and at every boot against the
+#                                    anti-rollback floor: docs/BOOT.md,
+#                                    "Offline rollback")
 #   /lib/modules/RELEASE/...         those modules, their dependencies, and
 #                                    depmod's index of them
 # and prints its size. Usage:

@@ -236,6 +236,21 @@ int efivar_get_u16(const struct sf_ctx *ctx, const char *name, uint16_t *ret)
 	return 0;
 }
 
+int efivar_secure_boot(const struct sf_ctx *ctx)
+{
+	uint8_t v;
+	int n = efivar_read(ctx, EFI_SECURE_BOOT_VAR, EFI_GLOBAL_GUID, NULL, &v,
+			    sizeof(v));
+
+	if (n < 0)
+		return n;
+	if (n != 1 || v > 1)
+		return sf_err(ctx, -EBADMSG,
+			      "EFI variable %s is not one byte 0 or 1",
+			      EFI_SECURE_BOOT_VAR);
+	return v;
+}
+
 int efivar_set_boot_next(const struct sf_ctx *ctx, uint16_t entry)
 {
 	uint8_t buf[2];

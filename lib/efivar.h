@@ -59,6 +59,18 @@ int efivar_check_available(const struct sf_ctx *ctx);
 
 /* BootCurrent, BootNext (global GUID, 2 bytes). Returns 0, -ENOENT, ... */
 int efivar_get_u16(const struct sf_ctx *ctx, const char *name, uint16_t *ret);
+
+/* The firmware's Secure Boot mode (global GUID, read-only, 1 byte). */
+#define EFI_SECURE_BOOT_VAR "SecureBoot"
+
+/*
+ * efivar_secure_boot - whether the firmware booted with Secure Boot on,
+ * from the SecureBoot variable. Returns 1 (on), 0 (off), -ENOENT (absent:
+ * firmware without Secure Boot), -EBADMSG (not one byte 0 or 1; logged),
+ * or efivar_read()'s errors.
+ */
+int efivar_secure_boot(const struct sf_ctx *ctx);
+
 /* BootNext = @entry (NV+BS+RT). Returns as efivar_write(). */
 int efivar_set_boot_next(const struct sf_ctx *ctx, uint16_t entry);
 

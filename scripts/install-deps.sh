@@ -13,6 +13,8 @@ PACKAGES=(
 	libsodium-dev libblkid-dev zlib1g-dev
 	# signing, images, test data; jq reads `slotflip status --json`
 	minisign e2fsprogs xxd jq
+	# Secure Boot: signing UKIs (initrd/mkuki.sh --sign), test keys
+	sbsigntool openssl
 	# dpkg-source, to unpack kmod's source package
 	dpkg-dev
 	# QEMU boot tests: firmware, disk image, initramfs, modules

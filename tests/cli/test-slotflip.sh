@@ -134,6 +134,24 @@ test_status_with_absent_or_corrupt_state() {
 	! grep -q "error:" err.txt || fail "an error for a state slotflip-init rebuilds"
 }
 
+# Secure Boot from the SecureBoot EFI variable (one byte: 1 on, 0 off);
+# absent (firmware without Secure Boot) or malformed: unknown.
+test_status_shows_secure_boot() {
+	device_setup
+	boot
+	[ "$(json .secure_boot)" = null ] || fail "absent: $(json .secure_boot)"
+	sf status | grep -q "^secure boot: *unknown (no SecureBoot EFI variable)$" ||
+		fail "text status: $(sf status)"
+	efi_set SecureBoot 01
+	[ "$(json .secure_boot)" = true ] || fail "on: $(json .secure_boot)"
+	sf status | grep -q "^secure boot: *on$" || fail "text status: $(sf status)"
+	efi_set SecureBoot 00
+	[ "$(json .secure_boot)" = false ] || fail "off: $(json .secure_boot)"
+	sf status | grep -q "^secure boot: *off$" || fail "text status: $(sf status)"
+	efi_set SecureBoot 02
+	[ "$(json .secure_boot)" = null ] || fail "malformed: $(json .secure_boot)"
+}
+
 test_stage_from_stdin_and_replace() {
 	ready
 	cat v1.1.img | sf stage - >out.txt

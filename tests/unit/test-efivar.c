@@ -94,6 +94,22 @@ TEST(available)
 	CHECK_EQ(efivar_check_available(&test_ctx), 0);
 }
 
+/* SecureBoot: one byte, 1 on, 0 off (attributes BS+RT, read-only). */
+TEST(secure_boot)
+{
+	mkefivars();
+	CHECK_EQ(efivar_secure_boot(&test_ctx), -ENOENT);
+	test_write_file(DIR "SecureBoot" G, "\x06\0\0\0\x01", 5);
+	CHECK_EQ(efivar_secure_boot(&test_ctx), 1);
+	test_write_file(DIR "SecureBoot" G, "\x06\0\0\0\x00", 5);
+	CHECK_EQ(efivar_secure_boot(&test_ctx), 0);
+	test_write_file(DIR "SecureBoot" G, "\x06\0\0\0\x02", 5);
+	CHECK_EQ(efivar_secure_boot(&test_ctx), -EBADMSG);
+	CHECK_LOG("SecureBoot is not one byte 0 or 1");
+	test_write_file(DIR "SecureBoot" G, "\x06\0\0\0\x01\x00", 6);
+	CHECK(efivar_secure_boot(&test_ctx) < 0);
+}
+
 TEST(boot_order_and_u16)
 {
 	uint16_t order[4] = { 1, 2, 0x1a }, back[8], cur;
