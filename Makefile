@@ -65,13 +65,14 @@ all: $(PROGRAMS)
 # `make V=1` shows the commands.
 Q := $(if $(V),,@)
 
-# Each object also writes its header dependencies (-MMD) to a .d beside it.
-$(B)/obj/%.o: %.c
+# Each object also writes its header dependencies (-MMD) to a .d beside it;
+# all depend on this Makefile, for its flags.
+$(B)/obj/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(REL_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(S)/obj/%.o: %.c
+$(S)/obj/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC/san  $<")
 	$(Q)$(CC) $(SAN_CFLAGS) -MMD -MP -Itests/unit -c -o $@ $<
