@@ -13,18 +13,14 @@
 
 #include "cli.h"
 #include "fault.h"
+#include "util.h"
 
-static const char main_help[] =
+static const char main_usage[] =
 	"Usage: slotflip [--root DIR] [--config FILE] COMMAND [ARGS]\n"
 	"\n"
-	"Commands:\n"
-	"  stage IMAGE|-      check an update image in full and stage it\n"
-	"  status [--json]    slots, trial, floor, staged image, last results\n"
-	"  mark-good          confirm the running trial slot\n"
-	"  mark-bad           fail the running trial slot\n"
-	"  set-active a|b     give a slot a trial (manual roll back/forward)\n"
-	"  cancel             remove a staged image not yet applied\n"
-	"  boot-entries install|check|repair   the firmware boot entries\n"
+	"Commands:\n";
+
+static const char main_options[] =
 	"\n"
 	"Options of every command:\n"
 	"  --root DIR     work on DIR as the root (tests): config, efivarfs,\n"
@@ -38,11 +34,29 @@ static const char main_help[] =
 	"not mounted, unreadable, or a write refused by the firmware, 5 a file\n"
 	"or device error or no space, 6 must run as root.\n";
 
-static const struct {
+/* The options a command may take besides --root, --config and --help. */
+enum {
+	TAKES_JSON = 1,
+	TAKES_REBOOT = 2,
+	TAKES_REASON = 4,
+	TAKES_DOWNGRADE = 8,
+};
+
+/*
+ * The commands: name, arguments (0 or 1: @run0 or @run1 is set), options,
+ * the line of `slotflip --help` and the text of `slotflip CMD --help`.
+ */
+static const struct command {
 	const char *name;
+	int nargs;
+	unsigned takes;
+	int (*run0)(struct cli *c);
+	int (*run1)(struct cli *c, const char *arg);
+	const char *line;
 	const char *help;
-} helps[] = {
-	{ "stage",
+} commands[] = {
+	{ "stage", 1, TAKES_REBOOT, NULL, cmd_stage,
+	  "stage IMAGE|-      check an update image in full and stage it",
 	  "Usage: slotflip stage IMAGE|- [--reboot]\n"
 	  "\n"
 	  "Checks an update image as slotflip-init will at the next boot\n"
@@ -53,27 +67,31 @@ static const struct {
 	  "power cut leaves the old staged image or the whole new one.\n"
 	  "  --reboot   reboot once staged\n"
 	  "Needs root.\n" },
-	{ "status",
+	{ "status", 0, TAKES_JSON, cmd_status, NULL,
+	  "status [--json]    slots, trial, floor, staged image, last results",
 	  "Usage: slotflip status [--json]\n"
 	  "\n"
 	  "Shows the booted and the good slot, each slot's status and version,\n"
 	  "a pending trial with its tries left, the anti-rollback floor, the\n"
 	  "staged image and the last results. --json: the layout of\n"
 	  "docs/RUNTIME.md.\n" },
-	{ "mark-good",
+	{ "mark-good", 0, 0, cmd_mark_good, NULL,
+	  "mark-good          confirm the running trial slot",
 	  "Usage: slotflip mark-good\n"
 	  "\n"
 	  "In a slot on trial: makes it the good slot (first in BootOrder),\n"
 	  "clears the trial, raises the anti-rollback floor to its version and\n"
 	  "removes the applied staged image. In the good slot: does nothing\n"
 	  "and writes nothing. Refused in a failed or invalid slot. Needs root.\n" },
-	{ "mark-bad",
+	{ "mark-bad", 0, TAKES_REASON, cmd_mark_bad, NULL,
+	  "mark-bad           fail the running trial slot",
 	  "Usage: slotflip mark-bad [--reason TEXT]\n"
 	  "\n"
 	  "In a slot on trial: records it as failed, with TEXT as the reason,\n"
 	  "so that the next boot falls back to the good slot at once. Refused\n"
 	  "outside a trial. Needs root.\n" },
-	{ "set-active",
+	{ "set-active", 1, TAKES_DOWNGRADE, NULL, cmd_set_active,
+	  "set-active a|b     give a slot a trial (manual roll back/forward)",
 	  "Usage: slotflip set-active a|b [--allow-downgrade]\n"
 	  "\n"
 	  "Gives the slot a trial from the next reboot (it must confirm with\n"
@@ -82,12 +100,14 @@ static const struct {
 	  "verified system, and for a version under the anti-rollback floor\n"
 	  "unless --allow-downgrade is given. On the good slot, cancels a\n"
 	  "pending trial of the other slot. Needs root.\n" },
-	{ "cancel",
+	{ "cancel", 0, 0, cmd_cancel, NULL,
+	  "cancel             remove a staged image not yet applied",
 	  "Usage: slotflip cancel\n"
 	  "\n"
 	  "Removes the staged image, unless it is already applied and on\n"
 	  "trial. Nothing staged is not an error. Needs root.\n" },
-	{ "boot-entries",
+	{ "boot-entries", 1, 0, NULL, cmd_boot_entries,
+	  "boot-entries install|check|repair   the firmware boot entries",
 	  "Usage: slotflip boot-entries install|check|repair\n"
 	  "\n"
 	  "install: writes slot a's and slot b's Boot#### entries (the numbers\n"
@@ -138,68 +158,51 @@ static int usage(struct cli *c, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-static int show_help(const char *cmd)
+static const struct command *find_command(const char *name)
 {
-	for (size_t i = 0; cmd && i < sizeof(helps) / sizeof(helps[0]); i++)
-		if (!strcmp(cmd, helps[i].name)) {
-			fputs(helps[i].help, stdout);
-			fputs("\nOptions of every command: --root DIR, --config "
-			      "FILE, --help.\nExit status: see slotflip "
-			      "--help.\n",
-			      stdout);
-			return EXIT_OK;
-		}
-	fputs(main_help, stdout);
+	for (size_t i = 0; name && i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(name, commands[i].name))
+			return &commands[i];
+	return NULL;
+}
+
+static int show_help(const char *name)
+{
+	const struct command *cmd = find_command(name);
+
+	if (cmd) {
+		fputs(cmd->help, stdout);
+		fputs("\nOptions of every command: --root DIR, --config FILE, "
+		      "--help.\nExit status: see slotflip --help.\n",
+		      stdout);
+		return EXIT_OK;
+	}
+	fputs(main_usage, stdout);
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		printf("  %s\n", commands[i].line);
+	fputs(main_options, stdout);
 	return EXIT_OK;
 }
 
-/* Which command takes which option, and how many arguments. */
-static int check_args(struct cli *c, const char *cmd, int nargs)
+/* The options and the number of arguments given fit @cmd. */
+static int check_args(struct cli *c, const struct command *cmd, int nargs)
 {
-	static const struct {
-		const char *name;
-		int nargs;
-	} cmds[] = { { "stage", 1 },	   { "status", 0 },
-		     { "mark-good", 0 },   { "mark-bad", 0 },
-		     { "set-active", 1 },  { "cancel", 0 },
-		     { "boot-entries", 1 } };
+	unsigned given = (c->json ? TAKES_JSON : 0) |
+			 (c->reboot ? TAKES_REBOOT : 0) |
+			 (c->reason ? TAKES_REASON : 0) |
+			 (c->allow_downgrade ? TAKES_DOWNGRADE : 0);
 
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		if (strcmp(cmd, cmds[i].name))
-			continue;
-		if (nargs != cmds[i].nargs)
-			return usage(c,
-				     "%s: wrong number of arguments (see "
-				     "slotflip COMMAND --help)",
-				     cmd);
-		if ((c->json && strcmp(cmd, "status")) ||
-		    (c->reboot && strcmp(cmd, "stage")) ||
-		    (c->reason && strcmp(cmd, "mark-bad")) ||
-		    (c->allow_downgrade && strcmp(cmd, "set-active")))
-			return usage(c,
-				     "%s: an option given does not apply "
-				     "to it (see slotflip COMMAND --help)",
-				     cmd);
-		return EXIT_OK;
-	}
-	return usage(c, "unknown command \"%s\"", cmd);
-}
-
-static int run(struct cli *c, const char *cmd, char **args)
-{
-	if (!strcmp(cmd, "stage"))
-		return cmd_stage(c, args[0]);
-	if (!strcmp(cmd, "status"))
-		return cmd_status(c);
-	if (!strcmp(cmd, "mark-good"))
-		return cmd_mark_good(c);
-	if (!strcmp(cmd, "mark-bad"))
-		return cmd_mark_bad(c);
-	if (!strcmp(cmd, "set-active"))
-		return cmd_set_active(c, args[0]);
-	if (!strcmp(cmd, "cancel"))
-		return cmd_cancel(c);
-	return cmd_boot_entries(c, args[0]);
+	if (nargs != cmd->nargs)
+		return usage(c,
+			     "%s: wrong number of arguments (see slotflip "
+			     "COMMAND --help)",
+			     cmd->name);
+	if (given & ~cmd->takes)
+		return usage(c,
+			     "%s: an option given does not apply to it (see "
+			     "slotflip COMMAND --help)",
+			     cmd->name);
+	return EXIT_OK;
 }
 
 static int parse(struct cli *c, int argc, char **argv, bool *help)
@@ -265,6 +268,7 @@ int main(int argc, char **argv)
 {
 	struct cli c = { .prog = "slotflip", .config_path = SF_CONFIG_PATH };
 	struct sf_fault fault = { 0 };
+	const struct command *cmd;
 	bool help = false;
 	int r;
 
@@ -279,12 +283,15 @@ int main(int argc, char **argv)
 		return show_help(optind < argc ? argv[optind] : NULL);
 	if (optind >= argc)
 		return usage(&c, "%s", "give a command");
-	r = check_args(&c, argv[optind], argc - optind - 1);
+	cmd = find_command(argv[optind]);
+	if (!cmd)
+		return usage(&c, "unknown command \"%s\"", argv[optind]);
+	r = check_args(&c, cmd, argc - optind - 1);
 	if (r)
 		return r;
 	if (sodium_init() < 0)
 		return cli_fail(&c, EXIT_IO, "libsodium failed to start");
 	c.now = (uint64_t)time(NULL);
 	parse_fault(&c, &fault);
-	return run(&c, argv[optind], argv + optind + 1);
+	return cmd->nargs ? cmd->run1(&c, argv[optind + 1]) : cmd->run0(&c);
 }
