@@ -200,15 +200,12 @@ static void act_retry(struct boot *b)
 	reboot_into(b, t);
 }
 
-static void act_fail_trial(struct boot *b)
+void boot_fail_trial(struct boot *b, const char *reason)
 {
 	uint8_t t = b->st.trial;
-	char reason[SF_ERROR_MAX];
 
-	snprintf(reason, sizeof(reason),
-		 "slot %s (version %s) did not confirm its trial after %u "
-		 "tries",
-		 sf_slot_name(t), b->st.slot[t].version, b->cfg.tries);
+	if (t > 1)
+		return;
 	b->st.slot[t].status = SF_SLOT_FAILED;
 	b->st.trial = SF_NO_SLOT;
 	b->st.tries_left = 0;
@@ -220,6 +217,38 @@ static void act_fail_trial(struct boot *b)
 	if (store(b) < 0)
 		say(b, "cannot record the failure in the EFI state");
 	move_aside(b, ".failed");
+}
+
+void boot_write_unbootable(struct boot *b, uint8_t slot, const char *reason)
+{
+	struct sf_last_result lr = { .time = b->now };
+	char path[4096];
+	int r;
+
+	if (slot > 1)
+		return;
+	snprintf(lr.result, sizeof(lr.result), "%s", BOOT_RESULT_UNBOOTABLE);
+	snprintf(lr.slot, sizeof(lr.slot), "%s", sf_slot_name(slot));
+	snprintf(lr.version, sizeof(lr.version), "%s",
+		 b->st.slot[slot].version);
+	snprintf(lr.reason, sizeof(lr.reason), "%s", reason);
+	r = sf_last_result_write(b->ctx, &b->cfg, &lr);
+	if (r < 0 && sf_staged_path(b->ctx, &b->cfg, "last-result", path,
+				    sizeof(path)) == 0)
+		sf_log(b->ctx, SF_LOG_WARNING, 0, "cannot write %s: %s", path,
+		       strerror(-r));
+}
+
+static void act_fail_trial(struct boot *b)
+{
+	uint8_t t = b->st.trial;
+	char reason[SF_ERROR_MAX];
+
+	snprintf(reason, sizeof(reason),
+		 "slot %s (version %s) did not confirm its trial after %u "
+		 "tries",
+		 sf_slot_name(t), b->st.slot[t].version, b->cfg.tries);
+	boot_fail_trial(b, reason);
 }
 
 /*
@@ -513,6 +542,8 @@ static void act_apply(struct boot *b, const uint8_t *id)
 	int r;
 
 	r = boot_staged_path(b, "", path, sizeof(path));
+	if (r >= 0 && b->mount_esp)
+		r = b->mount_esp(b->mount_esp_data);
 	if (r >= 0)
 		r = open_slots(b, &f);
 	if (r < 0) {

@@ -35,6 +35,14 @@ struct boot {
 	/* Console progress: what is in progress, the last tenth shown. */
 	const char *progress_what;
 	atomic_uint progress_tenth;
+	/*
+	 * Called, when set, before an apply looks at the ESP (its free
+	 * space, the EFI binaries): PID 1 mounts the ESP only then. Returns
+	 * 0, or -errno after logging why: the apply then fails (an apply
+	 * error, retried at the next boot) before the spare slot changes.
+	 */
+	int (*mount_esp)(void *data);
+	void *mount_esp_data;
 	/* Set by boot_run(): */
 	struct sf_decision decision;
 	enum boot_next next;
@@ -50,6 +58,27 @@ struct boot {
  * then SF_NO_SLOT).
  */
 int boot_run(struct boot *b);
+
+/*
+ * boot_fail_trial - the slot on trial failed for @reason: marked failed,
+ * the trial ended, the result (trial-failed, @reason) written to the
+ * result file and the state, the staged image moved aside as
+ * staged.img.failed. Nothing when no trial is pending. Errors are logged;
+ * the good slot stays good whatever fails here.
+ */
+void boot_fail_trial(struct boot *b, const char *reason);
+
+/* The result file's word for a slot that cannot boot at all. */
+#define BOOT_RESULT_UNBOOTABLE "unbootable"
+
+/*
+ * boot_write_unbootable - the result file (last-result) says that @slot
+ * cannot boot, for @reason: result "unbootable", the slot and its version
+ * in the state. The EFI state is left as it is (it has no result for
+ * this; the slot stays good: nothing else can take its place). An error
+ * is logged.
+ */
+void boot_write_unbootable(struct boot *b, uint8_t slot, const char *reason);
 
 /* The path of staged.img@suffix under ctx->root (sf_staged_path()) into
  * @buf. Returns 0 or -ENAMETOOLONG. */

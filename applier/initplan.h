@@ -13,6 +13,9 @@
  *	slotflip.init=PATH       the slot's init (default /sbin/init)
  *	slotflip.fail-delay=SEC  wait before the reboot when nothing can boot
  *	                         (default 10)
+ *	ro | rw                  mount the slot's root read-only or read-write
+ *	                         (the kernel's own words; the last one wins;
+ *	                         default ro: slots are read-only images)
  */
 #pragma once
 
@@ -30,6 +33,7 @@ struct sf_init_opts {
 	unsigned timeout_s;
 	unsigned watchdog_s;
 	unsigned fail_delay_s;
+	bool rw; /* "rw" came last of "ro" and "rw" */
 	char init[256];
 };
 
@@ -41,6 +45,33 @@ struct sf_init_opts {
  */
 void sf_init_opts_parse(const char *cmdline, struct sf_init_opts *ret,
 			char *bad, size_t bad_size);
+
+/* The most symbolic links followed for one path, as the kernel does. */
+#define SF_INIT_LINKS_MAX 40u
+
+/*
+ * sf_init_resolve - find the slot's init @path inside the root directory
+ * @root_fd, the way the kernel will after the root changed: every
+ * symbolic link on the way is followed inside @root_fd (an absolute target
+ * starts again at @root_fd, a relative one at the link's directory; ".."
+ * never goes above @root_fd), at most SF_INIT_LINKS_MAX of them. The end
+ * must be a regular file that may be executed.
+ * On success the path it resolves to (absolute, inside @root_fd, no links
+ * left) goes to @ret_path (@size bytes). On failure @at (@at_size bytes)
+ * names the path (inside @root_fd) where it stopped, for the message.
+ * Returns 0, -ENOENT (something on the way is missing), -ENOTDIR (a
+ * component on the way is not a directory), -ELOOP (more than
+ * SF_INIT_LINKS_MAX links), -EISDIR, -EACCES (not a regular file, or not
+ * executable), -ENAMETOOLONG, or another -errno of the file system.
+ */
+int sf_init_resolve(int root_fd, const char *path, char *ret_path, size_t size,
+		    char *at, size_t at_size);
+
+/*
+ * sf_init_resolve_why - a few words for an error of sf_init_resolve(),
+ * "does not exist", "is a directory", ...
+ */
+const char *sf_init_resolve_why(int err);
 
 /*
  * sf_modlist_parse - the module list: one module name a line, '#'

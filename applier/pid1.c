@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/watchdog.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -168,27 +169,59 @@ static bool mount_device(struct pid1 *p, const char *spec, const char *dir,
 	return mount_at(p, dev, dir, type, flags, NULL) == 0;
 }
 
-static void mount_partitions(struct pid1 *p)
+/*
+ * The data partition stays mounted for the slot's system (under /run,
+ * moved with it): the runtime tool stages images there, and the system's
+ * shutdown unmounts it like any other mount. The ESP is mounted only for
+ * an apply (mount_esp()), and unmounted before the boot goes on.
+ */
+static void mount_data(struct pid1 *p)
 {
-	const unsigned long fl = MS_NOSUID | MS_NODEV;
-
-	p->data_mounted =
-		mount_device(p, p->b->cfg.data, p->b->cfg.data_dir, "ext4", fl);
+	p->data_mounted = mount_device(p, p->b->cfg.data, p->b->cfg.data_dir,
+				       "ext4", MS_NOSUID | MS_NODEV);
 	if (!p->data_mounted)
 		warn(p, "the data partition is not mounted: a staged update "
 			"cannot be seen at this boot");
+}
+
+/* boot.c's mount_esp hook: the ESP, while an apply writes its EFI
+ * binary. */
+static int mount_esp(void *data)
+{
+	struct pid1 *p = data;
+
+	if (p->esp_mounted)
+		return 0;
 	p->esp_mounted = mount_device(p, p->b->cfg.esp, p->b->cfg.esp_dir,
-				      "vfat", fl | MS_NOEXEC);
+				      "vfat", MS_NOSUID | MS_NODEV | MS_NOEXEC);
 	if (!p->esp_mounted)
-		warn(p, "the ESP is not mounted: no update can be applied at "
-			"this boot");
+		return sf_err(p->ctx, -EIO,
+			      "the ESP (%s) does not mount on %s: the update "
+			      "cannot be applied at this boot",
+			      p->b->cfg.esp, p->b->cfg.esp_dir);
+	return 0;
+}
+
+/*
+ * Nothing of slotflip's stays on the ESP for the system's uptime: left
+ * mounted, a reset would leave its FAT marked dirty.
+ */
+static void unmount_esp(struct pid1 *p)
+{
+	if (!p->esp_mounted)
+		return;
+	sync();
+	if (umount2(p->b->cfg.esp_dir, 0) < 0) {
+		warn(p, "cannot unmount the ESP from %s: %m; detaching it",
+		     p->b->cfg.esp_dir);
+		umount2(p->b->cfg.esp_dir, MNT_DETACH);
+	}
+	p->esp_mounted = false;
 }
 
 static void unmount_partitions(struct pid1 *p)
 {
-	sync();
-	if (p->esp_mounted && umount2(p->b->cfg.esp_dir, 0) < 0)
-		warn(p, "cannot unmount %s: %m", p->b->cfg.esp_dir);
+	unmount_esp(p);
 	if (p->data_mounted && umount2(p->b->cfg.data_dir, 0) < 0)
 		warn(p, "cannot unmount %s: %m", p->b->cfg.data_dir);
 	sync();
@@ -369,27 +402,104 @@ static int move_mounts(struct pid1 *p)
 	return 0;
 }
 
-/* Mount the slot, move the mounts, make it / and exec its init. Returns
- * only on failure, with the reason in @why. */
-static void switch_root(struct pid1 *p, char *why, size_t size)
+/*
+ * Stop: the good slot cannot run its init, and there is no other slot to
+ * boot. A reboot would only come back here, so PID 1 stays, saying why on
+ * the console every minute, with the reason in the result file and the
+ * data partition and the ESP unmounted (a power cut loses nothing).
+ */
+static _Noreturn void stop_here(struct pid1 *p, const char *why)
+{
+	struct boot *b = p->b;
+	const char *slot = sf_slot_name(b->next_slot);
+	char reason[1024]; /* cut to the result file's size */
+
+	snprintf(reason, sizeof(reason), "slot %s (version %s) cannot boot: %s",
+		 slot,
+		 b->st.slot[b->next_slot].version[0]
+			 ? b->st.slot[b->next_slot].version
+			 : "unknown",
+		 why);
+	boot_write_unbootable(b, b->next_slot, reason);
+	unmount_partitions(p);
+	for (;;) {
+		sf_log(p->ctx, SF_LOG_ERR, 0,
+		       "stopped, not rebooting: %s. It is the good slot and no "
+		       "other slot can take its place. Put a working system "
+		       "into slot %s (or name its init with slotflip.init=), "
+		       "then power the device off and on",
+		       reason, slot);
+		sleep(60);
+	}
+}
+
+/*
+ * The slot's init cannot run: no retry changes that. A trial fails at
+ * once and the good slot boots; the good slot itself stops here.
+ */
+static _Noreturn void init_cannot_run(struct pid1 *p, const char *why)
+{
+	struct boot *b = p->b;
+	char reason[1024]; /* cut to the result file's size */
+
+	if (b->next_slot == b->st.good) {
+		sf_log(p->ctx, SF_LOG_ERR, 0, "cannot boot slot %s: %s",
+		       sf_slot_name(b->next_slot), why);
+		stop_here(p, why);
+	}
+	if (b->next_slot == b->st.trial) {
+		snprintf(reason, sizeof(reason),
+			 "slot %s (version %s) cannot boot: %s",
+			 sf_slot_name(b->next_slot),
+			 b->st.slot[b->next_slot].version, why);
+		boot_fail_trial(b, reason);
+	}
+	fall_back(p, why);
+}
+
+/* The slot's init, looked up in its root (its links included), into
+ * @path. Returns 0, or -errno with the reason in @why. */
+static int find_init(struct pid1 *p, char *path, size_t size, char *why,
+		     size_t why_size)
+{
+	char at[PATH_MAX];
+	int fd = open(SYSROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = fd < 0 ? -errno
+		       : sf_init_resolve(fd, p->opts.init, path, size, at,
+					 sizeof(at));
+
+	if (fd < 0)
+		snprintf(at, sizeof(at), "%s", SYSROOT);
+	if (fd >= 0)
+		close(fd);
+	if (r < 0)
+		snprintf(why, why_size,
+			 "its init %s cannot run: %.200s %s in the slot's root",
+			 p->opts.init, at, sf_init_resolve_why(r));
+	return r;
+}
+
+/*
+ * Mount the slot, move the mounts, make it / and exec its init. Returns
+ * only on failure, with the reason in @why: -ENOEXEC when its init cannot
+ * run, another -errno for the rest.
+ */
+static int switch_root(struct pid1 *p, char *why, size_t size)
 {
 	struct boot *b = p->b;
 	char *argv[] = { p->opts.init, NULL };
-	char path[512];
+	char path[PATH_MAX];
 	struct stat st;
 	int fd;
 
 	if (!mount_device(p, p->b->cfg.slot[b->next_slot].device, SYSROOT,
-			  "ext4", MS_RDONLY)) {
+			  "ext4", p->opts.rw ? 0 : MS_RDONLY)) {
 		snprintf(why, size, "its root filesystem does not mount");
-		return;
+		return -EIO;
 	}
-	snprintf(path, sizeof(path), SYSROOT "%s", p->opts.init);
-	if (access(path, X_OK) < 0) {
-		snprintf(why, size, "its init %s cannot run: %s", p->opts.init,
-			 strerror(errno));
+	if (find_init(p, path, sizeof(path), why, size) < 0) {
 		umount2(SYSROOT, MNT_DETACH);
-		return;
+		return -ENOEXEC;
 	}
 	if (stat("/", &st) < 0)
 		st.st_dev = 0;
@@ -399,15 +509,18 @@ static void switch_root(struct pid1 *p, char *why, size_t size)
 	}
 	if (move_mounts(p) < 0) {
 		snprintf(why, size, "%s", b->last_error);
-		return;
+		return -EIO;
 	}
-	say(p, "switching root to slot %s (%s)", sf_slot_name(b->next_slot),
-	    p->opts.init);
+	say(p, "switching root to slot %s (%s%s%s, %s)",
+	    sf_slot_name(b->next_slot), p->opts.init,
+	    strcmp(path, p->opts.init) ? " -> " : "",
+	    strcmp(path, p->opts.init) ? path : "",
+	    p->opts.rw ? "read-write" : "read-only");
 	fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (chdir(SYSROOT) < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 ||
 	    chroot(".") < 0 || chdir("/") < 0) {
 		snprintf(why, size, "switch_root failed: %s", strerror(errno));
-		return;
+		return -EIO;
 	}
 	if (fd >= 0 && st.st_dev)
 		remove_tree(fd, st.st_dev);
@@ -417,6 +530,7 @@ static void switch_root(struct pid1 *p, char *why, size_t size)
 	execv(argv[0], argv);
 	snprintf(why, size, "cannot run its init %s: %s", argv[0],
 		 strerror(errno));
+	return -ENOEXEC;
 }
 
 /*
@@ -455,16 +569,21 @@ int pid1_main(struct boot *b)
 	if (sf_config_load(p.ctx, SF_CONFIG_PATH, &b->cfg) < 0)
 		fall_back(&p, "no usable slotflip config in the initramfs");
 	wait_devices(&p);
-	mount_partitions(&p);
+	mount_data(&p);
 	b->now = (uint64_t)time(NULL);
 	init_crypto(&p);
-	if (boot_run(b) < 0)
+	b->mount_esp = mount_esp;
+	b->mount_esp_data = &p;
+	r = boot_run(b);
+	unmount_esp(&p);
+	if (r < 0)
 		fall_back(&p, b->last_error);
 	if (b->next == BOOT_NEXT_REBOOT) {
 		say(&p, "rebooting into slot %s (BootNext)",
 		    sf_slot_name(b->next_slot));
 		do_reboot(&p, 0);
 	}
-	switch_root(&p, why, sizeof(why));
+	if (switch_root(&p, why, sizeof(why)) == -ENOEXEC)
+		init_cannot_run(&p, why);
 	fall_back(&p, why);
 }

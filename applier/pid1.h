@@ -14,7 +14,9 @@
  * pid1_main - everything PID 1 does. @b is set up by main() (ctx, log).
  * Never returns when it could boot something: it execs the slot's init or
  * reboots. When nothing can boot it says why on the console, waits
- * slotflip.fail-delay seconds and reboots. Returns only if even reboot()
+ * slotflip.fail-delay seconds and reboots; but when the good slot's init
+ * cannot run (no reboot changes that) it stops there for good, saying
+ * why every minute and in the result file. Returns only if even reboot()
  * failed (-errno), and main() then exits, which panics the kernel: with
  * panic=N on the command line that is a reboot too.
  */

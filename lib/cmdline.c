@@ -55,6 +55,23 @@ int sf_cmdline_value(const char *cmdline, const char *key, char *buf,
 	return 0;
 }
 
+int sf_cmdline_last_flag(const char *cmdline, const char *const *flags,
+			 size_t n)
+{
+	const char *w, *p = cmdline;
+	int last = -ENOENT;
+	size_t len;
+
+	while ((w = next_word(p, &len))) {
+		for (size_t i = 0; i < n; i++)
+			if (strlen(flags[i]) == len &&
+			    !strncmp(w, flags[i], len))
+				last = (int)i;
+		p = w + len;
+	}
+	return last;
+}
+
 int sf_cmdline_read(const struct sf_ctx *ctx, char *buf, size_t size)
 {
 	char path[4096];

@@ -20,6 +20,15 @@ int sf_cmdline_value(const char *cmdline, const char *key, char *buf,
 		     size_t size);
 
 /*
+ * sf_cmdline_last_flag - which of the @n bare words @flags (words without
+ * '=', such as "ro" and "rw") comes last in @cmdline, the way the kernel
+ * lets the last one win. Returns its index in @flags, or -ENOENT when
+ * none is there.
+ */
+int sf_cmdline_last_flag(const char *cmdline, const char *const *flags,
+			 size_t n);
+
+/*
  * sf_cmdline_read - ROOT/proc/cmdline into @buf (@size bytes),
  * NUL-terminated ("" when it cannot be read; a longer line is cut).
  * Returns its length or -errno.

@@ -1,12 +1,16 @@
 #!/bin/bash
 # Builds a small test root filesystem (static busybox) as an ext4 image
 # file of SIZE_MIB MiB, for a slot of the QEMU test disk. Its /sbin/init
-# prints "SFTEST:" markers on the console, confirms a trial the way a
-# product does, with bootctl/slotflip-confirm (its health check here: the
-# system's files and the data partition are there; then `slotflip
-# mark-good`), when /usr/bin/slotflip is there (copied from BINDIR when
-# BINDIR/slotflip exists), and then does what the kernel command line
-# word sftest.action= says:
+# is laid out like Debian's, an absolute link through a linked directory
+# (/sbin/init -> /lib/sftest/init, /lib -> usr/lib), so that slotflip-init
+# must resolve it inside the slot's root. It prints "SFTEST:" markers on
+# the console (the first one with the root's mount mode, ro or rw; one
+# when the ESP is mounted at /run/slotflip/esp, which it must not be),
+# confirms a trial the way a product does, with bootctl/slotflip-confirm
+# (its health check here: the system's files and the data partition are
+# there; then `slotflip mark-good`), when /usr/bin/slotflip is there
+# (copied from BINDIR when BINDIR/slotflip exists), and then does what
+# the kernel command line word sftest.action= says:
 #   poweroff (default)  power off
 #   reboot              reboot
 #   hang                hang without confirming (a watchdog must reset it)
@@ -34,7 +38,7 @@ busybox=/bin/busybox
 
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-mkdir -p "$dir"/{bin,sbin,usr/bin,etc/slotflip/keys,etc/slotflip/health.d,proc,sys,dev,run,tmp}
+mkdir -p "$dir"/{bin,sbin,usr/bin,usr/lib/sftest,etc/slotflip/keys,etc/slotflip/health.d,proc,sys,dev,run,tmp}
 cp "$busybox" "$dir/bin/busybox"
 for c in sh cat echo grep sed mount umount sleep sync poweroff reboot \
 	printf ls uname tr timeout; do
@@ -55,14 +59,21 @@ CHECK
 	chmod 755 "$dir/etc/slotflip/health.d/10-system-up"
 fi
 echo "$version" >"$dir/etc/sftest-version"
-cat >"$dir/sbin/init" <<'INIT'
+ln -s usr/lib "$dir/lib"
+ln -s /lib/sftest/init "$dir/sbin/init"
+cat >"$dir/usr/lib/sftest/init" <<'INIT'
 #!/bin/sh
 # Test system of the slotflip QEMU scenarios.
 export PATH=/bin:/sbin:/usr/bin
 word() { tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p" | tail -n 1; }
 slot=$(word slotflip.slot)
 action=$(word sftest.action)
-echo "SFTEST: up slot=$slot version=$(cat /etc/sftest-version) action=${action:-poweroff}"
+root=$(sed -n 's|^[^ ]* / [^ ]* \(r[ow]\)[, ].*|\1|p' /proc/mounts | tail -n 1)
+echo "SFTEST: up slot=$slot version=$(cat /etc/sftest-version) action=${action:-poweroff} root=$root"
+# slotflip-init leaves the ESP unmounted (a reset must not find it dirty).
+if grep -q ' /run/slotflip/esp ' /proc/mounts; then
+	echo "SFTEST: the ESP is mounted"
+fi
 if [ -x /usr/bin/slotflip ] && [ "$action" != hang ] &&
 	[ "$action" != noconfirm ]; then
 	if slotflip-confirm; then
@@ -83,11 +94,11 @@ if [ -c /dev/watchdog ] && [ "$action" != hang ]; then
 	# (open, magic close) so that it can stay up.
 	printf V >/dev/watchdog && echo "SFTEST: watchdog disarmed"
 fi
-# What a real shutdown does: the ESP and the data partition (under /run,
-# moved there by slotflip-init) are unmounted clean.
+# What a real shutdown does: the data partition (under /run, moved there
+# by slotflip-init) is unmounted clean.
 shutdown_mounts() {
 	sync
-	umount /run/slotflip/esp /run/slotflip/data 2>/dev/null
+	umount /run/slotflip/data 2>/dev/null
 	sync
 }
 case $action in
@@ -115,7 +126,7 @@ esac
 sync
 sleep 3600
 INIT
-chmod 755 "$dir/sbin/init"
+chmod 755 "$dir/usr/lib/sftest/init"
 rm -f "$out"
 truncate -s "${size}M" "$out"
 mkfs.ext4 -q -F -d "$dir" -L "sftest-$version" -U clear -E root_owner=0:0 \

@@ -106,7 +106,8 @@ build_world() {
 	done
 	uki "$W/a-1.0.efi" a poweroff
 	uki "$W/b-2.0.efi" b poweroff
-	uki "$W/b-2.0-noconfirm.efi" b noconfirm
+	# This one mounts B's root read-write (the kernel's "rw").
+	uki "$W/b-2.0-noconfirm.efi" b noconfirm "" rw
 	uki "$W/b-0.9.efi" b poweroff
 	uki "$W/b-2.0-panic.efi" b poweroff "$W/panic.cpio.gz"
 	uki "$W/b-2.0-hang.efi" b hang "" slotflip.watchdog=10
@@ -129,12 +130,13 @@ build_world() {
 # numbers OVMF does not take for its own entries; BootOrder 00A0,00B0) in
 # the current directory.
 # A case may define machine_data to add files to the data partition, and
-# set NO_ENTRIES=1 for a varstore without slotflip's boot entries.
+# set NO_ENTRIES=1 for a varstore without slotflip's boot entries, and
+# ROOTFS_A to put another root filesystem image into slot A.
 machine() {
 	rm -rf data && mkdir -p data/slotflip
 	[ -z "${1:-}" ] || cp "$1" data/slotflip/staged.img
 	if declare -F machine_data >/dev/null; then machine_data; fi
-	"$SRC/qemu/mkdisk.sh" -a "$W/a-1.0.efi" -r "$W/rootfs-1.0.ext4" \
+	"$SRC/qemu/mkdisk.sh" -a "$W/a-1.0.efi" -r "${ROOTFS_A:-$W/rootfs-1.0.ext4}" \
 		-d data -o disk.img
 	cp "$OVMF_VARS" vars.fd
 	BOOTS=0
@@ -229,6 +231,14 @@ boot_until() {
 	wait $waiter || true
 	strip_log "boot$BOOTS.raw" "$LOG"
 	fail "boot $BOOTS ended before '$pat' showed (see $PWD/$LOG)"
+}
+
+# partition_file START SECTORS PATH: a file of the ext4 file system that
+# starts at sector START of disk.img, on stdout (debugfs, no mount).
+partition_file() {
+	dd if=disk.img of=part.ext4 bs=512 skip="$1" count="$2" status=none
+	debugfs -R "cat $3" part.ext4 2>/dev/null
+	rm -f part.ext4
 }
 
 # log_has PATTERN [LOG]: grep -E in the stripped log of the last boot.

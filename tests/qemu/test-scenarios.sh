@@ -10,8 +10,11 @@ test_plain_boot_writes_nothing() {
 	machine
 	boot
 	log_has "slotflip-init: booted slot a; nothing staged"
-	log_has "switching root to slot a"
-	log_has "SFTEST: up slot=a version=1.0"
+	# /sbin/init is an absolute link, resolved in the slot's root; the
+	# root is read-only without "rw" on the command line.
+	log_has "switching root to slot a \(/sbin/init -> /usr/lib/sftest/init, read-only\)"
+	log_has "SFTEST: up slot=a version=1.0 .*root=ro"
+	log_lacks "SFTEST: the ESP is mounted"
 	expect_state good a
 	expect_state b.status invalid
 	cp vars.fd vars-before.fd
@@ -35,6 +38,9 @@ test_bad_signature_refused() {
 	boot
 	log_has "staged image refused: .*(key|signature)"
 	log_has "SFTEST: up slot=a version=1.0"
+	# The ESP, mounted for the apply's checks, is unmounted before the
+	# system starts.
+	log_lacks "SFTEST: the ESP is mounted"
 	expect_state result refused
 	state reason | grep -Eq "key|signature" || fail "reason: $(state reason)"
 	expect_state good a
@@ -71,10 +77,68 @@ test_delta_applies_and_boots() {
 	[ "$(vars get-u16 BootNext)" = 00B0 ] || fail "BootNext is not 00B0"
 	boot
 	log_has "slotflip-init: booted slot b"
-	log_has "SFTEST: up slot=b version=2.0"
+	# B's command line has "rw": its root is read-write.
+	log_has "switching root to slot b \(/sbin/init -> /usr/lib/sftest/init, read-write\)"
+	log_has "SFTEST: up slot=b version=2.0 .*root=rw"
+	log_lacks "SFTEST: the ESP is mounted"
 	expect_absent BootNext
 	expect_state trial b
 	expect_state good a
+}
+
+# rm_init START: remove the test system's init (the target of its
+# /sbin/init link) from the slot at sector START of disk.img.
+rm_init() {
+	dd if=disk.img of=slot.ext4 bs=512 skip="$1" count=$((SLOT_MIB * 2048)) \
+		status=none
+	debugfs -w -R "rm /usr/lib/sftest/init" slot.ext4 2>/dev/null
+	dd if=slot.ext4 of=disk.img bs=512 seek="$1" conv=notrunc status=none
+	rm -f slot.ext4
+}
+
+# PID 1 when the trial's init cannot run (its /sbin/init links to nothing):
+# no retry helps, so the trial fails at once, with the reason, and the
+# good slot boots.
+test_trial_without_init_fails_at_once() {
+	build_world cloud 2
+	machine "$W/img-2.0"
+	vars state-init a 1.0
+	boot
+	log_has "rebooting into slot b"
+	rm_init "$ROOTB_START"
+	boot
+	log_has "cannot boot slot b: its init /sbin/init cannot run: /usr/lib/sftest/init does not exist in the slot's root"
+	log_has "falling back: BootNext = the good slot a"
+	log_lacks "SFTEST: up"
+	expect_state result trial-failed
+	expect_state trial none
+	expect_state b.status failed
+	partition_file "$DATA_START" $((DATA_MIB * 2048)) /slotflip/last-result >last-result
+	grep -q "^reason=slot b (version 2.0) cannot boot: its init /sbin/init cannot run" last-result ||
+		fail "last-result: $(cat last-result)"
+	boot
+	log_has "booted slot a; nothing staged"
+	log_has "SFTEST: up slot=a version=1.0"
+}
+
+# PID 1 when the good slot's init cannot run and no other slot can boot:
+# it stops with the reason on the console and in last-result, instead of
+# rebooting into the same failure for ever.
+test_good_slot_without_init_stops() {
+	build_world cloud 2
+	machine
+	vars state-init a 1.0
+	rm_init "$ROOTA_START"
+	boot_until "stopped, not rebooting"
+	log_has "cannot boot slot a: its init /sbin/init cannot run: /usr/lib/sftest/init does not exist in the slot's root"
+	log_lacks "rebooting in"
+	log_lacks "SFTEST: up"
+	expect_absent BootNext
+	partition_file "$DATA_START" $((DATA_MIB * 2048)) /slotflip/last-result >last-result
+	grep -qx "result=unbootable" last-result &&
+		grep -qx "slot=a" last-result &&
+		grep -q "^reason=slot a (version 1.0) cannot boot: its init /sbin/init cannot run: /usr/lib/sftest/init does not exist" last-result ||
+		fail "last-result: $(cat last-result)"
 }
 
 # Scenario 3: B's kernel panics (its initramfs has no /init) before any

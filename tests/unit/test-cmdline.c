@@ -90,3 +90,18 @@ TEST(cmdline_read_under_the_root)
 	CHECK_EQ(sf_cmdline_read(&test_ctx, line, sizeof(line)), 16);
 	CHECK_STREQ(line, "slotflip.slot=b\n");
 }
+
+/* Bare words ("ro", "rw"): the last of them wins, whole words only. */
+TEST(cmdline_last_flag)
+{
+	static const char *const flags[] = { "ro", "rw" };
+
+	CHECK_EQ(sf_cmdline_last_flag("quiet", flags, 2), -ENOENT);
+	CHECK_EQ(sf_cmdline_last_flag("", flags, 2), -ENOENT);
+	CHECK_EQ(sf_cmdline_last_flag("ro", flags, 2), 0);
+	CHECK_EQ(sf_cmdline_last_flag("a=\"x rw\" ro\n", flags, 2), 0);
+	CHECK_EQ(sf_cmdline_last_flag("ro quiet rw", flags, 2), 1);
+	CHECK_EQ(sf_cmdline_last_flag("rw ro", flags, 2), 0);
+	CHECK_EQ(sf_cmdline_last_flag("rw=0 rwx xro rootflags=rw", flags, 2),
+		 -ENOENT);
+}
