@@ -111,13 +111,20 @@ deb_uki() {
 # 2.0 (qemu/mkdebian.sh, cached in build/debian), the update images.
 build_debian_world() {
 	local t0=$SECONDS stamp
+	[ "$(id -u)" = 0 ] ||
+		skip "qemu/mkdebian.sh must run as root (it unpacks a Debian root with its owners and device nodes)"
 	W=$QDIR/world-debian
 	mkdir -p "$W"
 	"$SRC/qemu/fetch-kernel.sh" "$SB" generic >/dev/null
-	# Made again when a program, a builder or this file changed.
-	stamp=$(cat "$SB/slotflip-init" "$SB/slotflip-image" "$SB/slotflip" \
-		"$SRC"/qemu/mkdebian.sh "$SRC"/initrd/*.sh "$SRC"/bootctl/* \
-		"$SRC"/mk/install.mk "$SRC/tests/qemu/test-debian.sh" "$SB/kernel/generic/version" | sha256sum)
+	# Made again when a program, a builder, or how this file makes the
+	# world changed.
+	stamp=$({
+		cat "$SB/slotflip-init" "$SB/slotflip-image" "$SB/slotflip" \
+			"$SRC"/qemu/mkdebian.sh "$SRC"/initrd/*.sh "$SRC"/bootctl/* \
+			"$SRC"/mk/install.mk "$SB/kernel/generic/version"
+		declare -f debian_overlay deb_uki build_debian_world world_config image
+		echo "$DEB_WATCHDOG $DEB_DEADLINE $SLOT_MIB $MODULES_generic"
+	} | sha256sum)
 	if [ -s "$W/done" ] && [ "$(cat "$W/done")" = "$stamp" ]; then
 		return 0
 	fi
