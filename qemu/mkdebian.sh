@@ -64,6 +64,10 @@ command -v mmdebstrap >/dev/null ||
 release=$(cat "$kdir/version")
 cache=${cache:-$(dirname "$out")}
 mkdir -p "$cache"
+tarball=$cache/debian-bookworm-minbase.tar
+tree=
+# Nothing half-made stays: the tree, a partial tarball or image.
+trap 'rm -rf "${tree:-/nonexistent}" "$tarball.tmp" "$out.tmp"' EXIT
 
 # The bookworm `deb` entries of this machine's apt (apt's own parser reads
 # sources.list and the deb822 .sources files), one line per archive.
@@ -82,7 +86,6 @@ apt_sources() {
 # ---- 1. the mmdebstrap tarball (cached) -----------------------------------
 MMDEBSTRAP=(mmdebstrap --variant=minbase
 	--include=systemd,systemd-sysv,udev,kmod,efibootmgr bookworm)
-tarball=$cache/debian-bookworm-minbase.tar
 sources=$(apt_sources)
 [ -n "$sources" ] ||
 	die "apt has no bookworm 'deb' entry (see /etc/apt/sources.list*), or its lists are missing: run 'apt-get update'"
@@ -113,7 +116,7 @@ inputs_hash() {
 		echo "tarball $tar_stamp"
 		echo "kernel $release modules $modules"
 		echo "version $version size $size"
-		sha256sum "$0" "$src/mk/install.mk" "$src/build/slotflip" \
+		sha256sum "$src/qemu/mkdebian.sh" "$src/mk/install.mk" "$src/build/slotflip" \
 			"$src/build/slotflip-init" "$src/build/slotflip-image" \
 			$(find "$src/bootctl" -type f | LC_ALL=C sort) \
 			"$config" "${keys[@]}" |
@@ -135,7 +138,6 @@ fi
 t0=$SECONDS
 rm -f "$out.stamp"
 tree=$(mktemp -d "$cache/tree.XXXXXX")
-trap 'rm -rf "$tree"' EXIT
 tar -C "$tree" -xpf "$tarball" --numeric-owner || die "cannot unpack $tarball"
 
 # The kernel's modules: those listed, their dependencies, depmod's index.
