@@ -271,7 +271,8 @@ static _Noreturn void fall_back(struct pid1 *p, const char *why)
 /*
  * /dev/watchdog, once its driver registered one (/sys/class/watchdog):
  * devtmpfs creates the node a moment after the module loaded, so wait for
- * it a little. Returns the fd or -1 (errno set).
+ * it a little. Close-on-exec: see arm_watchdog(). Returns the fd or -1
+ * (errno set).
  */
 static int open_watchdog(void)
 {
@@ -279,7 +280,7 @@ static int open_watchdog(void)
 	int fd = -1;
 
 	for (int i = 0; i < 100; i++) {
-		fd = open("/dev/watchdog", O_WRONLY);
+		fd = open("/dev/watchdog", O_WRONLY | O_CLOEXEC);
 		if (fd >= 0 || errno != ENOENT ||
 		    access("/sys/class/watchdog/watchdog0", F_OK) < 0)
 			break;
@@ -288,12 +289,19 @@ static int open_watchdog(void)
 	return fd;
 }
 
-/* A trial boot: arm /dev/watchdog and hand its fd to the slot's init. */
+/*
+ * A trial boot: arm /dev/watchdog. The descriptor is closed at the exec of
+ * the slot's init without the magic 'V', so the watchdog keeps running
+ * (the kernel says "watchdog did not stop!") and resets the machine
+ * unless the new system opens it and feeds it in time; it can, as the
+ * device is free again (it opens once at a time). systemd closes inherited
+ * descriptors anyway; it opens the device itself (RuntimeWatchdogSec=,
+ * which slotflip's system.conf.d drop-in sets).
+ */
 static void arm_watchdog(struct pid1 *p)
 {
 	int t = (int)p->opts.watchdog_s;
-	char num[16];
-	int fd = open_watchdog(); /* inherited by init */
+	int fd = open_watchdog(); /* closed by the exec */
 
 	if (fd < 0) {
 		warn(p, "trial boot without a hardware watchdog (%m): a hang "
@@ -303,12 +311,47 @@ static void arm_watchdog(struct pid1 *p)
 	if (ioctl(fd, WDIOC_SETTIMEOUT, &t) < 0)
 		warn(p, "cannot set the watchdog timeout to %d s: %m", t);
 	ioctl(fd, WDIOC_KEEPALIVE, 0);
-	snprintf(num, sizeof(num), "%d", fd);
-	setenv("SLOTFLIP_WATCHDOG_FD", num, 1);
 	say(p,
-	    "watchdog armed: %d s (fd %d, SLOTFLIP_WATCHDOG_FD) until the "
-	    "trial confirms",
-	    t, fd);
+	    "watchdog armed: %d s; it keeps running after the exec of the "
+	    "slot's init, which must feed it",
+	    t);
+}
+
+/*
+ * A trial boot: the deadline of its confirmation, for systemd. The drop-in
+ * in /run (moved into the new root) gives slotflip-confirm.service's start
+ * job a JobTimeoutSec: a trial still unconfirmed then (a unit ordered
+ * before boot-complete.target that never finishes, a check that hangs)
+ * fails the job, and the unit's OnFailure= marks the trial bad and
+ * reboots. The good slot gets no deadline. Other inits ignore the file.
+ */
+static void write_deadline(struct pid1 *p)
+{
+	static const char dir[] =
+		"/run/systemd/system/slotflip-confirm.service.d";
+	char path[sizeof(dir) + 32];
+	FILE *f;
+	int r;
+
+	r = mkdir_p(dir);
+	snprintf(path, sizeof(path), "%s/50-trial-deadline.conf", dir);
+	f = r < 0 ? NULL : fopen(path, "we");
+	if (!f) {
+		warn(p, "cannot write %s: %s: the trial has no deadline", path,
+		     strerror(r < 0 ? -r : errno));
+		return;
+	}
+	fprintf(f,
+		"# slotflip-init: this boot is a trial (trial-deadline in "
+		"slotflip.conf)\n[Unit]\nJobTimeoutSec=%u\n",
+		p->b->cfg.trial_deadline_s);
+	if (fclose(f) != 0) {
+		warn(p, "cannot write %s: %m: the trial has no deadline", path);
+		unlink(path);
+		return;
+	}
+	say(p, "trial deadline: %u s (systemd: slotflip-confirm.service)",
+	    p->b->cfg.trial_deadline_s);
 }
 
 /* Remove the initramfs' files (they stay in RAM otherwise); stays on
@@ -489,8 +532,10 @@ static int switch_root(struct pid1 *p, char *why, size_t size)
 	}
 	if (stat("/", &st) < 0)
 		st.st_dev = 0;
-	if (b->st.trial == b->next_slot)
+	if (b->st.trial == b->next_slot) {
 		arm_watchdog(p);
+		write_deadline(p);
+	}
 	if (move_mounts(p) < 0) {
 		snprintf(why, size, "%s", b->last_error);
 		return -EIO;

@@ -55,6 +55,22 @@ static int set_uint(struct parser *p, const char *key, const char *v,
 	return 0;
 }
 
+static int set_deadline(struct parser *p, const char *v, unsigned *dst)
+{
+	unsigned long n = strtoul(v, NULL, 10);
+
+	/* Digits only: strtoul() alone takes a sign and spaces. */
+	if (!*v || v[strspn(v, "0123456789")] || strlen(v) > 6 ||
+	    n < SF_CONFIG_DEADLINE_MIN || n > SF_CONFIG_DEADLINE_MAX)
+		return sf_err(p->ctx, -EINVAL,
+			      "%s:%u: trial-deadline must be a number of "
+			      "seconds from %u to %u, not \"%s\"",
+			      p->path, p->line, SF_CONFIG_DEADLINE_MIN,
+			      SF_CONFIG_DEADLINE_MAX, v);
+	*dst = (unsigned)n;
+	return 0;
+}
+
 /* 1 to 4 hex digits: strtoul() alone takes a sign ("-1" would be FFFF,
  * "-FFE" F002) and a "0x" prefix. */
 static int set_entry(struct parser *p, const char *v, uint16_t *dst)
@@ -95,6 +111,8 @@ static int global_key(struct parser *p, const char *k, const char *v)
 		return set_uint(p, k, v, SF_CONFIG_MAX_KEYS, &c->threshold);
 	if (!strcmp(k, "tries"))
 		return set_uint(p, k, v, 100, &c->tries);
+	if (!strcmp(k, "trial-deadline"))
+		return set_deadline(p, v, &c->trial_deadline_s);
 	if (!strcmp(k, "data"))
 		return set_string(p, k, v, c->data, SF_CONFIG_VALUE_MAX);
 	if (!strcmp(k, "data-dir"))
@@ -105,12 +123,13 @@ static int global_key(struct parser *p, const char *k, const char *v)
 		return set_string(p, k, v, c->esp_dir, SF_CONFIG_VALUE_MAX);
 	if (!strcmp(k, "esp-disk"))
 		return set_string(p, k, v, c->esp_disk, SF_CONFIG_VALUE_MAX);
-	return sf_err(p->ctx, -EINVAL,
-		      "%s:%u: unknown key \"%s\" (keys: compatible, pubkey, "
-		      "threshold, tries, data, data-dir, esp, esp-dir, "
-		      "esp-disk; in [slot a] and [slot b]: device, efi, "
-		      "boot-entry)",
-		      p->path, p->line, k);
+	return sf_err(
+		p->ctx, -EINVAL,
+		"%s:%u: unknown key \"%s\" (keys: compatible, pubkey, "
+		"threshold, tries, trial-deadline, data, data-dir, esp, "
+		"esp-dir, esp-disk; in [slot a] and [slot b]: device, efi, "
+		"boot-entry)",
+		p->path, p->line, k);
 }
 
 static int slot_key(struct parser *p, const char *k, const char *v)
@@ -254,6 +273,7 @@ static void set_defaults(struct sf_config *c)
 	memset(c, 0, sizeof(*c));
 	c->threshold = 1;
 	c->tries = 3;
+	c->trial_deadline_s = SF_CONFIG_DEADLINE_DEFAULT;
 	strcpy(c->data_dir, "/run/slotflip/data");
 	strcpy(c->esp_dir, "/run/slotflip/esp");
 }

@@ -8,6 +8,7 @@
  *	pubkey = /etc/slotflip/keys/release.pub      # repeat for k of n
  *	threshold = 1
  *	tries = 3
+ *	trial-deadline = 600         # s: an unconfirmed trial reboots then
  *	data = PARTLABEL=data        # device; or a path
  *	data-dir = /run/slotflip/data  # where it is (or gets) mounted
  *	esp = PARTLABEL=esp
@@ -33,6 +34,10 @@
 #define SF_CONFIG_PATH "/etc/slotflip/slotflip.conf"
 #define SF_CONFIG_MAX_KEYS 8
 #define SF_CONFIG_VALUE_MAX 256
+/* trial-deadline: seconds after the trial's systemd started, its range. */
+#define SF_CONFIG_DEADLINE_DEFAULT 600
+#define SF_CONFIG_DEADLINE_MIN 60
+#define SF_CONFIG_DEADLINE_MAX 86400
 
 struct sf_slot_config {
 	/* As written; slotflip-init puts the node there once found. */
@@ -47,6 +52,7 @@ struct sf_config {
 	unsigned n_pubkeys;
 	unsigned threshold; /* default 1 */
 	unsigned tries; /* default 3, 1 to 100 */
+	unsigned trial_deadline_s; /* default 600, 60 to 86400 */
 	char data[SF_CONFIG_VALUE_MAX];
 	char data_dir[SF_CONFIG_VALUE_MAX]; /* default /run/slotflip/data */
 	char esp[SF_CONFIG_VALUE_MAX];

@@ -5,6 +5,8 @@
 #   $(PREFIX)/lib/slotflip/slotflip-init      the initramfs /init
 #   $(PREFIX)/bin/slotflip-image              the build server's tool
 #   $(PREFIX)/lib/systemd/system/slotflip-confirm.service
+#   $(PREFIX)/lib/systemd/system/slotflip-trial-failed.service
+#   $(PREFIX)/lib/systemd/system.conf.d/slotflip-watchdog.conf
 #   /etc/slotflip/slotflip.conf.sample, /etc/slotflip/health.d/
 #   $(PREFIX)/share/doc/slotflip/
 
@@ -14,6 +16,8 @@ SYSCONFDIR ?= /etc
 SBINDIR := $(PREFIX)/sbin
 LIBEXECDIR := $(PREFIX)/lib/slotflip
 UNITDIR := $(PREFIX)/lib/systemd/system
+SYSTEMCONFDIR := $(PREFIX)/lib/systemd/system.conf.d
+UNITS := slotflip-confirm.service slotflip-trial-failed.service
 DOCDIR := $(PREFIX)/share/doc/slotflip
 
 install: $(PROGRAMS)
@@ -22,9 +26,13 @@ install: $(PROGRAMS)
 	install -D -m 0755 $(B)/slotflip-image $(DESTDIR)$(PREFIX)/bin/slotflip-image
 	install -D -m 0755 bootctl/slotflip-confirm $(DESTDIR)$(LIBEXECDIR)/slotflip-confirm
 	install -d -m 0755 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/slotflip/health.d
-	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' \
-		-e 's|@DOCDIR@|$(DOCDIR)|g' bootctl/slotflip-confirm.service \
-		>$(DESTDIR)$(UNITDIR)/slotflip-confirm.service
+	for u in $(UNITS); do \
+		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' \
+			-e 's|@DOCDIR@|$(DOCDIR)|g' bootctl/$$u \
+			>$(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	install -D -m 0644 bootctl/slotflip-watchdog.conf \
+		$(DESTDIR)$(SYSTEMCONFDIR)/slotflip-watchdog.conf
 	install -D -m 0644 bootctl/slotflip.conf.sample \
 		$(DESTDIR)$(SYSCONFDIR)/slotflip/slotflip.conf.sample
 	install -D -m 0644 -t $(DESTDIR)$(DOCDIR) README.md docs/*.md

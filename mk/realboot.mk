@@ -34,7 +34,9 @@ $(S)/obj/tests/unit/test-initplan.o: SAN_CFLAGS += -Iapplier
 # QEMU at a time. Work files and serial logs
 # stay in $(B)/qemu/cases/NAME. QEMU_CASES="name ..." runs only those. The
 # test systems run the static programs, the runtime tool slotflip among
-# them (tests/qemu/test-runtime.sh).
+# them (tests/qemu/test-runtime.sh). tests/qemu/test-debian.sh boots a
+# stock Debian 12 systemd root made by qemu/mkdebian.sh (cached in
+# $(B)/debian; the first run fetches it with mmdebstrap, about 2 min).
 QEMU_PROGRAMS := $(B)/slotflip-init $(B)/slotflip-image $(B)/slotflip \
 	$(B)/ovmf-vars
 

@@ -14,7 +14,17 @@ test_make_install() {
 	grep -qx "ExecStart=/usr/lib/slotflip/slotflip-confirm" $unit || fail "ExecStart"
 	grep -qx "Environment=SLOTFLIP=/usr/sbin/slotflip" $unit || fail "SLOTFLIP"
 	grep -qx "After=local-fs.target boot-complete.target multi-user.target" $unit
+	grep -qx "OnFailure=slotflip-trial-failed.service" $unit || fail "OnFailure"
 	! grep -q @ $unit || fail "placeholder left in the unit"
+	failed=dest/usr/lib/systemd/system/slotflip-trial-failed.service
+	grep -qx "ExecStart=/usr/lib/slotflip/slotflip-confirm --failed" $failed ||
+		fail "the OnFailure unit's ExecStart"
+	! grep -q @ $failed || fail "placeholder left in $failed"
+	! grep -q "^Conflicts=shutdown.target" $failed ||
+		fail "$failed conflicts with the reboot it asks for"
+	grep -qx "RuntimeWatchdogSec=30s" \
+		dest/usr/lib/systemd/system.conf.d/slotflip-watchdog.conf ||
+		fail "no watchdog drop-in"
 	[ -d dest/etc/slotflip/health.d ] || fail "no health.d"
 	[ -f dest/usr/share/doc/slotflip/RUNTIME.md ] || fail "no docs"
 	# The programs are static (the initramfs has no libraries) and run.

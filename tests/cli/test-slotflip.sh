@@ -951,6 +951,76 @@ test_confirm_in_good_slot_never_reboots() {
 	[ "$(efi_fingerprint)" = "$before" ] || fail "an EFI variable was written"
 }
 
+# systemctl_stub FAILED_UNITS JOBS: what `systemctl list-units --failed`
+# and `systemctl list-jobs` show to slotflip-confirm --failed.
+systemctl_stub() {
+	mkdir -p bin
+	cat >bin/systemctl <<STUB
+#!/bin/sh
+case "\$*" in
+*list-units*--failed*) for u in $1; do echo "\$u loaded failed failed A unit"; done ;;
+*list-jobs*) n=1; for j in $2; do echo "\$n \$j start waiting"; n=\$((n + 1)); done ;;
+*) exit 1 ;;
+esac
+STUB
+	chmod +x bin/systemctl
+}
+
+# The confirm unit's OnFailure=: a gate of boot-complete.target failed.
+test_confirm_failed_gate_marks_bad_and_reboots() {
+	ready
+	on_trial
+	systemctl_stub "slotflip-confirm.service gate.service" ""
+	confirm --failed
+	[ "$CONFIRM_RC" = 0 ] || { cat confirm.out; fail "exit $CONFIRM_RC"; }
+	[ "$(state b.status)" = failed ] || fail "not marked bad"
+	[ "$(state reason)" = "slot b (version 1.1) marked bad: boot not complete: gate.service failed" ] ||
+		fail "reason: $(state reason)"
+	[ -e rebooted ] || fail "did not reboot"
+	boot
+	[ "$BOOTED" = a ] && [ "$NEXT" = "next: boot a" ] || fail "no fallback"
+}
+
+# The trial's deadline passed (the confirm job timed out): no failed unit,
+# the jobs still waiting and the uptime in the reason.
+test_confirm_failed_deadline_names_waiting_jobs() {
+	ready
+	on_trial
+	systemctl_stub "" "slotflip-trial-failed.service gate.service boot-complete.target x.service"
+	mkdir -p root/proc
+	echo "151.27 140.00" >root/proc/uptime
+	confirm --failed
+	[ "$CONFIRM_RC" = 0 ] || { cat confirm.out; fail "exit $CONFIRM_RC"; }
+	[ "$(state reason)" = "slot b (version 1.1) marked bad: trial deadline passed (up 151 s; waiting: gate.service boot-complete.target)" ] ||
+		fail "reason: $(state reason)"
+	[ -e rebooted ] || fail "did not reboot"
+}
+
+# In the good slot a failed gate changes nothing and never reboots.
+test_confirm_failed_in_good_slot_does_nothing() {
+	ready
+	systemctl_stub "gate.service" ""
+	before=$(efi_fingerprint)
+	confirm --failed
+	[ "$CONFIRM_RC" = 0 ] || { cat confirm.out; fail "exit $CONFIRM_RC"; }
+	grep -q "not on trial: nothing to do" confirm.out || fail "$(cat confirm.out)"
+	[ ! -e rebooted ] || fail "the good slot was rebooted"
+	[ "$(efi_fingerprint)" = "$before" ] || fail "an EFI variable was written"
+}
+
+# mark-bad failing otherwise (here: no efivarfs) is reported, not hidden,
+# and does not reboot.
+test_confirm_failed_mark_bad_error_is_reported() {
+	ready
+	on_trial
+	systemctl_stub "gate.service" ""
+	rm -rf root/sys/firmware/efi/efivars
+	confirm --failed
+	[ "$CONFIRM_RC" = 4 ] || { cat confirm.out; fail "exit $CONFIRM_RC"; }
+	grep -q "slotflip mark-bad failed (exit status 4)" confirm.out || fail "$(cat confirm.out)"
+	[ ! -e rebooted ] || fail "rebooted"
+}
+
 # No state record yet: the runtime tool takes the running root's
 # /etc/slotflip/version as the floor, as slotflip-init will at the next
 # boot, so a downgrade is refused at staging already.

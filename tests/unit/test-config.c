@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <errno.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -41,6 +42,7 @@ TEST(parses_a_full_config)
 	CHECK_STREQ(c.pubkeys[1], "/etc/slotflip/b.pub");
 	CHECK_EQ(c.threshold, 2);
 	CHECK_EQ(c.tries, 3);
+	CHECK_EQ(c.trial_deadline_s, 600);
 	CHECK_STREQ(c.data_dir, "/run/slotflip/data");
 	CHECK_STREQ(c.esp_dir, "/run/slotflip/esp");
 	CHECK_STREQ(c.slot[0].device, "PARTLABEL=root-a");
@@ -72,6 +74,19 @@ static void refused(const char *replace, const char *with, const char *msg)
 	CHECK_LOG(msg);
 }
 
+TEST(trial_deadline_is_read)
+{
+	char text[2048];
+	struct sf_config c;
+
+	snprintf(text, sizeof(text), "trial-deadline = 60\n%s", good);
+	CHECK_EQ(parse(text, &c), 0);
+	CHECK_EQ(c.trial_deadline_s, 60);
+	snprintf(text, sizeof(text), "trial-deadline=86400\n%s", good);
+	CHECK_EQ(parse(text, &c), 0);
+	CHECK_EQ(c.trial_deadline_s, 86400);
+}
+
 TEST(refusals_name_the_line)
 {
 	refused("threshold = 2", "tires = 3",
@@ -79,6 +94,13 @@ TEST(refusals_name_the_line)
 	refused("threshold = 2", "tries = 0",
 		"t.conf:5: tries must be a number from 1 to 100");
 	refused("threshold = 2", "tries = 3x", "t.conf:5: tries must be");
+	refused("threshold = 2", "trial-deadline = 59",
+		"t.conf:5: trial-deadline must be a number of seconds from 60 "
+		"to 86400, not \"59\"");
+	refused("threshold = 2", "trial-deadline = 86401",
+		"t.conf:5: trial-deadline must be a number of seconds");
+	refused("threshold = 2", "trial-deadline = 10m",
+		"t.conf:5: trial-deadline must be a number of seconds");
 	refused("threshold = 2", "threshold = 3",
 		"threshold 3 is above the 2 pubkey lines");
 	refused("threshold = 2", "just words",
