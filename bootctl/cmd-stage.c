@@ -337,7 +337,7 @@ static int check_not_done(struct stage *s)
 {
 	const struct sf_bootstate *st = &s->c->st;
 
-	if (!sf_staged_done(st, s->img->manifest_hash))
+	if (!sf_state_image_done(st, s->img->manifest_hash))
 		return EXIT_OK;
 	return cli_fail(s->c, EXIT_REFUSED,
 			"this image (version %s) was already tried and failed: "
@@ -456,7 +456,8 @@ static bool applied_on_trial(const struct cli *c, int dir_fd)
 {
 	uint8_t id[SF_IMAGE_ID_BYTES];
 
-	return sf_staged_id(dir_fd, id) == 0 && sf_staged_applied(&c->st, id);
+	return sf_staged_id(dir_fd, id) == 0 &&
+	       sf_state_image_applied(&c->st, id);
 }
 
 int cmd_cancel(struct cli *c)

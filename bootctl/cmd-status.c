@@ -67,7 +67,7 @@ static void staged_info(struct cli *c, int dir_fd, struct staged_info *si)
 	if (!si->verified)
 		snprintf(si->error, sizeof(si->error),
 			 "signatures not valid for the configured keys");
-	si->applied = sf_staged_applied(st, img->manifest_hash);
+	si->applied = sf_state_image_applied(st, img->manifest_hash);
 	sf_image_close(img);
 }
 

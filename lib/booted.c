@@ -8,16 +8,6 @@
 #include "cmdline.h"
 #include "efivar.h"
 
-int sf_cmdline_slot(const char *cmdline)
-{
-	char v[2];
-
-	if (sf_cmdline_value(cmdline, "slotflip.slot", v, sizeof(v)) < 0 ||
-	    (v[0] != 'a' && v[0] != 'b'))
-		return -ENOENT;
-	return v[0] - 'a';
-}
-
 /* slotflip.slot= on ROOT/proc/cmdline: 0, 1, or -ENOENT. */
 static int cmdline_slot(const struct sf_ctx *ctx)
 {

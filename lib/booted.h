@@ -21,10 +21,3 @@
  * is logged then: the caller says what that means for it.
  */
 int sf_booted_slot(const struct sf_ctx *ctx, const struct sf_config *cfg);
-
-/*
- * sf_cmdline_slot - the slot "slotflip.slot=a|b" names in @cmdline, found
- * by sf_cmdline_value() (quotes, the last one wins): 0, 1, or -ENOENT
- * (absent, or any other value).
- */
-int sf_cmdline_slot(const char *cmdline);

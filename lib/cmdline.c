@@ -87,3 +87,13 @@ int sf_cmdline_read(const struct sf_ctx *ctx, char *buf, size_t size)
 		n = (ssize_t)strlen(buf);
 	return (int)n;
 }
+
+int sf_cmdline_slot(const char *cmdline)
+{
+	char v[2];
+
+	if (sf_cmdline_value(cmdline, "slotflip.slot", v, sizeof(v)) < 0 ||
+	    (v[0] != 'a' && v[0] != 'b'))
+		return -ENOENT;
+	return v[0] - 'a';
+}

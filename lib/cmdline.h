@@ -34,3 +34,10 @@ int sf_cmdline_last_flag(const char *cmdline, const char *const *flags,
  * Returns its length or -errno.
  */
 int sf_cmdline_read(const struct sf_ctx *ctx, char *buf, size_t size);
+
+/*
+ * sf_cmdline_slot - the slot "slotflip.slot=a|b" names in @cmdline, found
+ * by sf_cmdline_value() (quotes, the last one wins): 0, 1, or -ENOENT
+ * (absent, or any other value).
+ */
+int sf_cmdline_slot(const char *cmdline);

@@ -11,23 +11,6 @@ static struct sf_decision mk(enum sf_action a, uint8_t slot, const char *why)
 	return (struct sf_decision){ .action = a, .slot = slot, .why = why };
 }
 
-bool sf_staged_done(const struct sf_bootstate *st, const uint8_t *id)
-{
-	static const uint8_t zero[SF_IMAGE_ID_BYTES];
-
-	if (!id || !memcmp(st->image_id, zero, sizeof(zero)) ||
-	    memcmp(id, st->image_id, SF_IMAGE_ID_BYTES) != 0)
-		return false;
-	return st->last_result == SF_RESULT_TRIAL_FAILED ||
-	       st->last_result == SF_RESULT_CONFIRMED;
-}
-
-bool sf_staged_applied(const struct sf_bootstate *st, const uint8_t *id)
-{
-	return sf_state_trial_pending(st) &&
-	       memcmp(st->image_id, id, SF_IMAGE_ID_BYTES) == 0;
-}
-
 bool sf_clamp_tries(struct sf_bootstate *st, unsigned tries)
 {
 	unsigned most = tries > 0 ? tries - 1 : 0;
@@ -68,7 +51,7 @@ struct sf_decision sf_decide(const struct sf_decide_in *in)
 			  "rebooting into the good slot");
 	if (!in->staged)
 		return mk(SF_ACT_BOOT_ON, b, "nothing staged: booting on");
-	if (sf_staged_done(st, in->staged_id))
+	if (sf_state_image_done(st, in->staged_id))
 		return mk(SF_ACT_DISCARD, b,
 			  "the staged image already failed its trial or was "
 			  "confirmed: moving it aside");

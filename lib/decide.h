@@ -30,21 +30,6 @@ struct sf_decision {
 };
 
 /*
- * sf_staged_done - whether the image with id @id (SF_IMAGE_ID_BYTES, or
- * NULL) already failed its trial or was confirmed, by @st: slotflip-init
- * moves such an image aside and `slotflip stage` refuses it. A refused
- * image is not done: signed again, it keeps its id (the manifest is the
- * same) and is checked again.
- */
-bool sf_staged_done(const struct sf_bootstate *st, const uint8_t *id);
-
-/*
- * sf_staged_applied - whether the image with id @id (SF_IMAGE_ID_BYTES)
- * was applied and its slot is on trial, by @st.
- */
-bool sf_staged_applied(const struct sf_bootstate *st, const uint8_t *id);
-
-/*
  * sf_clamp_tries - a pending trial never has more tries left than it was
  * armed with: @tries - 1 (@tries from the config, 1 or more; arming
  * consumes one). A record with a valid checksum may still say more (255

@@ -577,3 +577,24 @@ int sf_image_verify_content(const struct sf_ctx *ctx, struct sf_image *img,
 		*ret_unchecked = atomic_load(&job.unchecked);
 	return r;
 }
+
+/* A sanity bound on a claimed data size (its manifest checks it fully). */
+#define CLAIMED_DATA_MAX (1ull << 50)
+
+int sf_image_claimed_size(const uint8_t *head, size_t len, uint64_t *ret)
+{
+	uint64_t m, data;
+	int r;
+
+	if (len < SF_IMAGE_HEAD_BYTES)
+		return -EBADMSG;
+	r = sf_image_header_parse(NULL, NULL, head, &m);
+	if (r < 0)
+		return r;
+	if (sf_manifest_data_size(head + SF_HEADER_SIZE, len - SF_HEADER_SIZE,
+				  &data) < 0 ||
+	    data > CLAIMED_DATA_MAX)
+		return -EBADMSG;
+	*ret = sf_image_data_offset(m) + data;
+	return 0;
+}

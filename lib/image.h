@@ -144,3 +144,16 @@ int sf_image_verify_content(const struct sf_ctx *ctx, struct sf_image *img,
  */
 int sf_image_read_stored(const struct sf_ctx *ctx, struct sf_image *img,
 			 uint32_t idx, uint8_t *buf);
+
+/* Bytes of an image's start that sf_image_claimed_size() needs. */
+#define SF_IMAGE_HEAD_BYTES (SF_HEADER_SIZE + SF_MANIFEST_HEAD_BYTES)
+
+/*
+ * sf_image_claimed_size - the file size an image says it has, from its
+ * first SF_IMAGE_HEAD_BYTES bytes (@head, @len bytes): header, then the
+ * data size in the manifest (docs/FORMAT.md). Nothing is verified: the
+ * size only sizes a copy before the whole image is checked.
+ * Returns 0 and *@ret; -EBADMSG (not a slotflip image, or too short);
+ * -EPROTONOSUPPORT (another format version).
+ */
+int sf_image_claimed_size(const uint8_t *head, size_t len, uint64_t *ret);

@@ -14,9 +14,6 @@
 #include "image.h"
 #include "util.h"
 
-/* A sanity bound on a claimed data size (its manifest checks it fully). */
-#define CLAIMED_DATA_MAX (1ull << 50)
-
 int sf_staged_path(const struct sf_ctx *ctx, const struct sf_config *cfg,
 		   const char *name, char *buf, size_t size)
 {
@@ -105,24 +102,6 @@ int sf_staged_id(int dirfd, uint8_t id[SF_IMAGE_ID_BYTES])
 		return r;
 	memcpy(id, img->manifest_hash, SF_IMAGE_ID_BYTES);
 	sf_image_close(img);
-	return 0;
-}
-
-int sf_image_claimed_size(const uint8_t *head, size_t len, uint64_t *ret)
-{
-	uint64_t m, data;
-	int r;
-
-	if (len < SF_IMAGE_HEAD_BYTES)
-		return -EBADMSG;
-	r = sf_image_header_parse(NULL, NULL, head, &m);
-	if (r < 0)
-		return r;
-	if (sf_manifest_data_size(head + SF_HEADER_SIZE, len - SF_HEADER_SIZE,
-				  &data) < 0 ||
-	    data > CLAIMED_DATA_MAX)
-		return -EBADMSG;
-	*ret = sf_image_data_offset(m) + data;
 	return 0;
 }
 

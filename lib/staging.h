@@ -17,9 +17,6 @@
 #include "image.h"
 #include "log.h"
 
-/* Bytes of an image's start that sf_image_claimed_size() needs. */
-#define SF_IMAGE_HEAD_BYTES (SF_HEADER_SIZE + SF_MANIFEST_HEAD_BYTES)
-
 /*
  * sf_staged_path - DATA_DIR/slotflip/@name under ctx->root, in @buf
  * (@size bytes); @name is e.g. "staged.img" or "last-result". For
@@ -68,16 +65,6 @@ int sf_staged_open(const struct sf_ctx *ctx, const struct sf_config *cfg,
  * staged.img is there but cannot be read (@id untouched).
  */
 int sf_staged_id(int dirfd, uint8_t id[SF_IMAGE_ID_BYTES]);
-
-/*
- * sf_image_claimed_size - the file size an image says it has, from its
- * first SF_IMAGE_HEAD_BYTES bytes (@head, @len bytes): header, then the
- * data size in the manifest (docs/FORMAT.md). Nothing is verified: the
- * size only sizes a copy before the whole image is checked.
- * Returns 0 and *@ret; -EBADMSG (not a slotflip image, or too short);
- * -EPROTONOSUPPORT (another format version).
- */
-int sf_image_claimed_size(const uint8_t *head, size_t len, uint64_t *ret);
 
 /* The longest reason last-result keeps (slotflip-init's whole message). */
 #define SF_LAST_REASON_MAX 512u

@@ -190,3 +190,20 @@ size_t sf_boot_order_arrange(const uint16_t *in, size_t n, uint16_t good,
 			out[k++] = in[i];
 	return k;
 }
+
+bool sf_state_image_done(const struct sf_bootstate *st, const uint8_t *id)
+{
+	static const uint8_t zero[SF_IMAGE_ID_BYTES];
+
+	if (!id || !memcmp(st->image_id, zero, sizeof(zero)) ||
+	    memcmp(id, st->image_id, SF_IMAGE_ID_BYTES) != 0)
+		return false;
+	return st->last_result == SF_RESULT_TRIAL_FAILED ||
+	       st->last_result == SF_RESULT_CONFIRMED;
+}
+
+bool sf_state_image_applied(const struct sf_bootstate *st, const uint8_t *id)
+{
+	return sf_state_trial_pending(st) &&
+	       memcmp(st->image_id, id, SF_IMAGE_ID_BYTES) == 0;
+}

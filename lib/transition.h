@@ -80,3 +80,18 @@ int sf_state_set_active(struct sf_bootstate *st,
  */
 size_t sf_boot_order_arrange(const uint16_t *in, size_t n, uint16_t good,
 			     uint16_t other, uint16_t *out);
+
+/*
+ * sf_state_image_done - whether the image with id @id (SF_IMAGE_ID_BYTES, or
+ * NULL) already failed its trial or was confirmed, by @st: slotflip-init
+ * moves such an image aside and `slotflip stage` refuses it. A refused
+ * image is not done: signed again, it keeps its id (the manifest is the
+ * same) and is checked again.
+ */
+bool sf_state_image_done(const struct sf_bootstate *st, const uint8_t *id);
+
+/*
+ * sf_state_image_applied - whether the image with id @id (SF_IMAGE_ID_BYTES)
+ * was applied and its slot is on trial, by @st.
+ */
+bool sf_state_image_applied(const struct sf_bootstate *st, const uint8_t *id);

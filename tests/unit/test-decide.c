@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "decide.h"
+#include "transition.h"
 #include "testlib.h"
 #include "util.h"
 
@@ -117,19 +118,19 @@ TEST(staged_done)
 	memset(id, 0x5a, sizeof(id));
 	memset(other, 0x17, sizeof(other));
 	memcpy(st.image_id, id, sizeof(id));
-	CHECK(!sf_staged_done(&st, id));
+	CHECK(!sf_state_image_done(&st, id));
 	st.last_result = SF_RESULT_TRIAL_FAILED;
-	CHECK(sf_staged_done(&st, id));
-	CHECK(!sf_staged_done(&st, other));
-	CHECK(!sf_staged_done(&st, NULL));
+	CHECK(sf_state_image_done(&st, id));
+	CHECK(!sf_state_image_done(&st, other));
+	CHECK(!sf_state_image_done(&st, NULL));
 	st.last_result = SF_RESULT_CONFIRMED;
-	CHECK(sf_staged_done(&st, id));
+	CHECK(sf_state_image_done(&st, id));
 	st.last_result = SF_RESULT_APPLY_ERROR;
-	CHECK(!sf_staged_done(&st, id));
+	CHECK(!sf_state_image_done(&st, id));
 	memset(st.image_id, 0, sizeof(st.image_id));
 	memset(id, 0, sizeof(id));
 	st.last_result = SF_RESULT_TRIAL_FAILED;
-	CHECK(!sf_staged_done(&st, id));
+	CHECK(!sf_state_image_done(&st, id));
 }
 
 TEST(staged_applied)
@@ -141,10 +142,10 @@ TEST(staged_applied)
 	memset(other, 0x17, sizeof(other));
 	memcpy(st.image_id, id, sizeof(id));
 	st.slot[1].status = SF_SLOT_TRIAL;
-	CHECK(sf_staged_applied(&st, id));
-	CHECK(!sf_staged_applied(&st, other));
+	CHECK(sf_state_image_applied(&st, id));
+	CHECK(!sf_state_image_applied(&st, other));
 	st.slot[1].status = SF_SLOT_FAILED; /* no trial pending */
-	CHECK(!sf_staged_applied(&st, id));
+	CHECK(!sf_state_image_applied(&st, id));
 }
 
 /* A record with a valid checksum can say 255 tries left: a trial gets at
