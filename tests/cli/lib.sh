@@ -35,6 +35,14 @@ expect_fail() {
 	fi
 }
 
+# expect_rc RC CMD...: CMD exits with RC; its output in out.txt, err.txt.
+expect_rc() {
+	local want=$1 rc=0
+	shift
+	"$@" >out.txt 2>err.txt || rc=$?
+	[ "$rc" = "$want" ] || { cat out.txt err.txt; fail "'$*' exited $rc, want $want"; }
+}
+
 run_cases() {
 	local prog t rc dir
 	prog=$(basename "$0" .sh)
