@@ -100,12 +100,12 @@ UNIT
 	chmod 755 "$o/etc/slotflip/health.d/50-sftest"
 }
 
-# deb_uki OUT SLOT [EXTRA CMDLINE]. no_timer_check: on a loaded host the
-# kernel's check of the IO-APIC timer under TCG can fail and panic ("IO-APIC
-# + timer doesn't work!").
+# deb_uki OUT SLOT VERSION [EXTRA CMDLINE]: with VERSION's initramfs.
+# no_timer_check: on a loaded host the kernel's check of the IO-APIC
+# timer under TCG can fail and panic ("IO-APIC + timer doesn't work!").
 deb_uki() {
-	"$SRC/initrd/mkuki.sh" -k "$W/kernel/vmlinuz" -i "$W/initrd.cpio.gz" \
-		-c "console=ttyS0 panic=1 no_timer_check rw slotflip.slot=$2 ${3:-}" \
+	"$SRC/initrd/mkuki.sh" -k "$W/kernel/vmlinuz" -i "$W/initrd-$3.cpio.gz" \
+		-c "console=ttyS0 panic=1 no_timer_check rw slotflip.slot=$2 ${4:-}" \
 		-n "slotflip debian $2" -o "$1" >/dev/null
 }
 
@@ -149,11 +149,16 @@ build_debian_world() {
 		return 0
 	fi
 	W=$W.new
-	"$SRC/initrd/mkinitramfs.sh" -k "$SB/kernel/generic" \
-		-i "$SB/slotflip-init" -c "$W/slotflip.conf" -p "$W/release.pub" \
-		-m "$MODULES_generic" -v 1.0 -o "$W/initrd.cpio.gz" >"$W/initrd.txt"
-	deb_uki "$W/a.efi" a
-	deb_uki "$W/b.efi" b "slotflip.watchdog=$DEB_WATCHDOG"
+	# Each version's UKI carries its own version (the offline rollback
+	# check): one initramfs for 1.0, one for 2.0.
+	for v in 1.0 2.0; do
+		"$SRC/initrd/mkinitramfs.sh" -k "$SB/kernel/generic" \
+			-i "$SB/slotflip-init" -c "$W/slotflip.conf" \
+			-p "$W/release.pub" -m "$MODULES_generic" -v "$v" \
+			-o "$W/initrd-$v.cpio.gz" >"$W/initrd-$v.txt"
+	done
+	deb_uki "$W/a.efi" a 1.0
+	deb_uki "$W/b.efi" b 2.0 "slotflip.watchdog=$DEB_WATCHDOG"
 	image "$W/img-1.0" 1.0 "$SB/debian/slotflip-test-1.0.ext4" "$W/a.efi"
 	image "$W/img-2.0" 2.0 "$SB/debian/slotflip-test-2.0.ext4" "$W/b.efi" "" \
 		--delta-from "$W/img-1.0"
