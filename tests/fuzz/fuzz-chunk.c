@@ -55,8 +55,9 @@ static bool chunk_of(const uint8_t *data, size_t size, struct sf_chunk *c)
 {
 	*c = (struct sf_chunk){
 		.form = data[0],
-		.length = 1 + (data[1] | data[2] << 8 | (uint32_t)data[3] << 16) %
-				      (3 * SF_DICT_SIZE),
+		.length =
+			1 + (data[1] | data[2] << 8 | (uint32_t)data[3] << 16) %
+				    (3 * SF_DICT_SIZE),
 		.stored_len = (uint32_t)(size - HEAD),
 	};
 	switch (c->form) {
@@ -81,7 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *out, *again;
 	int r;
 
-	if (size < HEAD || size - HEAD > SF_CHUNK_MAX || !chunk_of(data, size, &c))
+	if (size < HEAD || size - HEAD > SF_CHUNK_MAX ||
+	    !chunk_of(data, size, &c))
 		return 0;
 	base.data = (void *)base_bytes();
 	out = malloc(c.length);

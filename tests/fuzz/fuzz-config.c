@@ -21,8 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sf_config cfg;
 
-	if (sf_config_parse(NULL, "fuzz.conf", (const char *)data, size,
-			    &cfg) < 0)
+	if (sf_config_parse(NULL, "fuzz.conf", (const char *)data, size, &cfg) <
+	    0)
 		return 0;
 	if (cfg.n_pubkeys == 0 || cfg.n_pubkeys > SF_CONFIG_MAX_KEYS ||
 	    cfg.threshold == 0 || cfg.threshold > cfg.n_pubkeys ||
