@@ -133,6 +133,17 @@ static int parse_payloads(const struct sf_ctx *ctx, const uint8_t *buf,
 	return 0;
 }
 
+/* The number of chunks @m's payload table calls for. */
+static uint64_t chunk_count(const struct sf_manifest *m)
+{
+	uint64_t total = 0;
+
+	for (unsigned i = 0; i < m->n_payloads; i++)
+		total += (m->payloads[i].size + m->chunk_size - 1) /
+			 m->chunk_size;
+	return total;
+}
+
 int sf_manifest_layout(struct sf_manifest *m)
 {
 	uint64_t total = 0;
@@ -259,6 +270,12 @@ int sf_manifest_parse(const struct sf_ctx *ctx, const uint8_t *buf, size_t len,
 		r = parse_payloads(ctx, buf, len, &m);
 	if (r < 0)
 		return r;
+	/* Before anything is allocated for the chunks: a few hundred bytes
+	 * claiming a huge payload must not cost a chunk array. */
+	if (len != SF_MANIFEST_FIXED +
+			   (uint64_t)m.n_payloads * SF_PAYLOAD_ENTRY +
+			   chunk_count(&m) * SF_CHUNK_ENTRY)
+		return BAD(ctx, "size %zu does not match its tables", len);
 	r = sf_manifest_layout(&m);
 	if (r == -ENOMEM)
 		return r;

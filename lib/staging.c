@@ -124,7 +124,7 @@ static size_t last_result_text(const struct sf_last_result *lr, char *buf,
 int sf_last_result_write(const struct sf_ctx *ctx, int dirfd,
 			 const struct sf_last_result *lr)
 {
-	char text[256 + sizeof(*lr)];
+	char text[SF_LAST_RESULT_TEXT_MAX];
 	size_t len = last_result_text(lr, text, sizeof(text));
 	int r;
 
@@ -151,22 +151,17 @@ static void last_result_field(struct sf_last_result *lr, const char *k,
 		snprintf(lr->reason, sizeof(lr->reason), "%s", v);
 }
 
-int sf_last_result_read(int dirfd, struct sf_last_result *ret)
+void sf_last_result_parse(const char *text, size_t len,
+			  struct sf_last_result *ret)
 {
-	char text[256 + sizeof(*ret)], *line, *next;
+	char buf[SF_LAST_RESULT_TEXT_MAX], *line, *next;
 	struct sf_last_result lr = { .time = 0 };
-	_cleanup_close_ int fd = -1;
-	ssize_t n;
 
-	/* On the data partition: a link or FIFO planted there is refused. */
-	fd = open_regular_at(dirfd, SF_LAST_RESULT_NAME, O_RDONLY | O_NOFOLLOW);
-	if (fd < 0)
-		return fd;
-	/* Longer than any file we write: the start is read. */
-	n = read_text_fd(fd, text, sizeof(text));
-	if (n < 0 && n != -EFBIG)
-		return (int)n;
-	for (line = text; *line; line = next) {
+	/* Longer than any file we write: the start is parsed. */
+	len = strnlen(text, len < sizeof(buf) - 1 ? len : sizeof(buf) - 1);
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	for (line = buf; *line; line = next) {
 		char *eq;
 
 		next = line + strcspn(line, "\n");
@@ -179,5 +174,21 @@ int sf_last_result_read(int dirfd, struct sf_last_result *ret)
 		}
 	}
 	*ret = lr;
+}
+
+int sf_last_result_read(int dirfd, struct sf_last_result *ret)
+{
+	char text[SF_LAST_RESULT_TEXT_MAX];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	/* On the data partition: a link or FIFO planted there is refused. */
+	fd = open_regular_at(dirfd, SF_LAST_RESULT_NAME, O_RDONLY | O_NOFOLLOW);
+	if (fd < 0)
+		return fd;
+	n = read_text_fd(fd, text, sizeof(text));
+	if (n < 0 && n != -EFBIG)
+		return (int)n;
+	sf_last_result_parse(text, sizeof(text), ret);
 	return 0;
 }

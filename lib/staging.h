@@ -83,6 +83,9 @@ struct sf_last_result {
 	char reason[SF_LAST_REASON_MAX];
 };
 
+/* Room for last-result's text: more than any file we write. */
+#define SF_LAST_RESULT_TEXT_MAX (256 + sizeof(struct sf_last_result))
+
 /*
  * sf_last_result_write - replace last-result in the staging directory
  * @dirfd (sf_staging_dir_open()) by @lr, atomically (a newline in the
@@ -101,3 +104,14 @@ int sf_last_result_write(const struct sf_ctx *ctx, int dirfd,
  * (not a regular file: a FIFO, ...), or -errno.
  */
 int sf_last_result_read(int dirfd, struct sf_last_result *ret);
+
+/*
+ * sf_last_result_parse - the text of a last-result file, @len bytes of
+ * @text (or up to a NUL byte, which ends it), into *@ret: "key=value"
+ * lines, unknown keys and lines without '=' skipped, fields cut to their
+ * size, missing ones empty. Only the first SF_LAST_RESULT_TEXT_MAX - 1
+ * bytes are read (longer than any file sf_last_result_write() makes).
+ * Cannot fail.
+ */
+void sf_last_result_parse(const char *text, size_t len,
+			  struct sf_last_result *ret);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <errno.h>
+#include <sys/resource.h>
 
 #include "manifest.h"
 #include "testlib.h"
@@ -283,4 +284,30 @@ TEST(compatible_strings)
 	CHECK(!sf_compatible_valid("a/b"));
 	CHECK(!sf_compatible_valid(
 		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+}
+
+static long max_rss_kib(void)
+{
+	struct rusage ru;
+
+	CHECK_EQ(getrusage(RUSAGE_SELF, &ru), 0);
+	return ru.ru_maxrss;
+}
+
+/* A short manifest claiming 800,000 chunks (the table would need 64 MB,
+ * under the limit) is refused before a chunk array is allocated: `slotflip
+ * status` parses a staged image's manifest before its signature check. */
+TEST(huge_claimed_table_refused_without_allocating)
+{
+	struct sf_manifest m;
+	size_t len;
+	uint8_t *buf = make(&m, false, &len);
+	long before;
+
+	free(m.chunks);
+	le64_store(buf + SF_MANIFEST_FIXED + 8, 800000ull * 4096);
+	before = max_rss_kib();
+	refused(buf, len, -EBADMSG, "does not match its tables");
+	CHECK(max_rss_kib() - before < 16 * 1024);
+	free(buf);
 }

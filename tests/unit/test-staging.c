@@ -113,6 +113,39 @@ TEST(last_result_long_reason)
 	close(dfd);
 }
 
+/* The parser alone: unknown keys and lines without '=' skipped, fields
+ * cut, @len honoured without a NUL, a NUL byte ends the text. */
+TEST(last_result_parse)
+{
+	static const char text[] = "junk line\nresult=applied\nwho=me\n"
+				   "slot=abcdefghij\ntime=17\n\nreason=a=b";
+	struct sf_last_result got = { .time = 9 };
+	char big[SF_LAST_RESULT_TEXT_MAX + 100];
+
+	sf_last_result_parse(text, sizeof(text) - 1, &got);
+	CHECK_STREQ(got.result, "applied");
+	CHECK_STREQ(got.slot, "abcdefg");
+	CHECK_EQ(got.time, 17);
+	CHECK_STREQ(got.version, "");
+	CHECK_STREQ(got.reason, "a=b");
+	/* Not NUL-terminated: only @len bytes are read. */
+	sf_last_result_parse("slot=a\nresult=xyz", 10, &got);
+	CHECK_STREQ(got.slot, "a");
+	CHECK_STREQ(got.result, "");
+	CHECK_STREQ(got.reason, "");
+	CHECK_EQ(got.time, 0);
+	sf_last_result_parse("slot=a\0result=xyz", 17, &got);
+	CHECK_STREQ(got.result, "");
+	/* Longer than any file we write: the start is parsed. */
+	memset(big, 'x', sizeof(big));
+	memcpy(big, "slot=b\nreason=", 14);
+	sf_last_result_parse(big, sizeof(big), &got);
+	CHECK_STREQ(got.slot, "b");
+	CHECK_EQ(strlen(got.reason), SF_LAST_REASON_MAX - 1);
+	sf_last_result_parse("", 0, &got);
+	CHECK_STREQ(got.slot, "");
+}
+
 /* The staged image's id is the start of its manifest hash. */
 TEST(staged_id)
 {
