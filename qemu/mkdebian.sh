@@ -84,19 +84,22 @@ apt_sources() {
 }
 
 # ---- 1. the mmdebstrap tarball (cached) -----------------------------------
-MMDEBSTRAP=(mmdebstrap --variant=minbase
+MMDEBSTRAP=(mmdebstrap --variant=minbase --format=tar
 	--include=systemd,systemd-sysv,udev,kmod,efibootmgr bookworm)
 sources=$(apt_sources)
 [ -n "$sources" ] ||
 	die "apt has no bookworm 'deb' entry (see /etc/apt/sources.list*), or its lists are missing: run 'apt-get update'"
 tar_stamp=$(printf '%s\n' "${MMDEBSTRAP[*]}" "$sources" | sha256sum | cut -c1-64)
-if [ -s "$tarball" ] && [ "$(cat "$tarball.stamp" 2>/dev/null)" = "$tar_stamp" ]; then
+if [ -f "$tarball" ] && [ -s "$tarball" ] &&
+	[ "$(cat "$tarball.stamp" 2>/dev/null)" = "$tar_stamp" ]; then
 	echo "mkdebian: $tarball is up to date"
 else
 	t0=$SECONDS
 	echo "mkdebian: running ${MMDEBSTRAP[*]}"
 	printf '%s\n' "$sources" >"$cache/sources.list"
-	rm -f "$tarball" "$tarball.stamp"
+	# --format=tar above: the name ends in .tmp, from which mmdebstrap
+	# would guess a directory.
+	rm -rf "$tarball" "$tarball.stamp" "$tarball.tmp"
 	"${MMDEBSTRAP[@]}" "$tarball.tmp" "$cache/sources.list" \
 		>"$cache/mmdebstrap.log" 2>&1 ||
 		die "mmdebstrap failed (the end of $cache/mmdebstrap.log:)
