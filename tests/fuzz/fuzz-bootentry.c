@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "booted.h"
+#include "cmdline.h"
 #include "bootentry.h"
 #include "staging.h"
 
