@@ -50,7 +50,7 @@ FUZZ_REPLAYS := $(patsubst tests/fuzz/fuzz-%.c,$(S)/replay-%,$(FUZZ_SRCS))
 # replays, integration tests of the programs, then the QEMU boot
 # scenarios. Rules for the QEMU harness are in mk/realboot.mk.
 QEMU_TESTS := tests/qemu/test-scenarios.sh tests/qemu/test-watchdog.sh \
-	tests/qemu/test-runtime.sh tests/qemu/test-secboot.sh \
+	tests/qemu/test-runtime.sh tests/qemu/test-secure-boot.sh \
 	tests/qemu/test-debian.sh
 CHECK_TESTS := tests/format-check.sh tests/static/test-static.sh \
 	tests/static/test-closure.sh tests/static/test-analyze.sh \
