@@ -75,6 +75,14 @@ int ms_read_base64(const struct sf_ctx *ctx, struct lines *l, const char *what,
 int ms_check_alg(const struct sf_ctx *ctx, const char *name, const char *what,
 		 const uint8_t *alg, const char *want);
 /*
+ * The text of a key file: an untrusted comment line, then one base64 line
+ * of exactly @size bytes (@what names it) into @blob, nothing after it,
+ * and the "Ed" signature algorithm at its start.
+ */
+int ms_read_key_text(const struct sf_ctx *ctx, const char *name,
+		     const char *text, size_t len, const char *what,
+		     uint8_t *blob, size_t size);
+/*
  * The whole of @path (a regular file, no link, at most MS_TEXT_MAX bytes;
  * opened so that a FIFO cannot block) into @buf of MS_TEXT_MAX + 1 bytes.
  */

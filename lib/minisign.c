@@ -218,11 +218,10 @@ void ms_keyid_hex(const uint8_t keyid[MS_KEYID_BYTES], char out[17])
 	snprintf(out, 17, "%016" PRIX64, le64_load(keyid));
 }
 
-/* Parsing of a public key text; @name starts messages. */
-static int pubkey_parse(const struct sf_ctx *ctx, const char *name,
-			const char *text, size_t len, struct ms_pubkey *ret)
+int ms_read_key_text(const struct sf_ctx *ctx, const char *name,
+		     const char *text, size_t len, const char *what,
+		     uint8_t *blob, size_t size)
 {
-	uint8_t blob[PK_BYTES];
 	struct lines l;
 	int r;
 
@@ -232,13 +231,23 @@ static int pubkey_parse(const struct sf_ctx *ctx, const char *name,
 	r = ms_read_comment(ctx, &l, UNTRUSTED, UNTRUSTED_COMMENT_MAX, NULL);
 	if (r < 0)
 		return r;
-	r = ms_read_base64(ctx, &l, "public key", blob, sizeof(blob));
+	r = ms_read_base64(ctx, &l, what, blob, size);
 	if (r < 0)
 		return r;
 	r = ms_lines_end(ctx, &l);
 	if (r < 0)
 		return r;
-	r = ms_check_alg(ctx, name, "signature algorithm", blob, SIG_ALG);
+	return ms_check_alg(ctx, name, "signature algorithm", blob, SIG_ALG);
+}
+
+/* Parsing of a public key text; @name starts messages. */
+static int pubkey_parse(const struct sf_ctx *ctx, const char *name,
+			const char *text, size_t len, struct ms_pubkey *ret)
+{
+	uint8_t blob[PK_BYTES];
+	int r = ms_read_key_text(ctx, name, text, len, "public key", blob,
+				 sizeof(blob));
+
 	if (r < 0)
 		return r;
 	memcpy(ret->keyid, blob + PK_KEYID, MS_KEYID_BYTES);

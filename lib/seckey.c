@@ -56,22 +56,9 @@ static void seckey_chk(const uint8_t *blob, uint8_t out[CHK_BYTES])
 static int seckey_decode(const struct sf_ctx *ctx, const char *name,
 			 const char *text, size_t len, uint8_t *blob)
 {
-	struct lines l;
-	int r;
+	int r = ms_read_key_text(ctx, name, text, len, "secret key", blob,
+				 SK_BYTES);
 
-	r = ms_lines_init(ctx, &l, name, text, len);
-	if (r < 0)
-		return r;
-	r = ms_read_comment(ctx, &l, UNTRUSTED, UNTRUSTED_COMMENT_MAX, NULL);
-	if (r < 0)
-		return r;
-	r = ms_read_base64(ctx, &l, "secret key", blob, SK_BYTES);
-	if (r < 0)
-		return r;
-	r = ms_lines_end(ctx, &l);
-	if (r < 0)
-		return r;
-	r = ms_check_alg(ctx, name, "signature algorithm", blob, SIG_ALG);
 	if (r < 0)
 		return r;
 	r = ms_check_alg(ctx, name, "checksum algorithm", blob + SK_CHK_ALG,
