@@ -24,6 +24,17 @@ confirm() {
 		>confirm.out 2>&1 || CONFIRM_RC=$?
 }
 
+# marked_bad_and_falls_back REASON: slot b (1.1) was marked bad for
+# REASON and the script rebooted; the next boot is slot a's.
+marked_bad_and_falls_back() {
+	[ "$(state b.status)" = failed ] || fail "not marked bad"
+	[ "$(state reason)" = "slot b (version 1.1) marked bad: $1" ] ||
+		fail "reason: $(state reason)"
+	[ -e rebooted ] || fail "did not reboot"
+	boot
+	[ "$BOOTED" = a ] && [ "$NEXT" = "next: boot a" ] || fail "no fallback"
+}
+
 test_confirm_all_checks_pass() {
 	ready
 	on_trial
@@ -46,12 +57,7 @@ test_confirm_failing_check_marks_bad_and_reboots() {
 	confirm
 	[ "$CONFIRM_RC" = 1 ] || { cat confirm.out; fail "exit $CONFIRM_RC"; }
 	[ "$(cat ran | tr '\n' ' ')" = "10-disk 20-net " ] || fail "checks run: $(cat ran)"
-	[ "$(state b.status)" = failed ] || fail "not marked bad"
-	[ "$(state reason)" = "slot b (version 1.1) marked bad: health check 20-net failed (exit status 3)" ] ||
-		fail "reason: $(state reason)"
-	[ -e rebooted ] || fail "did not reboot"
-	boot
-	[ "$BOOTED" = a ] && [ "$NEXT" = "next: boot a" ] || fail "no fallback"
+	marked_bad_and_falls_back "health check 20-net failed (exit status 3)"
 }
 
 test_confirm_check_timeout() {
@@ -101,12 +107,7 @@ test_confirm_failed_gate_marks_bad_and_reboots() {
 	systemctl_stub "slotflip-confirm.service gate.service" ""
 	confirm --failed
 	[ "$CONFIRM_RC" = 0 ] || { cat confirm.out; fail "exit $CONFIRM_RC"; }
-	[ "$(state b.status)" = failed ] || fail "not marked bad"
-	[ "$(state reason)" = "slot b (version 1.1) marked bad: boot not complete: gate.service failed" ] ||
-		fail "reason: $(state reason)"
-	[ -e rebooted ] || fail "did not reboot"
-	boot
-	[ "$BOOTED" = a ] && [ "$NEXT" = "next: boot a" ] || fail "no fallback"
+	marked_bad_and_falls_back "boot not complete: gate.service failed"
 }
 
 # The trial's deadline passed (the confirm job timed out): no failed unit,

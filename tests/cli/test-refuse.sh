@@ -258,6 +258,21 @@ test_chunk_content_lies() {
 	refuse_staged lie.img "chunk 70: content does not match its hash" written
 }
 
+# init_stopped_at N WHAT: slotflip-init --root root in the background,
+# stopped (SIGSTOP) at its N-th fault point, which must be WHAT; its pid
+# in $pid, its output in init.out.
+init_stopped_at() {
+	SLOTFLIP_FAULT_AT=$1 SLOTFLIP_FAULT_STOP=1 "$INIT" --root root \
+		>init.out 2>&1 &
+	pid=$!
+	for i in $(seq 1 200); do
+		[ "$(awk '{print $3}' /proc/$pid/stat 2>/dev/null)" = T ] && break
+		sleep 0.05
+	done
+	grep -q "fault injected at point $1 ($2)" init.out ||
+		{ kill -9 $pid; cat init.out; fail "not stopped at point $1 ($2)"; }
+}
+
 # The staged file is overwritten in place while slotflip-init writes slot b
 # (stopped at its 20th fault point, a slot write): the chunks read after
 # that do not match their hashes.
@@ -266,15 +281,7 @@ test_staged_file_replaced_during_apply() {
 	snapshot
 	stage v1.1.img
 	fw_boot
-	SLOTFLIP_FAULT_AT=20 SLOTFLIP_FAULT_STOP=1 "$INIT" --root root \
-		>init.out 2>&1 &
-	pid=$!
-	for i in $(seq 1 200); do
-		[ "$(awk '{print $3}' /proc/$pid/stat 2>/dev/null)" = T ] && break
-		sleep 0.05
-	done
-	grep -q "fault injected at point 20 (slot write)" init.out ||
-		{ kill -9 $pid; cat init.out; fail "not stopped at a slot write"; }
+	init_stopped_at 20 "slot write"
 	data=$(($(sig_offset v1.1.img) + 16384))
 	head -c $(($(stat -c %s v1.1.img) - data)) /dev/urandom |
 		dd of=$DATA/staged.img bs=4096 seek=$((data / 4096)) conv=notrunc \
@@ -598,15 +605,7 @@ test_spare_turned_into_the_running_slot_before_the_apply() {
 	stage v1.1.img
 	rm "$STATE_FILE"
 	fw_boot
-	SLOTFLIP_FAULT_AT=1 SLOTFLIP_FAULT_STOP=1 "$INIT" --root root \
-		>init.out 2>&1 &
-	pid=$!
-	for i in $(seq 1 200); do
-		[ "$(awk '{print $3}' /proc/$pid/stat 2>/dev/null)" = T ] && break
-		sleep 0.05
-	done
-	grep -q "fault injected at point 1 (efivar write)" init.out ||
-		{ kill -9 $pid; cat init.out; fail "not stopped at the state write"; }
+	init_stopped_at 1 "efivar write"
 	mv root/slots/b.img b.aside
 	ln -s a.img root/slots/b.img
 	kill -CONT $pid
