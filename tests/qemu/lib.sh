@@ -125,6 +125,17 @@ build_world() {
 
 # ---- a machine -------------------------------------------------------------
 
+# vars_entries: slot a's and slot b's boot entries (Boot00A0, Boot00B0)
+# in vars.fd, BootOrder a then b.
+vars_entries() {
+	for s in a:00A0 b:00B0; do
+		"$VARS_TOOL" vars.fd boot-entry "${s#*:}" "slotflip ${s%:*}" 1 \
+			"$ESP_START" "$ESP_SECTORS" "$ESP_GUID" \
+			"\\EFI\\slotflip\\${s%:*}\\linux.efi"
+	done
+	"$VARS_TOOL" vars.fd set-boot-order 00A0,00B0
+}
+
 # machine [STAGED_IMAGE]: disk.img (A = 1.0, B empty, the image staged on
 # the data partition) and vars.fd (boot entries 00A0 = a, 00B0 = b:
 # numbers OVMF does not take for its own entries; BootOrder 00A0,00B0) in
@@ -141,13 +152,7 @@ machine() {
 	cp "$OVMF_VARS" vars.fd
 	BOOTS=0
 	[ -z "${NO_ENTRIES:-}" ] || return 0
-	for s in a:00A0 b:00B0; do
-		"$VARS_TOOL" vars.fd boot-entry "${s#*:}" "slotflip ${s%:*}" 1 \
-			"$ESP_START" "$ESP_SECTORS" "$ESP_GUID" \
-			"\\EFI\\slotflip\\${s%:*}\\linux.efi"
-	done
-	"$VARS_TOOL" vars.fd set-boot-order 00A0,00B0
-	BOOTS=0
+	vars_entries
 }
 
 vars() { "$VARS_TOOL" vars.fd "$@"; }

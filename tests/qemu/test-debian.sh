@@ -178,12 +178,7 @@ deb_machine() {
 		-s "$SB/debian/slotflip-test-1.0.ext4" -d data -o disk.img
 	cp "$OVMF_VARS" vars.fd
 	BOOTS=0
-	for s in a:00A0 b:00B0; do
-		"$VARS_TOOL" vars.fd boot-entry "${s#*:}" "slotflip ${s%:*}" 1 \
-			"$ESP_START" "$ESP_SECTORS" "$ESP_GUID" \
-			"\\EFI\\slotflip\\${s%:*}\\linux.efi"
-	done
-	"$VARS_TOOL" vars.fd set-boot-order 00A0,00B0
+	vars_entries
 	vars state-init a 1.0
 }
 
