@@ -65,20 +65,14 @@ static void own_version(struct boot *b, char *buf, size_t size)
 	}
 }
 
-/* Did sf_bootstate_load() log why it failed with @r? The decoder and
- * efivar_read() do for these; other errors come from the file system
- * unsaid, and the last message logged is then about something else. */
-static bool load_logged(int r)
-{
-	return r == -EBADMSG || r == -EPROTONOSUPPORT || r == -E2BIG;
-}
-
 static void load_state(struct boot *b)
 {
 	char version[SF_VERSION_FIELD];
 
-	int r = sf_bootstate_load(b->ctx, &b->st);
+	int r;
 
+	sf_error_clear(b->ctx);
+	r = sf_bootstate_load(b->ctx, &b->st);
 	if (r >= 0)
 		return;
 	if (r == -ENOENT)
@@ -88,8 +82,7 @@ static void load_state(struct boot *b)
 		sf_log(b->ctx, SF_LOG_WARNING, 0,
 		       "slotflip state unreadable (%s): rebuilt with the "
 		       "booted slot %s as good",
-		       load_logged(r) ? b->last_error : strerror(-r),
-		       sf_slot_name(b->booted));
+		       sf_error_reason(b->ctx, r), sf_slot_name(b->booted));
 	own_version(b, version, sizeof(version));
 	sf_bootstate_rebuild(&b->st, b->booted, version);
 	if (version[0]) {
@@ -454,6 +447,7 @@ static int check_image(struct boot *b, struct sf_image *img,
 	/* The device's fault, not the image's: not a refusal. */
 	if (r < 0)
 		return -ENOKEY;
+	sf_error_clear(b->ctx);
 	r = sf_image_check_signatures(b->ctx, img, keys, b->cfg.n_pubkeys,
 				      b->cfg.threshold);
 	if (r >= 0)
@@ -471,7 +465,7 @@ static int check_image(struct boot *b, struct sf_image *img,
 		r = sf_image_verify_data(b->ctx, img, 0, console_progress, b);
 	}
 	if (r < 0) {
-		snprintf(reason, size, "%s", b->last_error);
+		snprintf(reason, size, "%s", sf_error_reason(b->ctx, r));
 		return -EPERM;
 	}
 	return 0;
@@ -566,14 +560,16 @@ static int open_slots(struct boot *b, struct slot_files *f)
 static void apply_failed(struct boot *b, int r, const uint8_t *id,
 			 const char *version)
 {
+	const char *why = sf_error_reason(b->ctx, r);
+
 	if (r == -EBADMSG || r == -EXDEV) {
 		/* The staged file is not what was signed, or not for us. */
-		refuse_staged(b, id, b->last_error, version);
+		refuse_staged(b, id, why, version);
 		return;
 	}
-	set_result(b, SF_RESULT_APPLY_ERROR, id, b->last_error);
+	set_result(b, SF_RESULT_APPLY_ERROR, id, why);
 	sf_log(b->ctx, SF_LOG_ERR, 0,
-	       "apply failed, will retry at next boot: %s", b->last_error);
+	       "apply failed, will retry at next boot: %s", why);
 	write_result(b, version);
 	store(b);
 }
@@ -581,6 +577,7 @@ static void apply_failed(struct boot *b, int r, const uint8_t *id,
 static void arm_trial(struct boot *b, uint8_t spare, const char *version)
 {
 	char reason[SF_ERROR_MAX];
+	int r;
 
 	b->st.slot[spare].status = SF_SLOT_TRIAL;
 	snprintf(b->st.slot[spare].version, SF_VERSION_FIELD, "%s", version);
@@ -593,8 +590,11 @@ static void arm_trial(struct boot *b, uint8_t spare, const char *version)
 	/* Result file first: a power cut right after arming must not leave
 	 * an older result there. */
 	write_result(b, version);
-	if (store(b) < 0) {
-		note_result(b, SF_RESULT_APPLY_ERROR, b->last_error);
+	sf_error_clear(b->ctx);
+	r = store(b);
+	if (r < 0) {
+		note_result(b, SF_RESULT_APPLY_ERROR,
+			    sf_error_reason(b->ctx, r));
 		sf_log(b->ctx, SF_LOG_ERR, 0,
 		       "cannot arm the trial in the EFI state: booting slot %s; "
 		       "the apply is redone at the next boot",
@@ -641,13 +641,17 @@ static void apply_checked(struct boot *b, struct sf_image *img,
 	int r;
 
 	snprintf(version, sizeof(version), "%s", img->m.version);
-	if (invalidate_spare(b, spare, img->manifest_hash) < 0) {
-		note_result(b, SF_RESULT_APPLY_ERROR, b->last_error);
+	sf_error_clear(b->ctx);
+	r = invalidate_spare(b, spare, img->manifest_hash);
+	if (r < 0) {
+		note_result(b, SF_RESULT_APPLY_ERROR,
+			    sf_error_reason(b->ctx, r));
 		write_result(b, version);
 		return;
 	}
 	say(b, "writing version %s to slot %s", version, sf_slot_name(spare));
 	progress_start(b, "apply");
+	sf_error_clear(b->ctx);
 	r = sf_apply_write(b->ctx, img, &t, &stats);
 	if (r < 0) {
 		apply_failed(b, r, img->manifest_hash, version);
@@ -660,6 +664,13 @@ static void apply_checked(struct boot *b, struct sf_image *img,
 	arm_trial(b, spare, version);
 }
 
+/* The staged image, opened; its reason recorded when it cannot be. */
+static int open_staged(struct boot *b, struct sf_image **img)
+{
+	sf_error_clear(b->ctx);
+	return sf_staged_open(b->ctx, &b->cfg, b->data_fd, SF_STAGED_NAME, img);
+}
+
 static void act_apply(struct boot *b, const uint8_t *id)
 {
 	struct slot_files f = { .spare_fd = -1, .active_fd = -1 };
@@ -667,14 +678,14 @@ static void act_apply(struct boot *b, const uint8_t *id)
 	char reason[SF_ERROR_MAX];
 	int r;
 
+	sf_error_clear(b->ctx);
 	r = b->mount_esp ? b->mount_esp(b->mount_esp_data) : 0;
 	if (r >= 0)
 		r = open_slots(b, &f);
 	if (r < 0) {
 		apply_failed(b, -EIO, id, NULL);
-	} else if (sf_staged_open(b->ctx, &b->cfg, b->data_fd, SF_STAGED_NAME,
-				  &img) < 0) {
-		refuse_staged(b, id, b->last_error, NULL);
+	} else if ((r = open_staged(b, &img)) < 0) {
+		refuse_staged(b, id, sf_error_reason(b->ctx, r), NULL);
 	} else if ((r = check_image(b, img, &f, reason, sizeof(reason))) ==
 		   -ENOKEY) {
 		apply_failed(b, -EIO, id, NULL);
@@ -759,6 +770,7 @@ int boot_run(struct boot *b)
 	int r;
 
 	b->next_slot = SF_NO_SLOT;
+	sf_error_clear(b->ctx);
 	r = detect_booted(b);
 	if (r < 0)
 		return r;

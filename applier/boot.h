@@ -14,8 +14,6 @@
 #include "decide.h"
 #include "log.h"
 
-#define SF_ERROR_MAX 512u
-
 enum boot_next {
 	BOOT_NEXT_SLOT, /* boot (switch_root into) b->next_slot */
 	BOOT_NEXT_REBOOT, /* reboot: BootNext says where */
@@ -28,9 +26,6 @@ struct boot {
 	struct sf_bootstate st;
 	uint8_t booted;
 	uint64_t now;
-	/* The last error message logged (kept by the log function, in a
-	 * buffer of SF_ERROR_MAX bytes). */
-	const char *last_error;
 	/* The whole reason of the result (the state holds its start). */
 	char result_reason[SF_ERROR_MAX];
 	/* Console progress: what is in progress, the last tenth shown. */
@@ -58,7 +53,9 @@ struct boot {
  * Never fails in a way that stops the boot: on any error it falls back to
  * booting the good slot (or the booted one) and says why. Returns 0, or
  * -errno when not even a slot to boot could be found (b->next_slot is
- * then SF_NO_SLOT).
+ * then SF_NO_SLOT; sf_error_reason(b->ctx, r) says why). A failure's
+ * reason is stored (EFI state, last-result) as recorded by sf_err() in
+ * b->ctx->error, which the caller provides.
  */
 int boot_run(struct boot *b);
 

@@ -49,18 +49,9 @@ static const char help_text[] =
 	"3 the boot stops (next: stop: no slot may boot),\n"
 	"99 a fault was injected (tests only).\n";
 
-struct console {
-	const char *prog;
-	char last_error[SF_ERROR_MAX];
-};
-
 static void console_log(void *data, int level, const char *msg)
 {
-	struct console *c = data;
-
-	if (level <= SF_LOG_ERR)
-		snprintf(c->last_error, sizeof(c->last_error), "%s", msg);
-	printf("%s: %s%s\n", c->prog,
+	printf("%s: %s%s\n", (const char *)data,
 	       level <= SF_LOG_ERR	 ? "error: "
 	       : level == SF_LOG_WARNING ? "warning: "
 					 : "",
@@ -102,15 +93,14 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct console con = { .prog = "slotflip-init" };
+	static struct sf_error error = SF_ERROR_INIT;
 	struct sf_ctx ctx = { .log_fn = console_log,
-			      .log_data = &con,
-			      .log_level = SF_LOG_NOTICE };
+			      .log_data = (void *)"slotflip-init",
+			      .log_level = SF_LOG_NOTICE,
+			      .error = &error };
 	const char *config = SF_CONFIG_PATH;
 	struct sf_fault fault = { 0 };
-	struct boot b = { .ctx = &ctx,
-			  .last_error = con.last_error,
-			  .next_slot = SF_NO_SLOT };
+	struct boot b = { .ctx = &ctx, .next_slot = SF_NO_SLOT };
 	int c, r;
 
 	if (getpid() == 1) {
@@ -150,7 +140,7 @@ int main(int argc, char **argv)
 	if (r >= 0)
 		r = boot_run(&b);
 	if (r < 0) {
-		printf("next: none (%s)\n", con.last_error);
+		printf("next: none (%s)\n", sf_error_reason(&ctx, r));
 		return 1;
 	}
 	print_next(&b);

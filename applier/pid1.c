@@ -386,18 +386,23 @@ static void remove_tree(int dfd, dev_t dev)
 	closedir(d);
 }
 
-static int move_mounts(struct pid1 *p)
+/* Returns 0, or -errno with the reason in @why (@size bytes). */
+static int move_mounts(struct pid1 *p, char *why, size_t size)
 {
 	static const char *const dirs[] = { "/dev", "/proc", "/sys", "/run" };
 	char to[64];
 
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
 		snprintf(to, sizeof(to), SYSROOT "%s", dirs[i]);
-		if (mount(dirs[i], to, NULL, MS_MOVE, NULL) < 0)
-			return sf_err(p->ctx, -errno,
-				      "cannot move %s to %s: %m (does the "
-				      "slot's root have that directory?)",
-				      dirs[i], to);
+		if (mount(dirs[i], to, NULL, MS_MOVE, NULL) < 0) {
+			int r = -errno;
+
+			snprintf(why, size,
+				 "cannot move %s to %s: %s (does the slot's "
+				 "root have that directory?)",
+				 dirs[i], to, strerror(-r));
+			return sf_err(p->ctx, r, "%s", why);
+		}
 	}
 	return 0;
 }
@@ -536,10 +541,8 @@ static int switch_root(struct pid1 *p, char *why, size_t size)
 		arm_watchdog(p);
 		write_deadline(p);
 	}
-	if (move_mounts(p) < 0) {
-		snprintf(why, size, "%s", b->last_error);
+	if (move_mounts(p, why, size) < 0)
 		return -EIO;
-	}
 	say(p, "switching root to slot %s (%s%s%s, %s)",
 	    sf_slot_name(b->next_slot), p->opts.init,
 	    strcmp(path, p->opts.init) ? " -> " : "",
@@ -606,7 +609,7 @@ int pid1_main(struct boot *b)
 	r = boot_run(b);
 	unmount_esp(&p);
 	if (r < 0)
-		fall_back(&p, b->last_error);
+		fall_back(&p, sf_error_reason(p.ctx, r));
 	if (b->next == BOOT_NEXT_REBOOT) {
 		say(&p, "rebooting into slot %s (BootNext)",
 		    sf_slot_name(b->next_slot));

@@ -6,9 +6,32 @@
  */
 #pragma once
 
+#include <pthread.h>
 #include <stddef.h>
 
 struct sf_fault;
+
+/* The longest reason a failure keeps (struct sf_error). */
+#define SF_ERROR_MAX 512u
+
+/*
+ * The reason of the latest failure a module reported with sf_err()
+ * (lib/log.h), kept whatever the log level and whether or not there is a
+ * log function: a caller that stores why something failed (slotflip-init:
+ * the EFI state and last-result) clears it before the call and reads it
+ * after (sf_error_clear(), sf_error_reason()). Worker threads may fail at
+ * the same time: the lock keeps the message whole. Initialize with
+ * SF_ERROR_INIT.
+ */
+struct sf_error {
+	pthread_mutex_t lock;
+	int code; /* the -errno of that failure; 0: none since the clear */
+	char msg[SF_ERROR_MAX];
+};
+#define SF_ERROR_INIT                                                          \
+	{                                                                      \
+		.lock = PTHREAD_MUTEX_INITIALIZER                              \
+	}
 
 enum sf_log_level {
 	SF_LOG_ERR = 3,
@@ -27,6 +50,8 @@ struct sf_ctx {
 	void *log_data;
 	/* Messages above this level are dropped. */
 	int log_level;
+	/* Where sf_err() records the reason of a failure; NULL: nowhere. */
+	struct sf_error *error;
 	/* Tests only: the fault seam (lib/fault.h); NULL otherwise. */
 	struct sf_fault *fault;
 };
