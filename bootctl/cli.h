@@ -9,21 +9,11 @@
 #include <stdint.h>
 
 #include "bootstate.h"
+#include "cliutil.h"
 #include "config.h"
 #include "efivar.h"
 #include "image.h"
 #include "log.h"
-
-/* Exit status, documented in --help, README.md and docs/RUNTIME.md. */
-enum {
-	EXIT_OK = 0, /* done, or nothing to do */
-	EXIT_REFUSED = 1, /* refused: the image or the request fails a check */
-	EXIT_USAGE = 2,
-	EXIT_CONFIG = 3, /* config file missing or malformed */
-	EXIT_EFI = 4, /* efivarfs missing, a variable unreadable or refused */
-	EXIT_IO = 5, /* a file or device error, no space */
-	EXIT_NOT_ROOT = 6, /* the command must run as root */
-};
 
 struct cli {
 	struct sf_ctx ctx;
@@ -92,21 +82,6 @@ void cli_say(struct cli *c, const char *fmt, ...)
 /* Print an error (stderr) and return @code. */
 int cli_fail(struct cli *c, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-
-/* Progress of a long step: a bar on a terminal, plain lines otherwise. */
-struct progress {
-	pthread_mutex_t lock; /* verification reports from several threads */
-	const char *what;
-	bool tty;
-	unsigned last; /* last percent (tty) or tenth (plain) shown */
-	bool done;
-};
-
-void progress_init(struct progress *p, const char *what);
-/* An sf_progress_fn: safe to call from several threads. */
-void progress_update(void *data, uint64_t done, uint64_t total);
-/* Ends the bar's line; frees the lock. */
-void progress_end(struct progress *p);
 
 int cmd_stage(struct cli *c, const char *image);
 int cmd_cancel(struct cli *c);

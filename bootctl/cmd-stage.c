@@ -216,7 +216,7 @@ static int write_tmp(struct stage *s, const uint8_t *buf, size_t len,
 	return EXIT_OK;
 }
 
-static int copy_rest(struct stage *s, uint8_t *buf, struct progress *p)
+static int copy_rest(struct stage *s, uint8_t *buf, struct sf_progress *p)
 {
 	uint64_t off = sizeof(s->head);
 	ssize_t n;
@@ -233,7 +233,7 @@ static int copy_rest(struct stage *s, uint8_t *buf, struct progress *p)
 		if (r)
 			return r;
 		off += (uint64_t)n;
-		progress_update(p, off, s->size);
+		sf_progress_update(p, off, s->size);
 	}
 	if (n < 0)
 		return cli_fail(s->c, EXIT_IO, "cannot read %s: %s", s->src,
@@ -249,7 +249,7 @@ static int copy_rest(struct stage *s, uint8_t *buf, struct progress *p)
 static int copy_in(struct stage *s)
 {
 	_cleanup_free_ uint8_t *buf = malloc(COPY_BUF);
-	struct progress p;
+	struct sf_progress p;
 	int r;
 
 	if (!buf)
@@ -261,9 +261,9 @@ static int copy_in(struct stage *s)
 	r = write_tmp(s, s->head, sizeof(s->head), 0);
 	if (r)
 		return r;
-	progress_init(&p, "copying");
+	sf_progress_init(&p, "copying", true);
 	r = copy_rest(s, buf, &p);
-	progress_end(&p);
+	sf_progress_end(&p);
 	return r;
 }
 
@@ -371,7 +371,7 @@ static int verify_copy(struct stage *s)
 	struct cli *c = s->c;
 	struct ms_pubkey keys[SF_CONFIG_MAX_KEYS];
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	struct progress p;
+	struct sf_progress p;
 	int r;
 
 	if (sf_config_load_pubkeys(&c->ctx, &c->cfg, keys) < 0)
@@ -386,10 +386,10 @@ static int verify_copy(struct stage *s)
 	r = check_policy(s);
 	if (r)
 		return r;
-	progress_init(&p, "verifying");
+	sf_progress_init(&p, "verifying", true);
 	r = sf_image_verify_data(&c->ctx, s->img, cpus > 0 ? (unsigned)cpus : 1,
-				 progress_update, &p);
-	progress_end(&p);
+				 sf_progress_update, &p);
+	sf_progress_end(&p);
 	if (r == -EBADMSG)
 		return cli_fail(
 			c, EXIT_REFUSED,

@@ -131,18 +131,6 @@ enum {
 	OPT_HELP
 };
 
-static void log_to_stderr(void *data, int level, const char *msg)
-{
-	struct cli *c = data;
-
-	fflush(stdout);
-	fprintf(stderr, "%s: %s%s\n", c->prog,
-		level <= SF_LOG_ERR	  ? "error: "
-		: level == SF_LOG_WARNING ? "warning: "
-					  : "",
-		msg);
-}
-
 static int usage(struct cli *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -273,8 +261,8 @@ int main(int argc, char **argv)
 	int r;
 
 	c.ctx = (struct sf_ctx){ .root = "/",
-				 .log_fn = log_to_stderr,
-				 .log_data = &c,
+				 .log_fn = sf_log_stderr,
+				 .log_data = (void *)c.prog,
 				 .log_level = SF_LOG_NOTICE };
 	r = parse(&c, argc, argv, &help);
 	if (r)

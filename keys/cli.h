@@ -5,20 +5,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cliutil.h"
 #include "image.h"
 #include "log.h"
 #include "minisign.h"
 #include "seckey.h"
-
-/* Exit codes, as documented by --help. */
-enum {
-	EXIT_OK = 0,
-	EXIT_REFUSED = 1, /* the image is invalid, corrupt or untrusted */
-	EXIT_USAGE = 2,
-	EXIT_IO = 3, /* a file could not be read or written */
-	EXIT_KEY = 4, /* a key file is unusable, or a password is wrong */
-	EXIT_UNCHECKED = 5, /* verify --content: a delta's base not given */
-};
 
 #define MAX_KEYS 16
 
@@ -55,10 +46,3 @@ int load_pubkeys(char **paths, unsigned n, struct ms_pubkey *ret);
  */
 int open_verified(const char *path, const struct ms_pubkey *keys,
 		  unsigned n_keys, unsigned threshold, struct sf_image **ret);
-
-/* A progress callback: a line rewritten on a terminal, nothing otherwise. */
-void progress_tty(void *label, uint64_t done, uint64_t total);
-void progress_end(void);
-
-/* Parse a positive integer option; false if malformed. */
-bool parse_uint(const char *s, unsigned long max, unsigned long *ret);

@@ -47,7 +47,7 @@ struct create_args {
 static int parse_number_opt(const char *what, const char *s, unsigned long max,
 			    unsigned long *ret)
 {
-	if (!parse_uint(s, max, ret))
+	if (!sf_parse_uint(s, max, ret))
 		return usage_error("create", "bad %s \"%s\"", what, s);
 	return EXIT_OK;
 }
@@ -98,7 +98,7 @@ static int parse_create(int argc, char **argv, struct create_args *a)
 			a->base_pubkeys[a->n_base_pubkeys++] = optarg;
 			break;
 		case 'T':
-			if (!parse_uint(optarg, MAX_KEYS, &a->threshold))
+			if (!sf_parse_uint(optarg, MAX_KEYS, &a->threshold))
 				return usage_error("create",
 						   "bad threshold \"%s\"",
 						   optarg);
@@ -206,6 +206,7 @@ int cmd_create(int argc, char **argv)
 	struct ms_seckey keys[MAX_KEYS];
 	struct ms_pubkey pubs[MAX_KEYS];
 	const char *epoch = getenv("SOURCE_DATE_EPOCH");
+	struct sf_progress progress;
 	unsigned long t;
 	int r;
 
@@ -215,7 +216,7 @@ int cmd_create(int argc, char **argv)
 	r = check_required(&a);
 	if (r != EXIT_OK)
 		return r;
-	if (epoch && !parse_uint(epoch, ~0ul, &t))
+	if (epoch && !sf_parse_uint(epoch, ~0ul, &t))
 		return usage_error("create", "bad SOURCE_DATE_EPOCH");
 	a.o.build_time = epoch ? t : 0;
 	r = load_seckeys(a.keys, a.o.n_keys, a.password_file, keys);
@@ -230,10 +231,11 @@ int cmd_create(int argc, char **argv)
 	a.o.base_keys = pubs;
 	a.o.n_base_keys = a.n_base_pubkeys;
 	a.o.base_threshold = (unsigned)a.threshold;
-	a.o.progress = progress_tty;
-	a.o.progress_data = "create";
+	sf_progress_init(&progress, "create", false);
+	a.o.progress = sf_progress_update;
+	a.o.progress_data = &progress;
 	r = sf_image_create(&cli_ctx, &a.o, a.out);
-	progress_end();
+	sf_progress_end(&progress);
 	for (unsigned i = 0; i < a.o.n_keys; i++)
 		ms_seckey_wipe(&keys[i]);
 	if (r == -EINVAL)

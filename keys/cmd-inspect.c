@@ -233,7 +233,7 @@ int cmd_manifest(int argc, char **argv)
 		case 'n':
 			if (!strcmp(optarg, "0"))
 				n = 0;
-			else if (!parse_uint(optarg, SF_MAX_SIGS - 1, &n))
+			else if (!sf_parse_uint(optarg, SF_MAX_SIGS - 1, &n))
 				return usage_error("manifest",
 						   "bad signature number");
 			break;

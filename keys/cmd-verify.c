@@ -77,7 +77,7 @@ static int parse_verify(const char *cmd, int argc, char **argv,
 			a->pubkeys[a->n_pubkeys++] = optarg;
 			break;
 		case 't':
-			if (!parse_uint(optarg, MAX_KEYS, &a->threshold))
+			if (!sf_parse_uint(optarg, MAX_KEYS, &a->threshold))
 				return usage_error(cmd, "bad threshold \"%s\"",
 						   optarg);
 			break;
@@ -177,13 +177,16 @@ static void close_bases(struct bases *b)
 static int verify_content(const struct verify_args *a, struct sf_image *img,
 			  uint32_t *ret_unchecked)
 {
+	struct sf_progress p;
 	struct bases b;
 	int r = open_bases(a, img, &b);
 
+	sf_progress_init(&p, "verify", false);
 	if (r >= 0)
 		r = sf_image_verify_content(&cli_ctx, img, b.base, 0,
-					    progress_tty, "verify",
+					    sf_progress_update, &p,
 					    ret_unchecked);
+	sf_progress_end(&p);
 	close_bases(&b);
 	return r;
 }
@@ -219,12 +222,16 @@ int cmd_verify(int argc, char **argv)
 	r = open_checked("verify", argc, argv, &a, &img);
 	if (r != EXIT_OK)
 		return r < 0 ? EXIT_OK : r;
-	if (a.content)
+	if (a.content) {
 		r = verify_content(&a, img, &unchecked);
-	else
-		r = sf_image_verify_data(&cli_ctx, img, 0, progress_tty,
-					 "verify");
-	progress_end();
+	} else {
+		struct sf_progress p;
+
+		sf_progress_init(&p, "verify", false);
+		r = sf_image_verify_data(&cli_ctx, img, 0, sf_progress_update,
+					 &p);
+		sf_progress_end(&p);
+	}
 	if (r == 0)
 		r = report(argv[optind], img, a.content, unchecked);
 	else if (r == -EBADMSG || r == -EXDEV)
@@ -246,11 +253,13 @@ static int write_payload(struct sf_image *img, const struct sf_payload *p,
 {
 	_cleanup_free_ uint8_t *stored = malloc(img->m.chunk_size);
 	_cleanup_free_ uint8_t *out = malloc(img->m.chunk_size);
+	struct sf_progress progress;
 	struct sf_codec codec;
 	int r = 0;
 
 	if (!stored || !out)
 		return -ENOMEM;
+	sf_progress_init(&progress, "extract", false);
 	sf_codec_init(&codec, 9);
 	for (uint32_t i = p->first_chunk;
 	     r >= 0 && i < p->first_chunk + p->n_chunks; i++) {
@@ -262,10 +271,10 @@ static int write_payload(struct sf_image *img, const struct sf_payload *p,
 					    base, true, out);
 		if (r >= 0)
 			r = pwrite_full(fd, out, c->length, c->offset);
-		progress_tty("extract", c->offset + c->length, p->size);
+		sf_progress_update(&progress, c->offset + c->length, p->size);
 	}
 	sf_codec_done(&codec);
-	progress_end();
+	sf_progress_end(&progress);
 	return r < 0 ? r : ftruncate(fd, (off_t)p->size) < 0 ? -errno : 0;
 }
 

@@ -57,11 +57,12 @@ static const char help_text[] =
 	"     malformed, truncated, tampered, too few valid signatures,\n"
 	"     or a delta whose base is missing or wrong\n"
 	"  2  usage error (unknown option, missing argument, bad value)\n"
-	"  3  a file could not be read or written (missing, permissions,\n"
+	"  5  a file could not be read or written (missing, permissions,\n"
 	"     disk full)\n"
-	"  4  a key file is unusable or a password is wrong\n"
-	"  5  verify --content: nothing is wrong, but chunks of a delta\n"
-	"     could not be checked without its base payloads (--base-*)\n";
+	"  7  a key file is unusable or a password is wrong\n"
+	"  8  verify --content: nothing is wrong, but chunks of a delta\n"
+	"     could not be checked without its base payloads (--base-*)\n"
+	"(The statuses mean the same in slotflip, the device's tool.)\n";
 
 int usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -86,42 +87,6 @@ int exit_for_image_error(int r)
 	default:
 		return EXIT_IO;
 	}
-}
-
-bool parse_uint(const char *s, unsigned long max, unsigned long *ret)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v == 0 || v > max || s[0] == '-')
-		return false;
-	*ret = v;
-	return true;
-}
-
-static bool progress_on;
-
-void progress_tty(void *label, uint64_t done, uint64_t total)
-{
-	static unsigned last = ~0u;
-	unsigned pct = total ? (unsigned)(done * 100 / total) : 100;
-
-	if (!isatty(STDERR_FILENO) || pct == last)
-		return;
-	last = pct;
-	progress_on = true;
-	fprintf(stderr, "\r%s: %3u%% (%llu of %llu MiB)", (const char *)label,
-		pct, (unsigned long long)(done >> 20),
-		(unsigned long long)(total >> 20));
-}
-
-void progress_end(void)
-{
-	if (progress_on)
-		fputc('\n', stderr);
-	progress_on = false;
 }
 
 static const struct {

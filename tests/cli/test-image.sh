@@ -120,7 +120,7 @@ test_delta_base_must_be_signed() {
 		mk 1.1 v4.img --delta-from other.img --base-pubkey k2.pub \
 		--base-pubkey k3.pub --threshold 3
 	expect_fail 2 "go with --delta-from" mk 1.1 v4.img --base-pubkey k2.pub
-	expect_fail 4 "cannot use public key nope.pub" \
+	expect_fail 7 "cannot use public key nope.pub" \
 		mk 1.1 v4.img --delta-from other.img --base-pubkey nope.pub
 }
 
@@ -216,15 +216,15 @@ test_wrong_key_refused() {
 test_key_problems() {
 	payloads
 	keys
-	expect_fail 4 "cannot use public key missing.pub" \
+	expect_fail 7 "cannot use public key missing.pub" \
 		"$IMG" verify x --pubkey missing.pub
 	echo "not a key" >bad.pub
-	expect_fail 4 "cannot use public key bad.pub" \
+	expect_fail 7 "cannot use public key bad.pub" \
 		"$IMG" verify x --pubkey bad.pub
-	expect_fail 4 "cannot use secret key k.pub" \
+	expect_fail 7 "cannot use secret key k.pub" \
 		"$IMG" create --rootfs rootfs --efi efi --version 1 \
 		--compatible c --key k.pub -o x.img
-	expect_fail 3 "k.sec exists; give --force" \
+	expect_fail 5 "k.sec exists; give --force" \
 		"$IMG" keygen -p k.pub -s k.sec
 	cp k.sec k.sec.orig
 	"$IMG" keygen -p k.pub -s k.sec --force >/dev/null
@@ -246,7 +246,7 @@ test_bad_values_are_usage_errors() {
 	expect_fail 2 "give --rootfs FILE and --efi FILE" \
 		"$IMG" create --version 1 --compatible c --key k.sec -o x.img
 	[ ! -e x.img ] || fail "x.img left behind"
-	expect_fail 3 "cannot open nothing" \
+	expect_fail 5 "cannot open nothing" \
 		"$IMG" create --rootfs nothing --efi efi --version 1 \
 		--compatible c --key k.sec -o x.img
 	ls | grep -q '\.tmp\.' && fail "temporary file left behind"
@@ -261,7 +261,7 @@ test_refuses_non_images() {
 	: >empty
 	expect_fail 1 "not a slotflip image (only 0 bytes)" \
 		"$IMG" verify empty --pubkey k.pub
-	expect_fail 3 "cannot open nothing.img" \
+	expect_fail 5 "cannot open nothing.img" \
 		"$IMG" verify nothing.img --pubkey k.pub
 	# An unknown format version, and an absurd manifest length.
 	cp a.img v2.img
@@ -336,11 +336,11 @@ test_password_protected_minisign_key() {
 	command -v minisign >/dev/null || skip "minisign not installed"
 	payloads
 	printf 'sekrit\nsekrit\n' | minisign -G -p p.pub -s p.sec >/dev/null 2>&1
-	expect_fail 4 "is password-protected: give its password with --password-file" \
+	expect_fail 7 "is password-protected: give its password with --password-file" \
 		"$IMG" create --rootfs rootfs --efi efi --version 1 \
 		--compatible c --key p.sec -o a.img
 	echo wrong >pw
-	expect_fail 4 "cannot use secret key p.sec" \
+	expect_fail 7 "cannot use secret key p.sec" \
 		"$IMG" create --rootfs rootfs --efi efi --version 1 \
 		--compatible c --key p.sec --password-file pw -o a.img
 	echo sekrit >pw
