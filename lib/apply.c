@@ -383,8 +383,8 @@ static int apply_usual(struct apply_worker *w, const struct sf_chunk *c,
 	int r;
 
 	r = identity_held(w, c);
-	if (r != 0) /* (a base chunk has no stored bytes to check) */
-		return r;
+	if (r != 0) /* held: proven (a base chunk has no stored bytes) */
+		return r < 0 ? r : 0;
 	if (c->form != SF_FORM_ZERO) {
 		r = apply_decode(job, &w->codec, &w->base, idx, w->stored,
 				 w->content, false);
@@ -419,44 +419,47 @@ enum spare_wait {
  * there): an identity or a patch chunk reads the spare's chunk whole, with
  * one read, and the active slot not at all. A patch chunk is rebuilt from
  * it (base blocks outside the chunk from the active slot). Nothing is
- * used before spare_done() has its content hash. Returns a spare_wait
- * (SPARE_NO: nothing written, the caller takes the usual way, which
- * reports what is wrong) or -errno.
+ * used before spare_done() has its content hash. Sets *@what (SPARE_NO:
+ * nothing written, the caller takes the usual way, which reports what is
+ * wrong). Returns 0 or -errno.
  */
 static int spare_first(struct apply_worker *w, const struct sf_chunk *c,
-		       uint32_t idx)
+		       uint32_t idx, enum spare_wait *what)
 {
 	struct apply_job *job = w->job;
 	int r;
 
+	*what = SPARE_NO;
 	if (!atomic_load(&job->spare_holds) ||
 	    (!is_identity(c) && c->form != SF_FORM_PATCH))
-		return SPARE_NO;
+		return 0;
 	r = read_slot(job, c, w->slot, 0, c->length);
 	if (r < 0)
 		return r;
-	if (c->form != SF_FORM_PATCH)
-		return SPARE_HELD;
+	if (c->form != SF_FORM_PATCH) {
+		*what = SPARE_HELD;
+		return 0;
+	}
 	r = sf_image_read_stored(job->ctx, job->img, idx, w->stored);
 	if (r < 0)
 		return r;
 	w->spare_chunk = c;
 	if (sf_chunk_rebuild(&w->quiet, &w->codec, c, idx, w->stored,
-			     &w->spare_base, w->content) < 0) {
+			     &w->spare_base, w->content) < 0)
 		atomic_store(&job->spare_holds, false);
-		return SPARE_NO;
-	}
-	return SPARE_PATCH;
+	else
+		*what = SPARE_PATCH;
+	return 0;
 }
 
 /*
  * Chunk @c of spare_first() (@what), its content hashed to @hash: a held
  * identity chunk is proven; a patch chunk rebuilt right has the blocks
  * that changed written. Where the spare did not hold the base, the chunk
- * takes the usual way. Returns 0, 1 or -errno, as apply_usual().
+ * takes the usual way. Returns 0 or -errno, as apply_usual().
  */
 static int spare_done(struct apply_worker *w, const struct sf_chunk *c,
-		      uint32_t idx, int what, const uint8_t *hash)
+		      uint32_t idx, enum spare_wait what, const uint8_t *hash)
 {
 	bool right = sodium_memcmp(hash, c->content_hash, SF_HASH_BYTES) == 0;
 
@@ -473,18 +476,19 @@ static int spare_done(struct apply_worker *w, const struct sf_chunk *c,
 static int apply_batch(struct apply_worker *w, uint32_t first, uint32_t n)
 {
 	const struct sf_chunk *c = &w->job->img->m.chunks[first];
-	int what[SF_HASH_LANES_MAX];
+	enum spare_wait what[SF_HASH_LANES_MAX];
 	struct hash_wait h = { .n = 0 };
 	int r;
 
 	w->wrote.n = 0;
 	for (uint32_t k = 0; k < n; k++) {
 		use_lane(w, k);
-		r = what[k] = spare_first(w, &c[k], first + k);
-		if (r == SPARE_NO)
+		r = spare_first(w, &c[k], first + k, &what[k]);
+		if (r >= 0 && what[k] == SPARE_NO)
 			r = apply_usual(w, &c[k], first + k);
-		else if (r > 0)
-			wait_hash(&h, k, r == SPARE_HELD ? w->slot : w->content,
+		else if (r >= 0)
+			wait_hash(&h, k,
+				  what[k] == SPARE_HELD ? w->slot : w->content,
 				  c[k].length);
 		if (r < 0)
 			return r;
