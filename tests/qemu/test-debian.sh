@@ -11,7 +11,7 @@ export SLOT_MIB DATA_MIB
 . "$(dirname "$0")/lib.sh"
 
 DEB_WATCHDOG=10 # slotflip.watchdog= of the trial UKIs
-DEB_DEADLINE=150 # trial-deadline of the guest's config
+DEB_DEADLINE=120 # trial-deadline of the guest's config
 # A systemd boot under TCG takes 30-45 s; a trial waits for checks.
 BOOT_LIMIT=${QEMU_BOOT_LIMIT:-420}
 
@@ -296,7 +296,7 @@ test_failed_gate_falls_back() {
 }
 
 # (d) A unit ordered before boot-complete.target never finishes: the
-# trial's deadline (trial-deadline = 150) fails the confirm job, B is
+# trial's deadline (trial-deadline = 120) fails the confirm job, B is
 # marked bad, A boots.
 test_hung_gate_deadline_falls_back() {
 	build_debian_world
@@ -318,7 +318,7 @@ test_hung_gate_deadline_falls_back() {
 test_slow_health_check_confirms() {
 	build_debian_world
 	mkdir -p data/sftest
-	echo 'echo "SFTEST: health check sleeps 45 s" >/dev/ttyS0; sleep 45' \
+	echo 'echo "SFTEST: health check sleeps 35 s" >/dev/ttyS0; sleep 35' \
 		>data/sftest/health.sh
 	agent 'wait_unit slotflip-confirm.service 250
 say "uptime $(cut -d. -f1 /proc/uptime) s"
@@ -327,7 +327,7 @@ systemctl poweroff'
 	deb_staged_machine
 	deb_apply
 	deb_boot
-	log_has "SFTEST: health check sleeps 45 s"
+	log_has "SFTEST: health check sleeps 35 s"
 	log_has "SFTEST: slotflip-confirm.service active"
 	log_has "reboot: Power down"
 	expect_state good b
