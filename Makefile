@@ -5,7 +5,7 @@
 #   make demo       install missing packages, build, show what slotflip does
 #   make analyze    GCC -fanalyzer over the sources (part of check)
 #   make bench      benchmarks (print figures, assert nothing)
-#   make fuzz       libFuzzer targets (clang), each run for FUZZ_SECONDS
+#   make fuzz       fuzz campaign: each libFuzzer target 10 M runs or 30 min
 
 B := build
 S := $(B)/san
@@ -120,9 +120,14 @@ $(S)/replay-%: $(call san_obj,tests/fuzz/fuzz-%.c tests/fuzz/replay.c) $(SAN_LIB
 deps:
 	scripts/install-deps.sh
 
-# libFuzzer builds (clang) of every fuzz target; each runs FUZZ_SECONDS on
-# a copy of its corpus (new findings stay in build/fuzz/corpus-NAME).
-FUZZ_SECONDS ?= 60
+# libFuzzer builds (clang) of every fuzz target. `make fuzz` is a
+# campaign (tests/fuzz/campaign.sh): each target until FUZZ_RUNS
+# executions or FUZZ_SECONDS, whichever comes first, then a table of
+# figures in build/fuzz/summary.txt and the inputs that raise coverage
+# in build/fuzz/new-NAME/. FUZZ_TARGETS picks targets (default: all).
+FUZZ_RUNS ?= 10000000
+FUZZ_SECONDS ?= 1800
+FUZZ_TARGETS ?=
 FUZZ_BINS := $(patsubst tests/fuzz/fuzz-%.c,$(B)/fuzz/fuzz-%,$(FUZZ_SRCS))
 
 $(B)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(LIB_SRCS) $(LIB_HDRS)
@@ -132,12 +137,8 @@ $(B)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(LIB_SRCS) $(LIB_HDRS)
 
 fuzz: deps
 	$(MAKE) $(FUZZ_BINS)
-	set -e; for f in $(FUZZ_BINS); do \
-		n=$${f##*/fuzz-}; mkdir -p $(B)/fuzz/corpus-$$n; \
-		cp -n tests/fuzz/corpus/$$n/* $(B)/fuzz/corpus-$$n/ 2>/dev/null || true; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
-			$(B)/fuzz/corpus-$$n; \
-	done
+	FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	tests/fuzz/campaign.sh $(B) $(FUZZ_TARGETS)
 
 demo: deps
 	$(MAKE) all
