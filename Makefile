@@ -24,6 +24,7 @@ LIB_HDRS := $(wildcard lib/*.h)
 IMAGE_SRCS := $(wildcard keys/*.c)
 INIT_SRCS := $(wildcard applier/*.c)
 RUNTIME_SRCS := $(wildcard bootctl/*.c)
+HTTP_SRCS := $(wildcard bootctl/http/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz-*.c)
 CLI_TESTS := $(wildcard tests/cli/test-*.sh)
@@ -39,7 +40,11 @@ REL_LIB := $(B)/libslotflip.a
 SAN_LIB := $(S)/libslotflip.a
 
 PROGRAMS := $(B)/slotflip-image $(B)/slotflip-init $(B)/slotflip
+# slotflip-http, the download helper of `slotflip fetch`, links libcurl,
+# which Debian ships as a shared library only: the one dynamic program.
+HTTP_PROGRAM := $(B)/slotflip-http
 SAN_PROGRAMS := $(S)/slotflip-image $(S)/slotflip-init $(S)/slotflip \
+	$(S)/slotflip-http \
 	$(patsubst tests/tools/%.c,$(S)/tool-%,$(wildcard tests/tools/*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(S)/%,$(UNIT_SRCS))
 FUZZ_REPLAYS := $(patsubst tests/fuzz/fuzz-%.c,$(S)/replay-%,$(FUZZ_SRCS))
@@ -59,7 +64,7 @@ CHECK_TESTS := tests/format-check.sh tests/static/test-static.sh \
 # ... and what they need besides $(PROGRAMS) and $(SAN_PROGRAMS).
 CHECK_EXTRA := $(B)/static-probe $(B)/ovmf-vars $(S)/ovmf-vars
 
-all: $(PROGRAMS)
+all: $(PROGRAMS) $(HTTP_PROGRAM)
 
 -include mk/*.mk
 
@@ -100,12 +105,17 @@ $(B)/slotflip: $(call rel_obj,$(RUNTIME_SRCS)) $(REL_LIB)
 $(PROGRAMS):
 	$(call link,$(REL_CFLAGS) -static)
 
+$(B)/slotflip-http: $(call rel_obj,$(HTTP_SRCS)) $(REL_LIB)
+	$(call link,$(REL_CFLAGS))
+$(B)/slotflip-http $(S)/slotflip-http: LIBS += -lcurl
+
 # The same sources, dynamic, with sanitizers, for the tests; and the
 # tests' own programs.
 $(S)/slotflip-image: $(call san_obj,$(IMAGE_SRCS)) $(SAN_LIB)
 $(S)/slotflip-init: $(call san_obj,$(INIT_SRCS)) $(SAN_LIB)
 $(S)/slotflip: $(call san_obj,$(RUNTIME_SRCS)) $(SAN_LIB)
-$(S)/slotflip-image $(S)/slotflip-init $(S)/slotflip:
+$(S)/slotflip-http: $(call san_obj,$(HTTP_SRCS)) $(SAN_LIB)
+$(S)/slotflip-image $(S)/slotflip-init $(S)/slotflip $(S)/slotflip-http:
 	$(call link,$(SAN_CFLAGS))
 
 $(S)/test-%: $(call san_obj,tests/unit/test-%.c tests/unit/testlib.c) $(SAN_LIB)
@@ -144,7 +154,7 @@ demo: deps
 	$(MAKE) all
 	scripts/demo.sh
 
-check-build: $(PROGRAMS) $(SAN_PROGRAMS) $(UNIT_BINS) $(FUZZ_REPLAYS) \
+check-build: $(PROGRAMS) $(HTTP_PROGRAM) $(SAN_PROGRAMS) $(UNIT_BINS) $(FUZZ_REPLAYS) \
 	$(CHECK_EXTRA)
 
 check: deps

@@ -25,6 +25,7 @@ enum {
 	EXIT_NOT_ROOT = 6, /* the command must run as root */
 	EXIT_KEY = 7, /* a key file is unusable, or a password is wrong */
 	EXIT_UNCHECKED = 8, /* verify --content: a delta's base not given */
+	EXIT_NETWORK = 9, /* the server or the network failed: try later */
 };
 
 /*

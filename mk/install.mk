@@ -20,8 +20,9 @@ SYSTEMCONFDIR := $(PREFIX)/lib/systemd/system.conf.d
 UNITS := slotflip-confirm.service slotflip-trial-failed.service
 DOCDIR := $(PREFIX)/share/doc/slotflip
 
-install: $(PROGRAMS)
+install: $(PROGRAMS) $(HTTP_PROGRAM)
 	install -D -m 0755 $(B)/slotflip $(DESTDIR)$(SBINDIR)/slotflip
+	install -D -m 0755 $(B)/slotflip-http $(DESTDIR)$(LIBEXECDIR)/slotflip-http
 	install -D -m 0755 $(B)/slotflip-init $(DESTDIR)$(LIBEXECDIR)/slotflip-init
 	install -D -m 0755 $(B)/slotflip-image $(DESTDIR)$(PREFIX)/bin/slotflip-image
 	install -D -m 0755 bootctl/slotflip-confirm $(DESTDIR)$(LIBEXECDIR)/slotflip-confirm

@@ -11,6 +11,9 @@ PACKAGES=(
 	gcc make libc6-dev binutils clang libclang-rt-14-dev clang-format
 	# libraries (Debian ships their static archives)
 	libsodium-dev libblkid-dev zlib1g-dev
+	# slotflip-http (the download helper of `slotflip fetch`); its tests
+	# serve files with nginx
+	libcurl4-openssl-dev nginx-light
 	# signing, images, test data; jq reads `slotflip status --json`
 	minisign e2fsprogs xxd jq
 	# Secure Boot: signing UKIs (initrd/mkuki.sh --sign), test keys
