@@ -269,8 +269,8 @@ static int write_payload(struct sf_image *img, const struct sf_payload *p,
 	return r < 0 ? r : ftruncate(fd, (off_t)p->size) < 0 ? -errno : 0;
 }
 
-static int extract_one(struct sf_image *img, const struct sf_payload *p,
-		       const char *out, const char *base_path)
+int extract_payload(struct sf_image *img, const struct sf_payload *p,
+		    const char *out, const char *base_path)
 {
 	_cleanup_close_ int base_fd = -1;
 	_cleanup_free_ char *tmp = NULL;
@@ -325,7 +325,7 @@ int cmd_extract(int argc, char **argv)
 			r = EXIT_REFUSED;
 			break;
 		}
-		e = extract_one(img, p, a.out[k], a.base[k]);
+		e = extract_payload(img, p, a.out[k], a.base[k]);
 		r = e < 0 ? exit_for_image_error(e) : EXIT_OK;
 	}
 	sf_image_close(img);
