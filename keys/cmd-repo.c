@@ -327,25 +327,32 @@ static int init_checks(struct repo_args *a)
 	return issue_time(a);
 }
 
-static int write_first_set(struct repo_args *a, struct ms_seckey *keys)
+/* The text of key set 1: the public halves of @keys. */
+static int first_set(struct repo_args *a, const struct ms_seckey *keys,
+		     char **ret_text, size_t *ret_len)
 {
-	struct repo r = {
-		.dir = a->dir, .fd = -1, .keys = keys, .n_keys = a->n_keys
-	};
-	_cleanup_free_ char *text = NULL;
-	char comment[MS_TRUSTED_COMMENT_MAX];
-	size_t len;
+	struct sf_repo_keyset ks = { .set = 1 };
 
-	strcpy(r.ks.product, a->product);
-	strcpy(r.ks.compatible, a->compatible);
-	r.ks.set = 1;
-	r.ks.threshold = (unsigned)a->threshold;
-	r.ks.issued = a->now;
-	r.ks.n_keys = a->n_keys;
+	strcpy(ks.product, a->product);
+	strcpy(ks.compatible, a->compatible);
+	ks.threshold = (unsigned)a->threshold;
+	ks.issued = a->now;
+	ks.n_keys = a->n_keys;
 	for (unsigned i = 0; i < a->n_keys; i++)
-		ms_pubkey_from_seckey(&keys[i], &r.ks.keys[i]);
-	if (sf_repo_keyset_format(&cli_ctx, &r.ks, &text, &len) < 0)
+		ms_pubkey_from_seckey(&keys[i], &ks.keys[i]);
+	if (sf_repo_keyset_format(&cli_ctx, &ks, ret_text, ret_len) < 0)
 		return usage_error(a->cmd, "the keys do not make a key set");
+	return EXIT_OK;
+}
+
+static int write_first_set(struct repo_args *a, struct ms_seckey *keys,
+			   const char *text, size_t len)
+{
+	struct repo r = { .dir = a->dir, .fd = -1 };
+	char comment[MS_TRUSTED_COMMENT_MAX];
+
+	r.keys = keys;
+	r.n_keys = a->n_keys;
 	sf_repo_comment(SF_REPODOC_KEYS, a->product, NULL, 1, comment,
 			sizeof(comment));
 	return repo_write_signed(&r, "keys/1", NULL, text, len, comment, NULL,
@@ -355,6 +362,8 @@ static int write_first_set(struct repo_args *a, struct ms_seckey *keys)
 static int repo_init(struct repo_args *a)
 {
 	struct ms_seckey keys[MAX_KEYS];
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
 	char path[PATH_MAX];
 	struct stat st;
 	int e;
@@ -372,9 +381,12 @@ static int repo_init(struct repo_args *a)
 	if ((e = load_seckeys(a->keys, a->n_keys, a->password_file, keys)) !=
 	    EXIT_OK)
 		return e;
-	e = init_dirs(a->dir);
+	/* What can be refused is checked before a directory is made. */
+	e = first_set(a, keys, &text, &len);
 	if (e == EXIT_OK)
-		e = write_first_set(a, keys);
+		e = init_dirs(a->dir);
+	if (e == EXIT_OK)
+		e = write_first_set(a, keys, text, len);
 	wipe(keys, a->n_keys);
 	if (e == EXIT_OK)
 		printf("%s: repository of %s for %s, key set 1 (%lu of %u "
