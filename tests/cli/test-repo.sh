@@ -443,4 +443,94 @@ signatures, timestamp and its signatures)"
 	consistent
 }
 
+# The sample server block of docs/REPO.md, on 127.0.0.1 without TLS:
+# nginx.conf for PORT, serving ./repo, logging to ./access.log.
+nginx_conf() {
+	local port=$1 t
+	{
+		echo "pid $PWD/nginx.pid; error_log $PWD/error.log;"
+		echo "master_process off; daemon on; events {}"
+		echo "http {"
+		for t in client_body proxy fastcgi uwsgi scgi; do
+			echo "${t}_temp_path $PWD/tmp-$t;"
+		done
+		sed -n '/^    log_format slotflip/,/^    }$/p' \
+			"$SF_SRCDIR/docs/REPO.md" |
+			sed -e "s|listen 443 ssl;|listen 127.0.0.1:$port;|" \
+				-e '/ssl_/d' -e "s|root /srv/[^;]*;|root $PWD/repo;|" \
+				-e "s|/var/log/nginx/slotflip.log|$PWD/access.log|"
+		echo "}"
+	} >nginx.conf
+	grep -q "listen 127.0.0.1:$port;" nginx.conf || fail "no listen line"
+	grep -q "root $PWD/repo;" nginx.conf || fail "no root line"
+}
+
+start_nginx() {
+	local try
+	for try in 1 2 3 4 5; do
+		PORT=$((20000 + RANDOM % 20000))
+		nginx_conf $PORT
+		if nginx -p "$PWD/" -c "$PWD/nginx.conf" 2>nginx.err; then
+			trap 'kill "$(cat nginx.pid)" 2>/dev/null' EXIT
+			return 0
+		fi
+		grep -q "Address already in use" nginx.err || break
+	done
+	cat nginx.err >&2
+	fail "nginx did not start"
+}
+
+# header URL NAME: the value of the response header NAME of a HEAD.
+header() {
+	curl -sfI "http://127.0.0.1:$PORT/$1" | tr -d '\r' |
+		awk -v n="$2" 'tolower($1) == tolower(n) ":" { sub(/^[^ ]* /, ""); print }'
+}
+
+test_sample_nginx_block_serves_the_repository() {
+	command -v nginx >/dev/null || skip "nginx not installed"
+	command -v curl >/dev/null || skip "curl not installed"
+	keys k
+	mk 1 1.0
+	mk 2 1.1
+	init
+	add v1.img stable >/dev/null
+	add v2.img stable >/dev/null
+	start_nginx
+	idx=$(index_of stable)
+	full=$(awk '$1 == "full" { print $3 }' "$idx")
+	immutable="public, max-age=31536000, immutable"
+	[ "$(header "images/$full.img" Cache-Control)" = "$immutable" ]
+	[ "$(header "${idx#repo/}" Cache-Control)" = "$immutable" ]
+	[ "$(header "${idx#repo/}.minisig" Cache-Control)" = "$immutable" ]
+	[ "$(header channels/stable/timestamp.2.minisig Cache-Control)" = "$immutable" ]
+	[ "$(header channels/stable/timestamp Cache-Control)" = "public, max-age=60" ]
+	[ "$(header keys/1 Cache-Control)" = "public, max-age=300" ]
+	# Bytes as they are: no compression, Range requests on images.
+	curl -sf -H "Accept-Encoding: gzip" -D h.txt \
+		"http://127.0.0.1:$PORT/channels/stable/timestamp" -o ts
+	cmp ts repo/channels/stable/timestamp
+	! grep -qi "^content-encoding" h.txt || fail "compressed"
+	curl -sf -r 100-199 "http://127.0.0.1:$PORT/images/$full.img" -o part \
+		-w '%{http_code}\n' | grep -qx 206
+	cmp part <(tail -c +101 "repo/images/$full.img" | head -c 100)
+	# Files being written are not served.
+	echo partial >"repo/channels/stable/timestamp.tmp.Ab12Cd"
+	echo partial >"repo/images/new.img.tmp.Ab12Cd"
+	for f in channels/stable/timestamp.tmp.Ab12Cd images/new.img.tmp.Ab12Cd; do
+		[ "$(curl -s -o /dev/null -w '%{http_code}' \
+			"http://127.0.0.1:$PORT/$f")" = 404 ] || fail "$f served"
+	done
+	# The device's report headers reach the access log.
+	curl -sf -o /dev/null -H "Slotflip-Version: 1.0" -H "Slotflip-Slot: a" \
+		-H "Slotflip-Channel: stable" -H "Slotflip-Last-Result: applied" \
+		-H "Slotflip-Device: 5e1a" \
+		"http://127.0.0.1:$PORT/channels/stable/timestamp"
+	kill "$(cat nginx.pid)"
+	trap - EXIT
+	grep 'GET /channels/stable/timestamp HTTP' access.log |
+		grep -q 'version="1.0" slot="a" channel="stable" result="applied" device="5e1a"' ||
+		{ cat access.log; fail "no report in the access log"; }
+	grep -q 'range="bytes=100-199"' access.log
+}
+
 run_cases
