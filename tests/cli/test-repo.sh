@@ -179,6 +179,15 @@ test_add_offers_full_image_and_deltas() {
 		"$(field "$old" manifest)" ]
 	"$IMG" repo verify repo --pubkey k.pub >out.txt
 	grep -q "channel stable: good: version 1.3 (floor 0), full image and 2 delta(s)" out.txt
+	# The same image in another channel: no image is written again.
+	(cd repo/images && stat -c '%n %i %Y' ./*) >before
+	sleep 1
+	add v4.img beta --deltas 2 >out.txt
+	grep -q "channel beta offers 1.3: .* 2 delta(s)" out.txt
+	(cd repo/images && stat -c '%n %i %Y' ./*) >after
+	diff before after
+	[ "$(grep -E '^(full|delta) ' "$(index_of beta)")" = \
+		"$(grep -E '^(full|delta) ' "$idx")" ]
 	# --deltas 0: none.
 	mk 5 1.4
 	add v5.img stable --deltas 0 | grep -q "0 delta(s)"

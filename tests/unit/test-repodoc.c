@@ -399,6 +399,26 @@ static size_t three_lines(const char *s)
 	return (size_t)(p - s);
 }
 
+TEST(sign_needs_one_to_sixteen_keys)
+{
+	struct keys k;
+	char *sigs = NULL;
+	size_t len;
+
+	make_keys(&k, 1, 1);
+	reset_log();
+	CHECK_EQ(sf_repo_sign(&test_ctx, "x", 1, "c", k.sk, 0, &sigs, &len),
+		 -EINVAL);
+	CHECK_EQ(sf_repo_sign(&test_ctx, "x", 1, "c", k.sk, 17, &sigs, &len),
+		 -EINVAL);
+	CHECK_LOG("sign with 1 to 16 keys, not 17");
+	CHECK(sigs == NULL);
+	CHECK_EQ(sf_repo_sign(&test_ctx, "x", 1, "bad\ncomment", k.sk, 1, &sigs,
+			      &len),
+		 -EINVAL);
+	CHECK(sigs == NULL);
+}
+
 TEST(signature_file_rules)
 {
 	struct keys k;
