@@ -277,7 +277,7 @@ static int open_signing(struct repo_args *a, struct repo *r,
 	    (e = load_seckeys(a->keys, a->n_keys, a->password_file, keys)) !=
 		    EXIT_OK)
 		return e;
-	e = repo_open(a->dir, r);
+	e = repo_open(a->dir, true, r);
 	if (e == EXIT_OK && (e = repo_set_keys(r, keys, a->n_keys)) != EXIT_OK)
 		repo_close(r);
 	r->now = a->now;
@@ -666,7 +666,7 @@ static int repo_verify_cmd(struct repo_args *a)
 		return usage_error(a->cmd, "bad channel \"%s\"", a->channel);
 	e = load_pubkeys(a->pubkeys, a->n_pubkeys, pubs);
 	if (e == EXIT_OK)
-		e = repo_open(a->dir, &r);
+		e = repo_open(a->dir, false, &r);
 	if (e != EXIT_OK)
 		return e;
 	e = repo_verify(&r, a->channel, pubs, a->n_pubkeys,

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -124,15 +125,16 @@ static int walk_chain(struct repo *r)
 	}
 }
 
-int repo_open(const char *dir, struct repo *r)
+int repo_open(const char *dir, bool writer, struct repo *r)
 {
 	int e;
 
 	*r = (struct repo){ .dir = dir, .fd = -1 };
 	r->fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (r->fd < 0) {
-		fprintf(stderr, "slotflip-image: error: cannot open %s: %m\n",
-			dir);
+	if (r->fd < 0 || (writer && flock(r->fd, LOCK_EX) < 0)) {
+		fprintf(stderr, "slotflip-image: error: cannot %s %s: %m\n",
+			r->fd < 0 ? "open" : "lock", dir);
+		repo_close(r);
 		return EXIT_IO;
 	}
 	e = load_first_set(r);

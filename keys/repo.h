@@ -40,8 +40,12 @@ struct channel {
 	struct sf_repo_index idx;
 };
 
-/* Open DIR and walk its key chain (every set verified). */
-int repo_open(const char *dir, struct repo *r);
+/*
+ * Open DIR and walk its key chain (every set verified). A @writer first
+ * takes an exclusive lock on DIR (flock), waiting for another writer to
+ * finish: two writers would issue the same serials.
+ */
+int repo_open(const char *dir, bool writer, struct repo *r);
 void repo_close(struct repo *r);
 
 /* The signing keys must be keys of the newest set, at least its threshold. */

@@ -452,6 +452,36 @@ signatures, timestamp and its signatures)"
 	consistent
 }
 
+# hold_lock SECONDS: another writer holds the repository's lock.
+hold_lock() {
+	flock repo sleep "$1" &
+	while flock -n repo true; do sleep 0.05; done
+}
+
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+
+test_writers_wait_for_each_other() {
+	command -v flock >/dev/null || skip "flock not installed"
+	keys k
+	mk 1 1.0
+	init
+	add v1.img stable >/dev/null
+	start=$(date +%s%N)
+	hold_lock 2
+	"$IMG" repo refresh repo --key k.sec >/dev/null
+	waited=$(ms_since "$start")
+	wait
+	[ "$waited" -ge 1900 ] || fail "refresh did not wait (${waited} ms)"
+	[ "$(field repo/channels/stable/timestamp serial)" = 2 ]
+	# verify only reads: it does not wait.
+	start=$(date +%s%N)
+	hold_lock 4
+	"$IMG" repo verify repo >/dev/null
+	waited=$(ms_since "$start")
+	wait
+	[ "$waited" -lt 3500 ] || fail "verify waited (${waited} ms)"
+}
+
 # The sample server block of docs/REPO.md, on 127.0.0.1 without TLS:
 # nginx.conf for PORT, serving ./repo, logging to ./access.log.
 nginx_conf() {
