@@ -74,7 +74,8 @@ static const char add_help[] =
 static const char refresh_help[] =
 	"Usage: slotflip-image repo refresh DIR --key SEC ...\n"
 	"Write a new timestamp for every channel (run it daily from cron);\n"
-	"an index with less than half its lifetime left is issued again\n"
+	"an index with less than half its lifetime left, or signed by an\n"
+	"older key set (an interrupted rotate-keys), is issued again\n"
 	"first.\n" COMMON_HELP;
 
 static const char promote_help[] =
@@ -536,7 +537,10 @@ static int repo_promote(struct repo_args *a)
 
 /* ---- refresh, rotate-keys ---- */
 
-/* A new timestamp; first a new index when less than half its life is left. */
+/*
+ * A new timestamp; first a new index when less than half its life is left,
+ * or when an older key set signed it (a rotation that was interrupted).
+ */
 static int refresh_channel(struct repo *r, const char *name, bool new_index)
 {
 	struct channel *c = calloc(1, sizeof(*c));
@@ -546,7 +550,8 @@ static int refresh_channel(struct repo *r, const char *name, bool new_index)
 	if (e == EXIT_OK && !c->exists)
 		e = EXIT_OK;
 	else if (e == EXIT_OK &&
-		 (new_index || c->idx.expires < r->now + r->index_life / 2)) {
+		 (new_index || c->ts.keyset != r->ks.set ||
+		  c->idx.expires < r->now + r->index_life / 2)) {
 		idx = c->idx;
 		e = repo_publish(r, c, &idx);
 	} else if (e == EXIT_OK)

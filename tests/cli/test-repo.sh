@@ -419,6 +419,17 @@ test_rotate_keys() {
 		"$IMG" repo verify repo
 	cp full.minisig repo/keys/2.minisig
 	"$IMG" repo verify repo >/dev/null
+	# A rotation interrupted before the channels were issued again:
+	# verify refuses, refresh finishes it.
+	cp -a repo/channels before
+	"$IMG" repo rotate-keys repo --key n1.sec --key n2.sec \
+		--new-key k.sec >/dev/null
+	rm -rf repo/channels && cp -a before repo/channels
+	expect_fail 1 "names key set 2, the one in force is 3" \
+		"$IMG" repo verify repo
+	"$IMG" repo refresh repo --key k.sec >/dev/null
+	"$IMG" repo verify repo | grep -q "key set 3 (1 of 1 keys)"
+	minisign -Vm "$(index_of stable)" -p k.pub >/dev/null
 }
 
 test_publication_renames_timestamp_last() {
