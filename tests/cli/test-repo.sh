@@ -237,6 +237,15 @@ test_add_refusals_change_nothing() {
 	mk 4 1.3
 	expect_fail 1 "floor 1.0 must be from the channel's floor 1.1" \
 		add v4.img stable --floor 1.0
+	# New image keys: bases signed by the old ones give no delta.
+	payloads 5
+	SOURCE_DATE_EPOCH=1 "$IMG" create --rootfs rootfs --efi efi \
+		--version 1.4 --compatible acme-gw --key k2.sec -o v5.img >/dev/null
+	add v5.img stable --image-key k2.sec >out.txt 2>err.txt
+	grep -q "no delta from 1.2: images/.*.img is not signed by an image key" err.txt
+	grep -q "no delta from 1.1" err.txt
+	grep -q "channel stable offers 1.4: .* 0 delta(s)" out.txt
+	consistent
 }
 
 test_threshold_two_of_three() {
