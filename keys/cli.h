@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cliutil.h"
@@ -22,6 +23,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_manifest(int argc, char **argv);
+int cmd_repo(int argc, char **argv);
 
 /* Print "slotflip-image CMD: error: ..." and return EXIT_USAGE. */
 int usage_error(const char *cmd, const char *fmt, ...)
@@ -46,3 +48,14 @@ int load_pubkeys(char **paths, unsigned n, struct ms_pubkey *ret);
  */
 int open_verified(const char *path, const struct ms_pubkey *keys,
 		  unsigned n_keys, unsigned threshold, struct sf_image **ret);
+
+/*
+ * Write payload @p of the verified image @img to @out (through a
+ * temporary file renamed into place); a delta reads its base payload
+ * from @base_path. Returns 0 or -errno, with a message.
+ */
+int extract_payload(struct sf_image *img, const struct sf_payload *p,
+		    const char *out, const char *base_path);
+
+/* @dir "/" @name into @buf (@size bytes); false if it does not fit. */
+bool path_join(char *buf, size_t size, const char *dir, const char *name);

@@ -38,8 +38,8 @@ static const char verify_help[] =
 	"\n"
 	"Exit status: 0 all holds; 1 the image is refused (a signature, a\n"
 	"hash, a chunk's content, or a base that is not what the delta was\n"
-	"made against); 2 usage error; 3 a file could not be read; 4 a key\n"
-	"file is unusable; 5 (--content only) nothing is wrong, but some\n"
+	"made against); 2 usage error; 5 a file could not be read; 7 a key\n"
+	"file is unusable; 8 (--content only) nothing is wrong, but some\n"
 	"chunks of a delta could not be checked without its base payloads.\n";
 
 static const char extract_help[] =
@@ -278,8 +278,8 @@ static int write_payload(struct sf_image *img, const struct sf_payload *p,
 	return r < 0 ? r : ftruncate(fd, (off_t)p->size) < 0 ? -errno : 0;
 }
 
-static int extract_one(struct sf_image *img, const struct sf_payload *p,
-		       const char *out, const char *base_path)
+int extract_payload(struct sf_image *img, const struct sf_payload *p,
+		    const char *out, const char *base_path)
 {
 	_cleanup_close_ int base_fd = -1;
 	_cleanup_free_ char *tmp = NULL;
@@ -334,7 +334,7 @@ int cmd_extract(int argc, char **argv)
 			r = EXIT_REFUSED;
 			break;
 		}
-		e = extract_one(img, p, a.out[k], a.base[k]);
+		e = extract_payload(img, p, a.out[k], a.base[k]);
 		r = e < 0 ? exit_for_image_error(e) : EXIT_OK;
 	}
 	sf_image_close(img);

@@ -95,3 +95,15 @@ int open_verified(const char *path, const struct ms_pubkey *keys,
 	*ret = img;
 	return EXIT_OK;
 }
+
+bool path_join(char *buf, size_t size, const char *dir, const char *name)
+{
+	size_t d = strlen(dir), n = strlen(name);
+
+	if (d + 1 + n >= size)
+		return false;
+	memcpy(buf, dir, d);
+	buf[d] = '/';
+	memcpy(buf + d + 1, name, n + 1);
+	return true;
+}

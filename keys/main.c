@@ -48,6 +48,9 @@ static const char help_text[] =
 	"  extract IMAGE --pubkey PUB [--threshold K] --rootfs OUT\n"
 	"          [--efi OUT] [--base-rootfs FILE] [--base-efi FILE]\n"
 	"      Verify, then write the payloads out (a delta needs its base).\n"
+	"  repo init|add|refresh|promote|rotate-keys|verify DIR ...\n"
+	"      Write and check an update repository for a fleet\n"
+	"      (docs/REPO.md); `slotflip-image repo --help` lists them.\n"
 	"\n"
 	"Run `slotflip-image COMMAND --help` for a command's options.\n"
 	"\n"
@@ -96,7 +99,7 @@ static const struct {
 	{ "keygen", cmd_keygen },   { "create", cmd_create },
 	{ "sign", cmd_sign },	    { "verify", cmd_verify },
 	{ "inspect", cmd_inspect }, { "manifest", cmd_manifest },
-	{ "extract", cmd_extract },
+	{ "extract", cmd_extract }, { "repo", cmd_repo },
 };
 
 int main(int argc, char **argv)

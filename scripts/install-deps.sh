@@ -23,6 +23,9 @@ PACKAGES=(
 	# QEMU boot tests: firmware, disk image, initramfs, modules
 	qemu-system-x86 ovmf fdisk mtools dosfstools busybox-static
 	systemd-boot-efi cpio kmod
+	# tests/cli/test-repo.sh: the order of the renames of a publication;
+	# the sample nginx block of docs/REPO.md serving a repository
+	strace nginx-light curl
 	# the Debian 12 systemd guest (qemu/mkdebian.sh)
 	mmdebstrap
 )

@@ -42,7 +42,7 @@ test_help_documents_content() {
 	"$IMG" verify --help >help.txt
 	grep -q -- "--content" help.txt || fail "verify --help lacks --content"
 	grep -q -- "--base-rootfs FILE" help.txt || fail "help lacks the bases"
-	grep -q "5 (--content only)" help.txt || fail "help lacks exit 5"
+	grep -q "8 (--content only)" help.txt || fail "help lacks exit 8"
 	"$IMG" --help | grep -q -- "--content" ||
 		fail "slotflip-image --help lacks verify --content"
 }
@@ -97,7 +97,7 @@ test_delta_with_its_bases_passes() {
 		fail "unexpected output: $(cat out.txt)"
 }
 
-# Without its bases, the chunks that read them are not checked: exit 5
+# Without its bases, the chunks that read them are not checked: exit 8
 # and how many; given only the rootfs base, only the efi chunks remain.
 test_delta_without_bases_is_not_fully_checked() {
 	delta_setup

@@ -71,6 +71,19 @@ test_no_secret_key_symbol_in_device_programs() {
 	done
 }
 
+# A device checks repository documents (lib/repodoc) without signing
+# code; signing them is lib/repowrite's, which the image tool holds.
+test_repo_documents_check_without_signing_code() {
+	local o=$SF_STATIC_BIN/obj/lib/repodoc.o
+	[ -f "$o" ] || fail "$o is missing"
+	nm -u "$o" | grep -q ms_sig_verify_prehashed ||
+		fail "repodoc.o does not verify signatures"
+	if nm -u "$o" | grep -E 'ms_sign|ms_seckey|sf_repo_sign'; then
+		fail "repodoc.o needs signing code"
+	fi
+	holds slotflip-image repodoc repowrite
+}
+
 # module NAME: the module of lib/NAME.[ch]. A header without a .c of its
 # own whose name starts with a module's and a dash (minisign-text.h) is
 # that module's private part.
