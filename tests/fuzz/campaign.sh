@@ -13,7 +13,8 @@
 #
 # A finding is a crash-, leak-, timeout- or oom- file that libFuzzer
 # leaves in BUILD_DIR/fuzz/NAME/; the campaign goes on to the next target
-# and exits 1 at the end when there was one.
+# and exits 1 at the end when there was one. FUZZ_SUMMARY names another
+# file for the table (two campaigns at once).
 set -u
 
 b=${1:?usage: campaign.sh BUILD_DIR [NAME...]}
@@ -29,7 +30,7 @@ if [ $# -eq 0 ]; then
 	done
 fi
 
-summary=$b/fuzz/summary.txt
+summary=${FUZZ_SUMMARY:-$b/fuzz/summary.txt}
 printf '%-10s %10s %6s %6s %6s %8s %s\n' target executions secs \
 	cov ft corpus findings >"$summary"
 found=0
