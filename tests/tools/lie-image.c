@@ -201,7 +201,7 @@ static int write_image(const char *path, struct sf_manifest *m, uint8_t **data,
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (r >= 0 && fd < 0)
 		r = -errno;
-	sf_image_header_encode(header, len);
+	sf_image_header_encode(header, m->format, len);
 	if (r >= 0)
 		r = pwrite_full(fd, header, sizeof(header), 0);
 	if (r >= 0)
