@@ -11,6 +11,8 @@ PACKAGES=(
 	gcc make libc6-dev binutils clang libclang-rt-14-dev clang-format
 	# libraries (Debian ships their static archives)
 	libsodium-dev libblkid-dev zlib1g-dev
+	# zstd chunks of image format 2 (libzstd.a for the static init)
+	libzstd-dev
 	# signing, images, test data; jq reads `slotflip status --json`
 	minisign e2fsprogs xxd jq
 	# Secure Boot: signing UKIs (initrd/mkuki.sh --sign), test keys
