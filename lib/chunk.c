@@ -58,18 +58,17 @@ static const char *zstd_header_problem(const uint8_t *in, uint32_t in_len,
 	ZSTD_frameHeader fh;
 
 	if (in_len < 4 || le32_load(in) != ZSTD_MAGICNUMBER)
-		return "is not a zstd frame";
+		return "not a zstd frame";
 	if (ZSTD_getFrameHeader(&fh, in, in_len) != 0)
-		return "has a corrupt or truncated zstd frame header";
+		return "corrupt or truncated zstd frame header";
 	if (fh.frameContentSize != out_len)
-		return "has a zstd frame that does not declare the chunk's "
-		       "length";
+		return "zstd frame does not declare the chunk's length";
 	if (fh.dictID != 0)
-		return "has a zstd frame that needs a dictionary";
+		return "zstd frame needs a dictionary";
 	if (fh.windowSize > 1ull << SF_ZSTD_WINDOW_LOG_MAX)
-		return "has a zstd frame that asks for a window over 4 MiB";
+		return "zstd frame asks for a window over 4 MiB";
 	if (ZSTD_findFrameCompressedSize(in, in_len) != in_len)
-		return "is not exactly one whole zstd frame (truncated, or "
+		return "not exactly one whole zstd frame (truncated, or "
 		       "trailing bytes)";
 	return NULL;
 }
@@ -92,7 +91,7 @@ int sf_zstd_exact(struct sf_codec *c, const uint8_t *in, uint32_t in_len,
 			       SF_ZSTD_WINDOW_LOG_MAX);
 	n = ZSTD_decompressDCtx(c->zd, out, out_len, in, in_len);
 	if (ZSTD_isError(n) || n != out_len) {
-		*ret_why = "has a corrupt zstd frame";
+		*ret_why = "corrupt zstd frame";
 		return -EBADMSG;
 	}
 	return 0;
@@ -326,7 +325,7 @@ static int decode_zstd(const struct sf_ctx *ctx, struct sf_codec *codec,
 			      &why);
 
 	if (r == -EBADMSG)
-		return sf_err(ctx, r, "chunk %u %s", idx, why);
+		return sf_err(ctx, r, "chunk %u: %s", idx, why);
 	if (r < 0)
 		return sf_err(ctx, r, "chunk %u: no memory for zstd", idx);
 	return 0;

@@ -461,12 +461,12 @@ TEST(zstd_refuses_dictionaries_trailing_bytes_and_other_frames)
 	zstd_refused(z, 2 * n, LEN, "not exactly one whole zstd frame");
 	zstd_refused(z, n - 1, LEN, "not exactly one whole zstd frame");
 	zstd_refused(z, 5, LEN, "corrupt or truncated zstd frame header");
-	zstd_refused(z, 3, LEN, "is not a zstd frame");
+	zstd_refused(z, 3, LEN, "not a zstd frame");
 	/* A skippable frame of LEN bytes. */
 	le32_store(f, 0x184D2A50);
 	le32_store(f + 4, LEN);
 	memset(f + 8, 0, LEN);
-	zstd_refused(f, LEN + 8, LEN, "is not a zstd frame");
+	zstd_refused(f, LEN + 8, LEN, "not a zstd frame");
 }
 
 TEST(zstd_chunk_decodes_and_checks)
@@ -489,7 +489,6 @@ TEST(zstd_chunk_decodes_and_checks)
 	c.length = LEN - 1;
 	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, &c, 4, z, NULL, true, out),
 		 -EBADMSG);
-	CHECK_LOG("chunk 4 has a zstd frame that does not declare the "
-		  "chunk's length");
+	CHECK_LOG("chunk 4: zstd frame does not declare the chunk's length");
 	sf_codec_done(&codec);
 }
