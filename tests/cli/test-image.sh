@@ -25,6 +25,10 @@ mk() { # VERSION OUT [extra create args]
 		--chunk-size 16384 -o "$out" "$@" >/dev/null
 }
 
+stored() { # PAYLOAD IMAGE: the payload's stored bytes
+	"$IMG" inspect "$2" | awk -v p="$1" '$1 == "payload" && $2 == p { print $8 }'
+}
+
 test_help_on_every_command() {
 	"$IMG" --help | grep -q "Exit status"
 	for c in keygen create sign verify inspect manifest extract; do
@@ -149,7 +153,8 @@ test_delta_reconstructs_the_new_payload() {
 	mk 1.1 v2full.img
 	"$IMG" verify v2.img --pubkey k.pub | grep -q "good: delta image 1.1"
 	"$IMG" inspect v2.img | grep -q "delta from version 1.0"
-	[ "$(stat -c %s v2.img)" -lt $(($(stat -c %s v2full.img) / 2)) ] ||
+	# (Stored bytes: the header, manifest and signature block are ~24 KB.)
+	[ "$(stored rootfs v2.img)" -lt $(($(stored rootfs v2full.img) / 2)) ] ||
 		fail "delta not smaller than half the full image"
 	"$IMG" extract v2.img --pubkey k.pub --rootfs r.out --efi e.out \
 		--base-rootfs rootfs.v1 --base-efi efi

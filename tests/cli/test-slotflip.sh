@@ -52,6 +52,14 @@ test_update_cycle() {
 	[ "$BOOTED" = a ] && slot_holds a 1.2 || fail "v1.2 not in slot a"
 }
 
+# The same with format 1 images: staged, applied, confirmed.
+test_update_cycle_format_1() {
+	FORMAT=1
+	test_update_cycle
+	"$IMG" inspect v1.2.img | grep -q "format 1)$" ||
+		fail "v1.2.img is not of format 1"
+}
+
 # One image serves either slot: its UKI's command line names the slot it
 # was built with (a here), whichever slot it is written into. Its trial
 # boot in b is slot b's, by BootCurrent: it boots on, confirms, stays.
