@@ -42,8 +42,8 @@ struct sf_create_opts {
 	void *progress_data;
 };
 
-#define SF_DEFAULT_CHUNK (1u << 20)
-#define SF_DEFAULT_ZSTD_LEVEL 12
+#define SF_DEFAULT_CHUNK (4u << 20)
+#define SF_DEFAULT_ZSTD_LEVEL 9
 #define SF_DEFAULT_ZLIB_LEVEL 9
 
 /*
