@@ -564,8 +564,10 @@ static int encode_chunk(struct writer *w, struct sf_codec *codec, uint32_t i,
 	if (w->base[c->payload].size) {
 		struct sf_base rd = { base_read, &w->base[c->payload] };
 
-		/* Patch windows are deflated: zlib's level for them. */
-		codec->level = SF_DEFAULT_ZLIB_LEVEL;
+		/* Patch windows are deflated: at zlib's default level when
+		 * the level given is zstd's. */
+		if (w->codec == SF_CODEC_ZSTD)
+			codec->level = SF_DEFAULT_ZLIB_LEVEL;
 		r = sf_patch_encode(codec, content, c->length,
 				    w->maps + (size_t)i * w->blocks_per_chunk,
 				    w->dicts + (size_t)i * windows_per_chunk(w),
