@@ -342,10 +342,15 @@ test_refuses_non_images() {
 	expect_fail 3 "cannot open nothing.img" \
 		"$IMG" verify nothing.img --pubkey k.pub
 	# An unknown format version, and an absurd manifest length.
-	cp a.img v2.img
-	printf '\002' | dd of=v2.img bs=1 seek=8 conv=notrunc 2>/dev/null
-	expect_fail 1 "image format version 2, this reader knows 1" \
-		"$IMG" verify v2.img --pubkey k.pub
+	cp a.img v3.img
+	printf '\003' | dd of=v3.img bs=1 seek=8 conv=notrunc 2>/dev/null
+	expect_fail 1 "image format version 3, this reader knows 1 to 2" \
+		"$IMG" verify v3.img --pubkey k.pub
+	# The header's version must be the signed manifest's.
+	cp a.img v1.img
+	printf '\001' | dd of=v1.img bs=1 seek=8 conv=notrunc 2>/dev/null
+	expect_fail 1 "manifest of format version 2 in an image of version 1" \
+		"$IMG" verify v1.img --pubkey k.pub
 	cp a.img big.img
 	printf '\377\377\377\377\377\377\377\177' |
 		dd of=big.img bs=1 seek=16 conv=notrunc 2>/dev/null
