@@ -17,7 +17,7 @@ BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) -Ilib -pthread
 REL_CFLAGS := $(BASE_CFLAGS) -O2 -g
 SAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=all
-LIBS := -lsodium -lz -lblkid -pthread
+LIBS := -lsodium -lzstd -lz -lblkid -pthread
 
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_HDRS := $(wildcard lib/*.h)

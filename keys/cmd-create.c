@@ -16,7 +16,8 @@ static const char create_help[] =
 	"         --compatible C --key SEC [--key SEC2 ...] -o IMAGE\n"
 	"         [--delta-from OLD_IMAGE [--base-pubkey PUB ...]\n"
 	"         [--threshold K]] [--password-file FILE]\n"
-	"         [--chunk-size BYTES] [--level 1-9] [--threads N]\n"
+	"         [--chunk-size BYTES] [--codec zstd|zlib] [--level L]\n"
+	"         [--format 1|2] [--threads N]\n"
 	"\n"
 	"Create an image of the root filesystem image and the slot's EFI\n"
 	"binary, compressed on all cores and signed by each --key.\n"
@@ -30,8 +31,13 @@ static const char create_help[] =
 	"                     default: the public halves of the --key keys)\n"
 	"  --threshold K      OLD needs valid signatures of K of those keys\n"
 	"                     (default 1)\n"
-	"  --chunk-size N     power of two, 4096 to 4194304 (default 1048576)\n"
-	"  --level L          zlib level (default 9)\n"
+	"  --chunk-size N     power of two, 4096 to 4194304 (default 4194304)\n"
+	"  --codec C          how chunks are compressed: zstd (default) or\n"
+	"                     zlib\n"
+	"  --level L          zstd 1-19 (default 9), zlib 1-9 (default 9)\n"
+	"  --format F         image format version: 2 (default), or 1 for\n"
+	"                     devices whose slotflip reads only version 1\n"
+	"                     (zlib only)\n"
 	"  --password-file F  password of protected secret keys\n"
 	"The build time is SOURCE_DATE_EPOCH when set, else now.\n";
 
@@ -52,6 +58,18 @@ static int parse_number_opt(const char *what, const char *s, unsigned long max,
 	return EXIT_OK;
 }
 
+static int parse_codec(const char *s, enum sf_codec_kind *ret)
+{
+	if (strcmp(s, "zstd") == 0)
+		*ret = SF_CODEC_ZSTD;
+	else if (strcmp(s, "zlib") == 0)
+		*ret = SF_CODEC_ZLIB;
+	else
+		return usage_error("create", "bad codec \"%s\" (zstd or zlib)",
+				   s);
+	return EXIT_OK;
+}
+
 static int parse_create(int argc, char **argv, struct create_args *a)
 {
 	static const struct option opts[] = {
@@ -68,6 +86,8 @@ static int parse_create(int argc, char **argv, struct create_args *a)
 		{ "chunk-size", required_argument, NULL, 'c' },
 		{ "level", required_argument, NULL, 'l' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "codec", required_argument, NULL, 'z' },
+		{ "format", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long v;
@@ -120,8 +140,17 @@ static int parse_create(int argc, char **argv, struct create_args *a)
 			a->o.chunk_size = (uint32_t)v;
 			break;
 		case 'l':
-			r = parse_number_opt("level", optarg, 9, &v);
+			r = parse_number_opt("level", optarg, SF_ZSTD_LEVEL_MAX,
+					     &v);
 			a->o.level = (int)v;
+			break;
+		case 'z':
+			r = parse_codec(optarg, &a->o.codec);
+			break;
+		case 'F':
+			r = parse_number_opt("format", optarg,
+					     SF_FORMAT_VERSION, &v);
+			a->o.format = (uint32_t)v;
 			break;
 		case 't':
 			r = parse_number_opt("thread count", optarg, 64, &v);

@@ -10,8 +10,11 @@
 #include "fileio.h"
 #include "util.h"
 
+/* The forms a manifest parses to: zero to zstd (docs/FORMAT.md). */
+#define N_FORMS (SF_FORM_ZSTD + 1)
+
 struct payload_stats {
-	uint32_t forms[5];
+	uint32_t forms[N_FORMS];
 	uint64_t stored;
 };
 
@@ -24,6 +27,22 @@ static void payload_stats(const struct sf_manifest *m,
 		st->forms[m->chunks[i].form]++;
 		st->stored += m->chunks[i].stored_len;
 	}
+}
+
+/* How the image's full chunks are compressed, from their forms. */
+static const char *codec_name(const struct sf_manifest *m)
+{
+	bool zstd = false, zlib = false;
+
+	for (uint32_t i = 0; i < m->n_chunks; i++) {
+		zstd |= m->chunks[i].form == SF_FORM_ZSTD;
+		zlib |= m->chunks[i].form == SF_FORM_DEFLATE ||
+			m->chunks[i].form == SF_FORM_PATCH;
+	}
+	return zstd && zlib ? "zstd+zlib"
+	       : zstd	    ? "zstd"
+	       : zlib	    ? "zlib"
+			    : "none";
 }
 
 static void hex(const uint8_t *p, size_t n, char *out)
@@ -70,10 +89,10 @@ static void inspect_json(const char *path, const struct sf_image *img)
 	json_str(path);
 	printf(", \"size\": %llu, \"format\": %u, \"compatible\": \"%s\", "
 	       "\"version\": \"%s\", \"build_time\": %llu, \"manifest_hash\": "
-	       "\"%s\", \"chunk_size\": %u, \"delta\": %s",
-	       (unsigned long long)img->file_size, SF_FORMAT_VERSION,
-	       m->compatible, m->version, (unsigned long long)m->build_time, h,
-	       m->chunk_size,
+	       "\"%s\", \"chunk_size\": %u, \"codec\": \"%s\", \"delta\": %s",
+	       (unsigned long long)img->file_size, m->format, m->compatible,
+	       m->version, (unsigned long long)m->build_time, h, m->chunk_size,
+	       codec_name(m),
 	       m->flags & SF_MANIFEST_FLAG_DELTA ? "true" : "false");
 	if (m->flags & SF_MANIFEST_FLAG_DELTA) {
 		hex(m->base_manifest_hash, SF_HASH_BYTES, h);
@@ -91,7 +110,7 @@ static void inspect_json(const char *path, const struct sf_image *img)
 		       i ? ", " : "", sf_payload_kind_name(m->payloads[i].kind),
 		       (unsigned long long)m->payloads[i].size,
 		       m->payloads[i].n_chunks, (unsigned long long)st.stored);
-		for (uint8_t f = 0; f < 5; f++)
+		for (uint8_t f = 0; f < N_FORMS; f++)
 			printf("%s\"%s\": %u", f ? ", " : "", sf_form_name(f),
 			       st.forms[f]);
 		printf("}}");
@@ -119,25 +138,27 @@ static void inspect_text(const char *path, const struct sf_image *img)
 	hex(img->manifest_hash, SF_HASH_BYTES, h);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
 	printf("image:       %s (%llu bytes, format %u)\n", path,
-	       (unsigned long long)img->file_size, SF_FORMAT_VERSION);
+	       (unsigned long long)img->file_size, m->format);
 	printf("compatible:  %s\nversion:     %s\nbuilt:       %s\n",
 	       m->compatible, m->version, when);
 	if (m->flags & SF_MANIFEST_FLAG_DELTA)
 		printf("type:        delta from version %s\n", m->base_version);
 	else
 		printf("type:        full\n");
-	printf("manifest:    %s\nchunk size:  %u\n", h, m->chunk_size);
+	printf("manifest:    %s\nchunk size:  %u\ncodec:       %s\n", h,
+	       m->chunk_size, codec_name(m));
 	for (unsigned i = 0; i < m->n_payloads; i++) {
 		struct payload_stats st;
 
 		payload_stats(m, &m->payloads[i], &st);
 		printf("payload %-6s %llu bytes in %u chunks, %llu stored "
-		       "(zero %u, stored %u, deflate %u, base %u, patch %u)\n",
+		       "(zero %u, stored %u, deflate %u, base %u, patch %u, "
+		       "zstd %u)\n",
 		       sf_payload_kind_name(m->payloads[i].kind),
 		       (unsigned long long)m->payloads[i].size,
 		       m->payloads[i].n_chunks, (unsigned long long)st.stored,
 		       st.forms[0], st.forms[1], st.forms[2], st.forms[3],
-		       st.forms[4]);
+		       st.forms[4], st.forms[5]);
 	}
 	printf("signatures:  %u\n", img->sigs.n);
 	for (unsigned s = 0; s < img->sigs.n; s++)

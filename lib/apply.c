@@ -161,7 +161,7 @@ static int slot_holds(struct apply_worker *w, const struct sf_chunk *c,
 /*
  * Is @buf, chunk @c's decoded content (or the slot's bytes found equal to
  * it), proven right? Base and patch chunks were checked against their
- * content hash by the decode. A deflate or stored chunk was not (a full
+ * content hash by the decode. A deflate, zstd or stored chunk was not (a full
  * chunk written whole is checked when read back): it is hashed now, when
  * it is skipped (never read back) or only some of its blocks are written
  * (only those are read back). Returns 0, or -EBADMSG for a signed chunk
@@ -170,7 +170,8 @@ static int slot_holds(struct apply_worker *w, const struct sf_chunk *c,
 static int content_proven(struct apply_job *job, const struct sf_chunk *c,
 			  const uint8_t *buf)
 {
-	if (c->form != SF_FORM_STORED && c->form != SF_FORM_DEFLATE)
+	if (c->form != SF_FORM_STORED && c->form != SF_FORM_DEFLATE &&
+	    c->form != SF_FORM_ZSTD)
 		return 0;
 	if (holds(c, buf))
 		return 0;

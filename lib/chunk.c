@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <sodium.h>
 #include <string.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader() */
+#include <zstd.h>
+#include <zstd_errors.h>
 
 #include "hash.h"
 #include "util.h"
@@ -20,7 +23,78 @@ void sf_codec_done(struct sf_codec *c)
 		deflateEnd(&c->def);
 	if (c->inf_ready)
 		inflateEnd(&c->inf);
+	ZSTD_freeCCtx(c->zc);
+	ZSTD_freeDCtx(c->zd);
+	c->zc = NULL;
+	c->zd = NULL;
 	c->def_ready = c->inf_ready = 0;
+}
+
+int sf_zstd(struct sf_codec *c, const uint8_t *in, uint32_t len, uint8_t *out,
+	    uint32_t cap)
+{
+	size_t n;
+
+	if (!c->zc && !(c->zc = ZSTD_createCCtx()))
+		return -ENOMEM;
+	ZSTD_CCtx_reset(c->zc, ZSTD_reset_session_and_parameters);
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(c->zc, ZSTD_c_compressionLevel,
+						c->level)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(c->zc, ZSTD_c_checksumFlag, 0)))
+		return -ENOMEM;
+	n = ZSTD_compress2(c->zc, out, cap, in, len);
+	if (ZSTD_isError(n)) {
+		if (ZSTD_getErrorCode(n) == ZSTD_error_memory_allocation)
+			return -ENOMEM;
+		return -ENOSPC;
+	}
+	return n < cap ? (int)n : -ENOSPC;
+}
+
+/* What docs/FORMAT.md asks of a zstd chunk's frame header. */
+static const char *zstd_header_problem(const uint8_t *in, uint32_t in_len,
+				       uint32_t out_len)
+{
+	ZSTD_frameHeader fh;
+
+	if (in_len < 4 || le32_load(in) != ZSTD_MAGICNUMBER)
+		return "not a zstd frame";
+	if (ZSTD_getFrameHeader(&fh, in, in_len) != 0)
+		return "corrupt or truncated zstd frame header";
+	if (fh.frameContentSize != out_len)
+		return "zstd frame does not declare the chunk's length";
+	if (fh.dictID != 0)
+		return "zstd frame needs a dictionary";
+	if (fh.windowSize > 1ull << SF_ZSTD_WINDOW_LOG_MAX)
+		return "zstd frame asks for a window over 4 MiB";
+	if (ZSTD_findFrameCompressedSize(in, in_len) != in_len)
+		return "not exactly one whole zstd frame (truncated, or "
+		       "trailing bytes)";
+	return NULL;
+}
+
+int sf_zstd_exact(struct sf_codec *c, const uint8_t *in, uint32_t in_len,
+		  uint8_t *out, uint32_t out_len, const char **ret_why)
+{
+	const char *why = zstd_header_problem(in, in_len, out_len);
+	size_t n;
+
+	if (why) {
+		*ret_why = why;
+		return -EBADMSG;
+	}
+	if (!c->zd && !(c->zd = ZSTD_createDCtx()))
+		return -ENOMEM;
+	ZSTD_DCtx_reset(c->zd, ZSTD_reset_session_and_parameters);
+	/* Checked above; also enforced by the decoder. */
+	ZSTD_DCtx_setParameter(c->zd, ZSTD_d_windowLogMax,
+			       SF_ZSTD_WINDOW_LOG_MAX);
+	n = ZSTD_decompressDCtx(c->zd, out, out_len, in, in_len);
+	if (ZSTD_isError(n) || n != out_len) {
+		*ret_why = "corrupt zstd frame";
+		return -EBADMSG;
+	}
+	return 0;
 }
 
 static int deflate_start(struct sf_codec *c)
@@ -242,6 +316,21 @@ static int decode_patch(const struct sf_ctx *ctx, struct sf_codec *codec,
 	return r;
 }
 
+static int decode_zstd(const struct sf_ctx *ctx, struct sf_codec *codec,
+		       const struct sf_chunk *c, uint32_t idx,
+		       const uint8_t *stored, uint8_t *out)
+{
+	const char *why = NULL;
+	int r = sf_zstd_exact(codec, stored, c->stored_len, out, c->length,
+			      &why);
+
+	if (r == -EBADMSG)
+		return sf_err(ctx, r, "chunk %u: %s", idx, why);
+	if (r < 0)
+		return sf_err(ctx, r, "chunk %u: no memory for zstd", idx);
+	return 0;
+}
+
 int sf_chunk_rebuild(const struct sf_ctx *ctx, struct sf_codec *codec,
 		     const struct sf_chunk *c, uint32_t idx,
 		     const uint8_t *stored, const struct sf_base *base,
@@ -262,6 +351,8 @@ int sf_chunk_rebuild(const struct sf_ctx *ctx, struct sf_codec *codec,
 				      "bytes",
 				      idx, c->length);
 		return 0;
+	case SF_FORM_ZSTD:
+		return decode_zstd(ctx, codec, c, idx, stored, out);
 	case SF_FORM_BASE:
 		return read_base(ctx, base, idx, c->base_offset, out,
 				 c->length);

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Chunk codec: deflate and patch encoding, and decoding of every chunk form
- * (docs/FORMAT.md, "Chunk table entry" and "Patch chunks").
+ * Chunk codec: deflate, zstd and patch encoding, and decoding of every chunk
+ * form (docs/FORMAT.md, "Chunk table entry", "Patch chunks", "Zstd chunks").
  */
 #pragma once
 
 #include <stdint.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "log.h"
 #include "manifest.h"
@@ -18,18 +19,49 @@ struct sf_base {
 	void *data;
 };
 
-/* zlib streams kept across chunks by one thread (init is not cheap). */
+/* The largest window a zstd chunk's frame may ask for: 4 MiB. */
+#define SF_ZSTD_WINDOW_LOG_MAX 22
+#define SF_ZSTD_LEVEL_MAX 19
+
+/*
+ * zlib streams and zstd contexts kept across chunks by one thread (init is
+ * not cheap); each is made when first used.
+ */
 struct sf_codec {
 	z_stream def;
 	z_stream inf;
+	ZSTD_CCtx *zc;
+	ZSTD_DCtx *zd;
 	int level;
 	uint8_t def_ready;
 	uint8_t inf_ready;
 };
 
-/* Level: zlib's 1..9. */
+/* Level: zlib's 1..9 for sf_deflate(), zstd's 1..19 for sf_zstd(). */
 void sf_codec_init(struct sf_codec *c, int level);
 void sf_codec_done(struct sf_codec *c);
+
+/*
+ * sf_zstd - compress @len bytes of @in into one zstd frame in @out (room
+ * for @cap bytes) at the codec's level, with the content size and no
+ * checksum (docs/FORMAT.md, "Zstd chunks").
+ * Returns the stored length, -ENOSPC if the frame needs @cap bytes or
+ * more, -ENOMEM.
+ */
+int sf_zstd(struct sf_codec *c, const uint8_t *in, uint32_t len, uint8_t *out,
+	    uint32_t cap);
+
+/*
+ * sf_zstd_exact - decode @in_len bytes that must be exactly one zstd frame
+ * declaring and producing exactly @out_len bytes, with no dictionary and a
+ * window of at most 2^SF_ZSTD_WINDOW_LOG_MAX bytes. The header and the
+ * frame's extent are checked before anything is decoded.
+ * Returns 0; -EBADMSG with a reason in *@ret_why (a static string) for a
+ * frame that is corrupt, lies about its length, has trailing bytes or asks
+ * for too large a window; -ENOMEM.
+ */
+int sf_zstd_exact(struct sf_codec *c, const uint8_t *in, uint32_t in_len,
+		  uint8_t *out, uint32_t out_len, const char **ret_why);
 
 /*
  * sf_deflate - raw-deflate @len bytes of @in into @out (room for @cap bytes),

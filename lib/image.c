@@ -27,11 +27,12 @@ uint64_t sf_image_data_offset(uint64_t manifest_size)
 	return sf_image_sig_offset(manifest_size) + SF_SIGBLOCK_SIZE;
 }
 
-void sf_image_header_encode(uint8_t *buf, uint64_t manifest_size)
+void sf_image_header_encode(uint8_t *buf, uint32_t format,
+			    uint64_t manifest_size)
 {
 	memset(buf, 0, SF_HEADER_SIZE);
 	memcpy(buf, image_magic, 8);
-	le32_store(buf + 8, SF_FORMAT_VERSION);
+	le32_store(buf + 8, format);
 	le64_store(buf + 16, manifest_size);
 }
 
@@ -43,11 +44,11 @@ int sf_image_header_parse(const struct sf_ctx *ctx, const char *path,
 
 	if (memcmp(h, image_magic, 8) != 0)
 		return sf_err(ctx, -EBADMSG, "%s: not a slotflip image", path);
-	if (version != SF_FORMAT_VERSION)
+	if (version < SF_FORMAT_MIN || version > SF_FORMAT_VERSION)
 		return sf_err(ctx, -EPROTONOSUPPORT,
 			      "%s: image format version %u, this reader knows "
-			      "%u: update slotflip",
-			      path, version, SF_FORMAT_VERSION);
+			      "%u to %u: update slotflip",
+			      path, version, SF_FORMAT_MIN, SF_FORMAT_VERSION);
 	if (!is_zero(h + 12, 4) || !is_zero(h + 24, SF_HEADER_SIZE - 24))
 		return sf_err(ctx, -EBADMSG,
 			      "%s: header has unknown flags or reserved bytes "
@@ -70,6 +71,7 @@ static int check_header(const struct sf_ctx *ctx, const char *path,
 
 	if (r < 0)
 		return r;
+	img->format = le32_load(h + 8);
 	img->sig_offset = sf_image_sig_offset(img->manifest_size);
 	img->data_offset = sf_image_data_offset(img->manifest_size);
 	if (img->file_size < img->data_offset)
@@ -279,6 +281,11 @@ int sf_image_load_manifest(const struct sf_ctx *ctx, struct sf_image *img)
 	if (r < 0)
 		return r;
 	img->loaded = true;
+	if (img->m.format != img->format)
+		return sf_err(ctx, -EBADMSG,
+			      "manifest of format version %u in an image of "
+			      "version %u",
+			      img->m.format, img->format);
 	if (img->file_size != img->data_offset + img->m.data_size)
 		return sf_err(ctx, -EBADMSG,
 			      "image is %llu bytes, its manifest says %llu: "

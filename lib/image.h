@@ -29,6 +29,7 @@ struct sf_sigblock {
 struct sf_image {
 	int fd;
 	uint64_t file_size;
+	uint32_t format; /* the header's format version */
 	uint64_t manifest_size;
 	uint64_t sig_offset;
 	uint64_t data_offset;
@@ -44,7 +45,8 @@ struct sf_image {
 uint64_t sf_image_sig_offset(uint64_t manifest_size);
 uint64_t sf_image_data_offset(uint64_t manifest_size);
 /* Fill the 4096-byte header block. */
-void sf_image_header_encode(uint8_t *buf, uint64_t manifest_size);
+void sf_image_header_encode(uint8_t *buf, uint32_t format,
+			    uint64_t manifest_size);
 /*
  * sf_image_header_parse - check the header block @h (SF_HEADER_SIZE
  * bytes) of the image @path (for messages): magic, format version, zero

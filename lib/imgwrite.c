@@ -62,6 +62,8 @@ struct writer {
 	uint32_t *dicts; /* delta: one per window */
 	uint8_t **out; /* phase C: stored bytes of the current batch */
 	uint32_t batch_start;
+	enum sf_codec_kind codec;
+	int level;
 	int fd;
 	unsigned threads;
 };
@@ -202,8 +204,22 @@ static void index_free(struct block_index *ix)
 	ix->blocks = NULL;
 }
 
-/* Deflate gives at most 1032 bytes per stored byte (258 per 2 bits). */
+/* Deflate gives at most 1032 bytes per stored byte (258 per 2 bits); zstd
+ * at most 32768 (an RLE block: 4 bytes for 128 KiB). */
 #define INFLATE_MAX_RATIO 1032u
+#define ZSTD_MAX_RATIO 32768u
+
+/* Can chunk @c's stored bytes decode to its length at all? */
+static bool length_possible(const struct sf_chunk *c)
+{
+	uint64_t n = c->stored_len;
+
+	if (c->form == SF_FORM_DEFLATE)
+		return c->length <= n * INFLATE_MAX_RATIO;
+	if (c->form == SF_FORM_ZSTD)
+		return c->length <= n * ZSTD_MAX_RATIO;
+	return true;
+}
 
 /*
  * What payload @p of the base declares must be what its chunks can give:
@@ -224,13 +240,13 @@ static int base_bound(const struct sf_ctx *ctx, const char *path,
 		const struct sf_chunk *c = &img->m.chunks[i];
 
 		sum += c->length;
-		if (c->form == SF_FORM_DEFLATE &&
-		    c->length > (uint64_t)c->stored_len * INFLATE_MAX_RATIO)
+		if (!length_possible(c))
 			return sf_err(ctx, -EBADMSG,
 				      "delta base %s: chunk %u declares %u "
 				      "bytes from %u stored bytes, more than "
-				      "deflate can give",
-				      path, i, c->length, c->stored_len);
+				      "%s can give",
+				      path, i, c->length, c->stored_len,
+				      sf_form_name(c->form));
 		if (c->form != SF_FORM_ZERO)
 			blocks += sf_patch_blocks(c->length);
 	}
@@ -530,7 +546,10 @@ static int encode_chunk(struct writer *w, struct sf_codec *codec, uint32_t i,
 	const uint8_t *content = w->in[c->payload].mem + c->offset;
 	int r;
 
-	r = sf_deflate(codec, content, c->length, NULL, out, c->length);
+	if (w->codec == SF_CODEC_ZSTD)
+		r = sf_zstd(codec, content, c->length, out, c->length);
+	else
+		r = sf_deflate(codec, content, c->length, NULL, out, c->length);
 	if (r == -ENOSPC) {
 		memcpy(out, content, c->length);
 		c->form = SF_FORM_STORED;
@@ -538,12 +557,17 @@ static int encode_chunk(struct writer *w, struct sf_codec *codec, uint32_t i,
 	} else if (r < 0) {
 		return r;
 	} else {
-		c->form = SF_FORM_DEFLATE;
+		c->form = w->codec == SF_CODEC_ZSTD ? SF_FORM_ZSTD
+						    : SF_FORM_DEFLATE;
 		c->stored_len = (uint32_t)r;
 	}
 	if (w->base[c->payload].size) {
 		struct sf_base rd = { base_read, &w->base[c->payload] };
 
+		/* Patch windows are deflated: at zlib's default level when
+		 * the level given is zstd's. */
+		if (w->codec == SF_CODEC_ZSTD)
+			codec->level = SF_DEFAULT_ZLIB_LEVEL;
 		r = sf_patch_encode(codec, content, c->length,
 				    w->maps + (size_t)i * w->blocks_per_chunk,
 				    w->dicts + (size_t)i * windows_per_chunk(w),
@@ -573,7 +597,7 @@ static int encode_one(void *arg, uint32_t j)
 		return 0;
 	if (w->base[c->payload].size && !(tmp = malloc(w->m.chunk_size)))
 		return -ENOMEM;
-	sf_codec_init(&codec, w->o->level ? w->o->level : 9);
+	sf_codec_init(&codec, w->level);
 	r = encode_chunk(w, &codec, i, w->out[j], tmp);
 	sf_codec_done(&codec);
 	return r;
@@ -609,6 +633,25 @@ static int encode_all(struct writer *w, uint64_t data_start)
 		     : 0;
 }
 
+static int check_codec(const struct sf_ctx *ctx, const struct sf_create_opts *o)
+{
+	bool zstd = o->codec == SF_CODEC_ZSTD ||
+		    (o->codec == SF_CODEC_DEFAULT && o->format != 1);
+	int max = zstd ? SF_ZSTD_LEVEL_MAX : 9;
+
+	if (o->format > SF_FORMAT_VERSION)
+		return sf_err(ctx, -EINVAL, "format must be 1 or 2");
+	if (o->format == 1 && zstd)
+		return sf_err(ctx, -EINVAL,
+			      "format 1 has no zstd chunks: give --codec "
+			      "zlib, or leave the format at 2");
+	if (o->level < 0 || o->level > max)
+		return sf_err(ctx, -EINVAL,
+			      "%s compression level must be 1 to %d",
+			      zstd ? "zstd" : "zlib", max);
+	return 0;
+}
+
 static int check_opts(const struct sf_ctx *ctx, const struct sf_create_opts *o)
 {
 	struct sf_version v;
@@ -627,12 +670,10 @@ static int check_opts(const struct sf_ctx *ctx, const struct sf_create_opts *o)
 		return sf_err(ctx, -EINVAL,
 			      "chunk size must be a power of two from 4 KiB to "
 			      "4 MiB");
-	if (o->level < 0 || o->level > 9)
-		return sf_err(ctx, -EINVAL, "compression level must be 1 to 9");
 	if (o->n_keys == 0)
 		return sf_err(ctx, -EINVAL,
 			      "at least one secret key is needed");
-	return 0;
+	return check_codec(ctx, o);
 }
 
 static int setup(struct writer *w)
@@ -643,6 +684,13 @@ static int setup(struct writer *w)
 	int r;
 
 	w->m.chunk_size = o->chunk_size ? o->chunk_size : SF_DEFAULT_CHUNK;
+	w->m.format = o->format ? o->format : SF_FORMAT_VERSION;
+	w->codec = o->codec == SF_CODEC_ZLIB || w->m.format == 1
+			   ? SF_CODEC_ZLIB
+			   : SF_CODEC_ZSTD;
+	w->level = o->level		       ? o->level
+		   : w->codec == SF_CODEC_ZSTD ? SF_DEFAULT_ZSTD_LEVEL
+					       : SF_DEFAULT_ZLIB_LEVEL;
 	w->m.build_time = o->build_time ? o->build_time : (uint64_t)time(NULL);
 	/* check_opts() bounded both; the rest of each field stays zero. */
 	memcpy(w->m.compatible, o->compatible, strlen(o->compatible));
@@ -712,7 +760,7 @@ static int write_front(struct writer *w)
 	r = sign_all(w, manifest, len, sigblock);
 	if (r < 0)
 		return r;
-	sf_image_header_encode(header, len);
+	sf_image_header_encode(header, w->m.format, len);
 	r = pwrite_full(w->fd, header, sizeof(header), 0);
 	if (r >= 0)
 		r = pwrite_full(w->fd, manifest, len, SF_HEADER_SIZE);

@@ -8,6 +8,13 @@
 #include "minisign.h"
 #include "seckey.h"
 
+/* How full chunks are compressed (docs/FORMAT.md, "Writer parameters"). */
+enum sf_codec_kind {
+	SF_CODEC_DEFAULT = 0, /* zstd, or zlib for format 1 */
+	SF_CODEC_ZSTD,
+	SF_CODEC_ZLIB,
+};
+
 struct sf_create_opts {
 	/* Payload files by kind; rootfs is required. */
 	const char *rootfs;
@@ -15,7 +22,9 @@ struct sf_create_opts {
 	const char *version;
 	const char *compatible;
 	uint32_t chunk_size; /* 0: SF_DEFAULT_CHUNK */
-	int level; /* zlib level 1..9; 0: 9 */
+	uint32_t format; /* 1 or 2; 0: SF_FORMAT_VERSION */
+	enum sf_codec_kind codec;
+	int level; /* zstd 1..19, zlib 1..9; 0: the codec's default */
 	unsigned threads; /* 0: one per online CPU */
 	uint64_t build_time;
 	/* A full image of an earlier version: make a delta against it. */
@@ -33,12 +42,15 @@ struct sf_create_opts {
 	void *progress_data;
 };
 
-#define SF_DEFAULT_CHUNK (1u << 20)
+#define SF_DEFAULT_CHUNK (4u << 20)
+#define SF_DEFAULT_ZSTD_LEVEL 9
+#define SF_DEFAULT_ZLIB_LEVEL 9
 
 /*
  * sf_image_create - write a signed image to @out_path (through a temporary
  * file renamed into place: on failure nothing is left behind).
- * Returns 0; -EINVAL for bad options (version, compatible string, sizes);
+ * Returns 0; -EINVAL for bad options (version, compatible string, sizes,
+ * level, a zstd codec for format 1);
  * -EKEYREJECTED if the delta base is not signed by enough
  * of @o->base_keys; -EBADMSG if it is not a full image of this device with
  * a lower version, or declares more than its chunks can hold or than

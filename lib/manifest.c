@@ -74,19 +74,45 @@ int sf_manifest_data_size(const uint8_t *buf, size_t len, uint64_t *ret)
 	return 0;
 }
 
+/*
+ * Version 2's reference count. Reference chunks (form 6) are planned
+ * (docs/FORMAT.md): this reader knows none, so it refuses a table.
+ */
+static int parse_references(const struct sf_ctx *ctx, const uint8_t *buf,
+			    size_t len)
+{
+	uint32_t refs;
+
+	if (len < SF_MANIFEST_FIXED_V2)
+		return BAD(ctx, "too short (%zu bytes)", len);
+	refs = le32_load(buf + 264);
+	if (refs)
+		return sf_err(ctx, -EPROTONOSUPPORT,
+			      "manifest: %u references: reference chunks "
+			      "need a newer slotflip",
+			      refs);
+	if (le32_load(buf + 268) != 0)
+		return BAD(ctx, "reserved bytes set");
+	return 0;
+}
+
 static int parse_fixed(const struct sf_ctx *ctx, const uint8_t *buf, size_t len,
 		       struct sf_manifest *m)
 {
-	uint32_t version;
-
 	if (len < SF_MANIFEST_FIXED || memcmp(buf, manifest_magic, 8) != 0)
 		return BAD(ctx, "bad magic or too short (%zu bytes)", len);
-	version = le32_load(buf + 8);
-	if (version != SF_FORMAT_VERSION)
+	m->format = le32_load(buf + 8);
+	if (m->format < SF_FORMAT_MIN || m->format > SF_FORMAT_VERSION)
 		return sf_err(ctx, -EPROTONOSUPPORT,
 			      "manifest: format version %u, this reader knows "
-			      "%u: update slotflip",
-			      version, SF_FORMAT_VERSION);
+			      "%u to %u: update slotflip",
+			      m->format, SF_FORMAT_MIN, SF_FORMAT_VERSION);
+	if (m->format >= 2) {
+		int r = parse_references(ctx, buf, len);
+
+		if (r < 0)
+			return r;
+	}
 	m->flags = le32_load(buf + 12);
 	if (m->flags & ~SF_MANIFEST_FLAG_DELTA)
 		return BAD(ctx, "unknown flags 0x%x", m->flags);
@@ -109,9 +135,10 @@ static int parse_fixed(const struct sf_ctx *ctx, const uint8_t *buf, size_t len,
 static int parse_payloads(const struct sf_ctx *ctx, const uint8_t *buf,
 			  size_t len, struct sf_manifest *m)
 {
-	const uint8_t *p = buf + SF_MANIFEST_FIXED;
+	uint32_t fixed = sf_manifest_fixed_size(m->format);
+	const uint8_t *p = buf + fixed;
 
-	if (len < SF_MANIFEST_FIXED + (size_t)m->n_payloads * SF_PAYLOAD_ENTRY)
+	if (len < fixed + (size_t)m->n_payloads * SF_PAYLOAD_ENTRY)
 		return BAD(ctx, "truncated payload table");
 	for (unsigned i = 0; i < m->n_payloads; i++, p += SF_PAYLOAD_ENTRY) {
 		struct sf_payload *pl = &m->payloads[i];
@@ -149,6 +176,8 @@ int sf_manifest_layout(struct sf_manifest *m)
 	uint64_t total = 0;
 	uint32_t k = 0;
 
+	if (!m->format)
+		m->format = SF_FORMAT_VERSION;
 	for (unsigned i = 0; i < m->n_payloads; i++) {
 		struct sf_payload *pl = &m->payloads[i];
 
@@ -210,6 +239,13 @@ static int check_chunk(const struct sf_ctx *ctx, const struct sf_manifest *m,
 			return BAD(ctx, "chunk %u: inconsistent stored chunk",
 				   i);
 		return 0;
+	case SF_FORM_ZSTD:
+		if (m->format < 2)
+			return BAD(ctx,
+				   "chunk %u: zstd chunk in a version 1 "
+				   "image",
+				   i);
+		/* fall through */
 	case SF_FORM_DEFLATE:
 	case SF_FORM_PATCH:
 		if (c->form == SF_FORM_PATCH && !delta)
@@ -229,9 +265,17 @@ static int check_chunk(const struct sf_ctx *ctx, const struct sf_manifest *m,
 		    c->base_offset > SF_PAYLOAD_MAX)
 			return BAD(ctx, "chunk %u: bad base chunk", i);
 		return 0;
+	case SF_FORM_REF:
+		if (m->format < 2)
+			break;
+		return sf_err(ctx, -EPROTONOSUPPORT,
+			      "manifest: chunk %u: reference chunks need a "
+			      "newer slotflip",
+			      i);
 	default:
-		return BAD(ctx, "chunk %u: unknown form %u", i, c->form);
+		break;
 	}
+	return BAD(ctx, "chunk %u: unknown form %u", i, c->form);
 }
 
 static int parse_chunks(const struct sf_ctx *ctx, const uint8_t *p,
@@ -272,7 +316,7 @@ int sf_manifest_parse(const struct sf_ctx *ctx, const uint8_t *buf, size_t len,
 		return r;
 	/* Before anything is allocated for the chunks: a few hundred bytes
 	 * claiming a huge payload must not cost a chunk array. */
-	if (len != SF_MANIFEST_FIXED +
+	if (len != sf_manifest_fixed_size(m.format) +
 			   (uint64_t)m.n_payloads * SF_PAYLOAD_ENTRY +
 			   chunk_count(&m) * SF_CHUNK_ENTRY)
 		return BAD(ctx, "size %zu does not match its tables", len);
@@ -284,9 +328,10 @@ int sf_manifest_parse(const struct sf_ctx *ctx, const uint8_t *buf, size_t len,
 		return BAD(ctx, "size %zu does not match its tables", len);
 	}
 	declared = m.data_size;
-	r = parse_chunks(
-		ctx, buf + SF_MANIFEST_FIXED + m.n_payloads * SF_PAYLOAD_ENTRY,
-		&m);
+	r = parse_chunks(ctx,
+			 buf + sf_manifest_fixed_size(m.format) +
+				 m.n_payloads * SF_PAYLOAD_ENTRY,
+			 &m);
 	sf_manifest_set_data_offsets(&m);
 	if (r >= 0 && m.data_size != declared)
 		r = BAD(ctx, "data size %llu, chunks hold %llu",
@@ -302,7 +347,8 @@ int sf_manifest_parse(const struct sf_ctx *ctx, const uint8_t *buf, size_t len,
 
 size_t sf_manifest_encoded_size(const struct sf_manifest *m)
 {
-	return SF_MANIFEST_FIXED + (size_t)m->n_payloads * SF_PAYLOAD_ENTRY +
+	return sf_manifest_fixed_size(m->format) +
+	       (size_t)m->n_payloads * SF_PAYLOAD_ENTRY +
 	       (size_t)m->n_chunks * SF_CHUNK_ENTRY;
 }
 
@@ -318,11 +364,13 @@ static void encode_chunk(const struct sf_chunk *c, uint8_t *p)
 
 size_t sf_manifest_encode(const struct sf_manifest *m, uint8_t *buf)
 {
-	uint8_t *p = buf + SF_MANIFEST_FIXED;
+	uint32_t fixed = sf_manifest_fixed_size(m->format);
+	uint8_t *p = buf + fixed;
 
-	memset(buf, 0, SF_MANIFEST_FIXED);
+	/* Version 2's reference count stays 0: no reference chunks yet. */
+	memset(buf, 0, fixed);
 	memcpy(buf, manifest_magic, 8);
-	le32_store(buf + 8, SF_FORMAT_VERSION);
+	le32_store(buf + 8, m->format);
 	le32_store(buf + 12, m->flags);
 	le64_store(buf + 16, m->build_time);
 	le64_store(buf + 24, m->data_size);
@@ -370,8 +418,9 @@ const char *sf_payload_kind_name(uint32_t kind)
 
 const char *sf_form_name(uint8_t form)
 {
-	static const char *const names[] = { "zero", "stored", "deflate",
-					     "base", "patch" };
+	static const char *const names[] = { "zero",	 "stored", "deflate",
+					     "base",	 "patch",  "zstd",
+					     "reference" };
 
 	return form < ARRAY_SIZE(names) ? names[form] : "unknown";
 }

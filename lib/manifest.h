@@ -11,12 +11,17 @@
 
 #include "log.h"
 
-#define SF_FORMAT_VERSION 1
+/* The version writers write; readers read 1 and 2. */
+#define SF_FORMAT_VERSION 2
+#define SF_FORMAT_MIN 1
 #define SF_HASH_BYTES 32
 #define SF_BLOCK_SIZE 4096u
 #define SF_WINDOW_BLOCKS 8u
 #define SF_DICT_SIZE (SF_WINDOW_BLOCKS * SF_BLOCK_SIZE)
+/* The fixed part of a version 1 manifest; version 2 adds 8 bytes. */
 #define SF_MANIFEST_FIXED 264u
+#define SF_MANIFEST_FIXED_V2 272u
+#define SF_REF_ENTRY 48u
 #define SF_PAYLOAD_ENTRY 16u
 #define SF_CHUNK_ENTRY 80u
 #define SF_MANIFEST_MAX (64u << 20)
@@ -35,6 +40,8 @@ enum sf_form {
 	SF_FORM_DEFLATE = 2,
 	SF_FORM_BASE = 3,
 	SF_FORM_PATCH = 4,
+	SF_FORM_ZSTD = 5, /* version 2 */
+	SF_FORM_REF = 6, /* version 2, planned: refused by this reader */
 };
 
 enum sf_payload_kind {
@@ -64,6 +71,7 @@ struct sf_payload {
 };
 
 struct sf_manifest {
+	uint32_t format; /* format version, 1 or 2 */
 	uint32_t flags;
 	uint64_t build_time;
 	uint64_t data_size;
@@ -96,10 +104,17 @@ int sf_manifest_data_size(const uint8_t *buf, size_t len, uint64_t *ret);
 int sf_manifest_parse(const struct sf_ctx *ctx, const uint8_t *buf, size_t len,
 		      struct sf_manifest *ret);
 
+/* Bytes of the fixed part of a manifest of format version @format. */
+static inline uint32_t sf_manifest_fixed_size(uint32_t format)
+{
+	return format >= 2 ? SF_MANIFEST_FIXED_V2 : SF_MANIFEST_FIXED;
+}
+
 /*
  * sf_manifest_layout - fill the derived fields of @m (payload chunk ranges,
  * chunk lengths and offsets) from chunk_size and the payload table, and
- * allocate m->chunks (zeroed) if it is NULL. Used by writers.
+ * allocate m->chunks (zeroed) if it is NULL. Used by writers, which set
+ * m->format first (0 is taken as SF_FORMAT_VERSION).
  * Returns 0, -EINVAL if sizes are out of bounds, -ENOMEM.
  */
 int sf_manifest_layout(struct sf_manifest *m);
@@ -124,7 +139,8 @@ const struct sf_payload *sf_manifest_payload(const struct sf_manifest *m,
 
 /* "rootfs", "efi" or "unknown". */
 const char *sf_payload_kind_name(uint32_t kind);
-/* "zero", "stored", "deflate", "base", "patch" or "unknown". */
+/* "zero", "stored", "deflate", "base", "patch", "zstd", "reference" or
+ * "unknown". */
 const char *sf_form_name(uint8_t form);
 
 /* True if @s is a valid compatible string (docs/FORMAT.md). */

@@ -14,6 +14,8 @@ PACKAGES=(
 	# slotflip-http (the download helper of `slotflip fetch`); its tests
 	# serve files with nginx
 	libcurl4-openssl-dev nginx-light
+	# zstd chunks of image format 2 (libzstd.a for the static init)
+	libzstd-dev
 	# signing, images, test data; jq reads `slotflip status --json`
 	minisign e2fsprogs xxd jq
 	# Secure Boot: signing UKIs (initrd/mkuki.sh --sign), test keys

@@ -65,13 +65,15 @@ make_version() {
 }
 
 # image V OUT [args]: a signed image of version V, for test-board (a later
-# --compatible in args wins), signed with release.sec or with $KEY.
+# --compatible in args wins), signed with release.sec or with $KEY; of
+# format $FORMAT when set (default: the writer's, 2).
 image() {
 	local v=$1 out=$2
 	shift 2
 	"$SF_BIN/slotflip-image" create --rootfs "rootfs-$v" --efi "efi-$v" \
 		--version "$v" --compatible test-board --key "${KEY:-release.sec}" \
-		--chunk-size 4096 -o "$out" "$@" >/dev/null
+		--chunk-size 4096 ${FORMAT:+--format "$FORMAT"} -o "$out" "$@" \
+		>/dev/null
 }
 
 # chunks IMAGE [PAYLOAD]: the number of chunks of PAYLOAD (rootfs, efi) in

@@ -83,6 +83,14 @@ test_update_arms_a_trial() {
 	[ "$(efi_fingerprint)" = "$before" ] || fail "trial boot wrote a variable"
 }
 
+# The same with a format 1 image (zlib), as a device may have staged one.
+test_update_arms_a_trial_format_1() {
+	FORMAT=1
+	test_update_arms_a_trial
+	"$SF_BIN/slotflip-image" inspect v1.1.img | grep -q "format 1)$" ||
+		fail "v1.1.img is not of format 1"
+}
+
 # The result file on the data partition, for `slotflip status`.
 test_result_file_content() {
 	device_setup

@@ -134,8 +134,29 @@ test_bit_flip_in_signature_block() {
 	refuse_staged x.img "image has valid signatures from 0 of the 1 trusted keys, 1 required"
 }
 
+# chunk_at OFFSET IMAGE: the chunk whose stored bytes hold byte OFFSET of
+# IMAGE's data area (a format 2 image of two payloads: its chunk table
+# starts at 4096 + 272 + 2 * 16; stored length at byte 4 of an entry).
+chunk_at() {
+	local i=0 end=0
+	while :; do
+		end=$((end + $(od -An -tu4 -j $((4096 + 304 + 80 * i + 4)) -N4 "$2")))
+		[ "$end" -gt "$1" ] && break
+		i=$((i + 1))
+	done
+	echo "$i"
+}
+
 test_bit_flip_in_chunk_data() {
 	setup
+	cp v1.1.img x.img
+	flip $(($(sig_offset x.img) + 16384 + 50000)) x.img
+	k=$(chunk_at 50000 x.img)
+	refuse_staged x.img "chunk $k (zstd, bytes $((k * 4096))-$((k * 4096 + 4095)) of rootfs): stored data does not match its hash"
+}
+
+test_bit_flip_in_chunk_data_format_1() {
+	FORMAT=1 setup
 	cp v1.1.img x.img
 	flip $(($(sig_offset x.img) + 16384 + 50000)) x.img
 	refuse_staged x.img "chunk 39 (deflate, bytes 159744-163839 of rootfs): stored data does not match its hash"
@@ -256,6 +277,56 @@ test_chunk_content_lies() {
 	setup
 	"$SF_BIN/tool-lie-image" v1.1.img lie.img release.sec 70 wrong
 	refuse_staged lie.img "chunk 70: content does not match its hash" written
+}
+
+# The same lie in a format 1 image.
+test_chunk_inflates_beyond_its_size_format_1() {
+	FORMAT=1 setup
+	"$SF_BIN/slotflip-image" inspect v1.1.img | grep -q "format 1)$" ||
+		fail "v1.1.img is not of format 1"
+	"$SF_BIN/tool-lie-image" v1.1.img lie.img release.sec 70 longer
+	refuse_staged lie.img "chunk 70: does not inflate to its 4096 bytes" written
+}
+
+# zstd_lie_refused HOW REASON [unwritten]: a validly signed image whose
+# zstd chunk 70 lies as lie-image HOW makes it is refused for REASON. With
+# "unwritten" (a frame refused by its checks, before it decodes), not a
+# byte of that chunk reaches slot b (its 4 KiB there are as before); a
+# frame that decodes to other content is found when slot b is read back.
+zstd_lie_refused() {
+	setup
+	"$SF_BIN/tool-lie-image" v1.1.img lie.img release.sec 70 "$1"
+	"$SF_BIN/slotflip-image" verify lie.img --pubkey root/keys/release.pub \
+		>/dev/null || fail "the lying image is not validly signed"
+	refuse_staged lie.img "$2" written
+	[ "${3:-}" = unwritten ] || return 0
+	cmp -s <(tail -c +$((70 * 4096 + 1)) b.before | head -c 4096) \
+		<(tail -c +$((70 * 4096 + 1)) root/slots/b.img | head -c 4096) ||
+		fail "chunk 70 of slot b was written"
+}
+
+test_zstd_chunk_longer_than_declared() {
+	zstd_lie_refused zlonger "chunk 70: zstd frame does not declare the chunk's length" \
+		unwritten
+}
+
+test_zstd_chunk_shorter_than_it_declares() {
+	zstd_lie_refused zshort "chunk 70: corrupt zstd frame" \
+		unwritten
+}
+
+test_zstd_chunk_content_lies() {
+	zstd_lie_refused zwrong "chunk 70: content does not match its hash"
+}
+
+test_zstd_chunk_asks_for_a_128_mib_window() {
+	zstd_lie_refused zwindow "chunk 70: zstd frame asks for a window over 4 MiB" \
+		unwritten
+}
+
+test_zstd_chunk_with_trailing_bytes() {
+	zstd_lie_refused ztrailing "chunk 70: not exactly one whole zstd frame (truncated, or trailing bytes)" \
+		unwritten
 }
 
 # init_stopped_at N WHAT: slotflip-init --root root in the background,

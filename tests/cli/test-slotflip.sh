@@ -52,6 +52,14 @@ test_update_cycle() {
 	[ "$BOOTED" = a ] && slot_holds a 1.2 || fail "v1.2 not in slot a"
 }
 
+# The same with format 1 images: staged, applied, confirmed.
+test_update_cycle_format_1() {
+	FORMAT=1
+	test_update_cycle
+	"$IMG" inspect v1.2.img | grep -q "format 1)$" ||
+		fail "v1.2.img is not of format 1"
+}
+
 # One image serves either slot: its UKI's command line names the slot it
 # was built with (a here), whichever slot it is written into. Its trial
 # boot in b is slot b's, by BootCurrent: it boots on, confirms, stays.
@@ -268,9 +276,9 @@ test_stage_refuses_the_running_root_device() {
 test_stage_other_refusals() {
 	ready
 	expect_fail 5 "cannot open missing.img" sf stage missing.img
-	cp v1.1.img v2.img
-	printf '\002' | dd of=v2.img bs=1 seek=8 conv=notrunc 2>/dev/null
-	expect_fail 1 "v2.img uses another image format version: update slotflip" sf stage v2.img
+	cp v1.1.img v3.img
+	printf '\003' | dd of=v3.img bs=1 seek=8 conv=notrunc 2>/dev/null
+	expect_fail 1 "v3.img uses another image format version: update slotflip" sf stage v3.img
 	cp v1.1.img long.img
 	echo extra >>long.img
 	expect_fail 1 "long.img is corrupt: $(stat -c %s long.img) bytes, its header and manifest say $(stat -c %s v1.1.img)" \
@@ -335,7 +343,8 @@ test_stage_refused_during_trial_and_after_failure() {
 # mounts): refused before anything is written, and nothing is left.
 test_stage_refuses_no_space() {
 	ready
-	mount_tmpfs root/data 128k
+	mount_tmpfs root/data 32k
+	[ "$(stat -c %s v1.1.img)" -gt 32768 ] || fail "v1.1.img fits in 32 KiB"
 	expect_fail 5 "not enough space on the data partition" sf stage v1.1.img
 	grep -q "the image needs $(($(stat -c %s v1.1.img) >> 10)) KiB" err.txt ||
 		fail "size not said: $(cat err.txt)"

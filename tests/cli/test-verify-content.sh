@@ -78,6 +78,30 @@ test_chunk_with_wrong_content_is_refused() {
 	lie_refused 5 wrong "chunk 5: content does not match its hash"
 }
 
+# zstd chunks (format 2) that lie, each refused before it is used: a frame
+# of twice the length, one that declares the length but holds half of it,
+# one with other content, one asking for a 128 MiB window, one followed by
+# a byte.
+test_zstd_frame_longer_than_declared_is_refused() {
+	lie_refused 3 zlonger "chunk 3: zstd frame does not declare the chunk's length"
+}
+
+test_zstd_frame_shorter_than_it_declares_is_refused() {
+	lie_refused 3 zshort "chunk 3: corrupt zstd frame"
+}
+
+test_zstd_chunk_with_wrong_content_is_refused() {
+	lie_refused 3 zwrong "chunk 3: content does not match its hash"
+}
+
+test_zstd_window_over_4_mib_is_refused() {
+	lie_refused 3 zwindow "chunk 3: zstd frame asks for a window over 4 MiB"
+}
+
+test_zstd_trailing_bytes_are_refused() {
+	lie_refused 3 ztrailing "chunk 3: not exactly one whole zstd frame"
+}
+
 # A stored-data tamper is still found with --content (the stored hash is
 # checked before a chunk is decoded).
 test_tampered_data_is_refused() {

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Fuzz target: the chunk decoder (sf_chunk_rebuild(), sf_chunk_decode()):
- * deflate streams and patch chunks (block map, window headers, window
- * streams with base dictionaries) against a fixed 64 KiB base.
+ * deflate streams, zstd frames (form 5: header, window, length and extent
+ * checks, then the decoder) and patch chunks (block map, window headers,
+ * window streams with base dictionaries) against a fixed 64 KiB base.
  *
  * Input: form (1 byte), content length - 1 (3 bytes LE, taken modulo
  * 96 KiB: up to three patch windows), base block of a base chunk
@@ -69,7 +70,7 @@ static bool chunk_of(const uint8_t *data, size_t size, struct sf_chunk *c)
 	case SF_FORM_BASE:
 		c->base_offset = (uint64_t)data[4] * SF_BLOCK_SIZE;
 		return c->stored_len == 0;
-	default: /* deflate, patch, unknown forms */
+	default: /* deflate, patch, zstd, unknown forms */
 		return c->stored_len > 0 && c->stored_len < c->length;
 	}
 }

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * static-probe: proof that the initramfs toolchain works. Linked with
- * `gcc -static` against Debian's libblkid.a, libsodium.a, libz.a and our
- * libkmod.a (mk/static.mk), it calls real code of each library.
+ * `gcc -static` against Debian's libblkid.a, libsodium.a, libz.a,
+ * libzstd.a and our libkmod.a (mk/static.mk), it calls real code of each
+ * library.
  *
- *	static-probe [blkid|sodium|zlib|kmod]...
+ *	static-probe [blkid|sodium|zlib|zstd|kmod]...
  *
  * Runs the named checks (all without arguments); exits 0 only if all pass,
  * else prints why on stderr and exits 1.
@@ -20,6 +21,7 @@
 #include <libkmod.h>
 #include <sodium.h>
 #include <zlib.h>
+#include <zstd.h>
 
 static int failf(const char *check, const char *what)
 {
@@ -90,6 +92,24 @@ static int check_zlib(void)
 	return 0;
 }
 
+static int check_zstd(void)
+{
+	static unsigned char in[64 * 1024], packed[8192], out[sizeof(in)];
+	size_t n, m;
+
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = (unsigned char)("slotflip"[i % 8] + i / 4096);
+	n = ZSTD_compress(packed, sizeof(packed), in, sizeof(in), 19);
+	if (ZSTD_isError(n))
+		return failf("zstd", "ZSTD_compress() failed");
+	m = ZSTD_decompress(out, sizeof(out), packed, n);
+	if (ZSTD_isError(m))
+		return failf("zstd", "ZSTD_decompress() failed");
+	if (m != sizeof(in) || memcmp(in, out, sizeof(in)) != 0)
+		return failf("zstd", "round trip changed the data");
+	return 0;
+}
+
 /*
  * A context on an empty module directory, with one configuration file:
  * the module's name is normalized and its options come from the file.
@@ -148,9 +168,8 @@ static const struct {
 	const char *name;
 	int (*fn)(void);
 } checks[] = {
-	{ "blkid", check_blkid },
-	{ "sodium", check_sodium },
-	{ "zlib", check_zlib },
+	{ "blkid", check_blkid }, { "sodium", check_sodium },
+	{ "zlib", check_zlib },	  { "zstd", check_zstd },
 	{ "kmod", check_kmod },
 };
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The initramfs toolchain: build/static-probe (tests/static/probe.c, built by
 # mk/static.mk) must be fully static and its calls into libblkid, libsodium,
-# zlib and libkmod must work. Run by `make check`, which sets SF_BIN,
+# zlib, libzstd and libkmod must work; the static slotflip-init must hold
+# zstd's decoder (image format 2). Run by `make check`, which sets SF_BIN,
 # SF_SRCDIR and SF_STATIC_BIN (the directory of the static programs).
 # shellcheck source=tests/cli/lib.sh disable=SC1091
 . "${SF_SRCDIR:?SF_SRCDIR must name the source tree}/tests/cli/lib.sh"
@@ -42,6 +43,19 @@ test_sodium() {
 test_zlib() {
 	need_probe
 	"$PROBE" zlib
+}
+
+test_zstd() {
+	need_probe
+	"$PROBE" zstd
+}
+
+test_init_holds_the_zstd_decoder() {
+	local init=$SF_STATIC_BIN/slotflip-init
+	[ -x "$init" ] || fail "$init is missing: make $init"
+	! readelf -lW "$init" | grep -q INTERP || fail "$init is not static"
+	nm "$init" | grep -q ' T ZSTD_decompressDCtx$' ||
+		fail "$init does not hold ZSTD_decompressDCtx"
 }
 
 test_kmod() {

@@ -8,6 +8,12 @@
  * is one byte long ("short", more than deflate can expand); the manifest's
  * stored length and stored hash follow, and SECKEY signs the new manifest.
  * Only a check of the inflated chunk can catch the lie.
+ *	lie-image IN OUT SECKEY CHUNK zlonger|zshort|zwrong|zwindow|ztrailing
+ * The same with a zstd frame (the image must be of format 2): a frame of
+ * twice the chunk's length ("zlonger"); one whose header declares the
+ * length but whose blocks hold half of it ("zshort"); the length of
+ * other content ("zwrong"); the length with a window of 128 MiB
+ * ("zwindow"); a frame of the length followed by a byte ("ztrailing").
  *	lie-image IN OUT SECKEY SIZE zeros|fill
  * Copies IN to OUT with a root filesystem payload of SIZE bytes instead:
  * all zero chunks ("zeros") or all deflated chunks of one repeated byte
@@ -21,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader() */
+#include <zstd.h>
 
 #include "chunk.h"
 #include "hash.h"
@@ -71,6 +79,65 @@ static int lie(struct sf_chunk *c, bool longer, uint8_t **stored)
 	free(*stored);
 	*stored = out;
 	c->form = SF_FORM_DEFLATE;
+	c->stored_len = (uint32_t)n;
+	sf_hash(out, (size_t)n, c->stored_hash);
+	return 0;
+}
+
+/*
+ * The zstd frame @z (@n bytes, room for 16 more) with a new header: 4-byte
+ * content size @fcs, window descriptor @wd (-1: single segment). Returns
+ * the new size.
+ */
+static uint32_t reheader(uint8_t *z, uint32_t n, int wd, uint32_t fcs)
+{
+	uint8_t h[16];
+	uint32_t k = 5;
+	ZSTD_frameHeader fh;
+
+	if (ZSTD_getFrameHeader(&fh, z, n) != 0)
+		return n;
+	memcpy(h, z, 4);
+	h[4] = (uint8_t)(2 << 6 | (wd < 0 ? 0x20 : 0));
+	if (wd >= 0)
+		h[k++] = (uint8_t)wd;
+	le32_store(h + k, fcs);
+	k += 4;
+	memmove(z + k, z + fh.headerSize, n - fh.headerSize);
+	memcpy(z, h, k);
+	return k + n - fh.headerSize;
+}
+
+/* Replace chunk @c's stored bytes by a lying zstd frame (@how). */
+static int zlie(struct sf_chunk *c, const char *how, uint8_t **stored)
+{
+	uint32_t len = !strcmp(how, "zlonger")	? 2 * c->length
+		       : !strcmp(how, "zshort") ? c->length / 2
+						: c->length;
+	uint8_t *content = malloc(len), *out = malloc(len + 1024);
+	struct sf_codec codec;
+	int n;
+
+	if (!content || !out)
+		return -ENOMEM;
+	memset(content, 'Z', len);
+	sf_codec_init(&codec, 3);
+	n = sf_zstd(&codec, content, len, out, len + 1000);
+	sf_codec_done(&codec);
+	free(content);
+	if (n < 0) {
+		free(out);
+		return n;
+	}
+	if (!strcmp(how, "zshort"))
+		n = (int)reheader(out, (uint32_t)n, -1, c->length);
+	else if (!strcmp(how, "zwindow"))
+		n = (int)reheader(out, (uint32_t)n, 17 << 3, c->length);
+	else if (!strcmp(how, "ztrailing"))
+		out[n++] = 0;
+	free(*stored);
+	*stored = out;
+	c->form = SF_FORM_ZSTD;
 	c->stored_len = (uint32_t)n;
 	sf_hash(out, (size_t)n, c->stored_hash);
 	return 0;
@@ -201,7 +268,7 @@ static int write_image(const char *path, struct sf_manifest *m, uint8_t **data,
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (r >= 0 && fd < 0)
 		r = -errno;
-	sf_image_header_encode(header, len);
+	sf_image_header_encode(header, m->format, len);
 	if (r >= 0)
 		r = pwrite_full(fd, header, sizeof(header), 0);
 	if (r >= 0)
@@ -251,6 +318,8 @@ int main(int argc, char **argv)
 		fprintf(stderr,
 			"usage: lie-image IN OUT SECKEY CHUNK "
 			"longer|wrong|short\n"
+			"       lie-image IN OUT SECKEY CHUNK "
+			"zlonger|zshort|zwrong|zwindow|ztrailing\n"
 			"       lie-image IN OUT SECKEY SIZE zeros|fill\n");
 		return 2;
 	}
@@ -275,6 +344,8 @@ int main(int argc, char **argv)
 		img->m.chunks[k].form = SF_FORM_DEFLATE;
 		img->m.chunks[k].stored_len = 1;
 		sf_hash(data[k], 1, img->m.chunks[k].stored_hash);
+	} else if (argv[5][0] == 'z') {
+		r = zlie(&img->m.chunks[k], argv[5], &data[k]);
 	} else {
 		r = lie(&img->m.chunks[k], !strcmp(argv[5], "longer"),
 			&data[k]);

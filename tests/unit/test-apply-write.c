@@ -291,7 +291,7 @@ static uint8_t *apply_lying_chunk(uint32_t right)
 	make_slot(&s, 0x55);
 	put(&s, 0, s.rootfs, right);
 	CHECK_EQ(sf_image_load_manifest(&test_ctx, s.img), 0);
-	CHECK(s.img->m.chunks[0].form == SF_FORM_DEFLATE ||
+	CHECK(s.img->m.chunks[0].form == SF_FORM_ZSTD ||
 	      s.img->m.chunks[0].form == SF_FORM_STORED);
 	s.img->m.chunks[0].content_hash[0] ^= 0x01;
 	CHECK_EQ(apply_threads(&s, 1, &st), -EBADMSG);

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <errno.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader() */
+#include <zstd.h>
 
 #include "chunk.h"
 #include "hash.h"
@@ -313,5 +315,180 @@ TEST(full_forms_decode_and_check)
 	c.form = 9;
 	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, &c, 0, z, NULL, true, out),
 		 -EBADMSG);
+	sf_codec_done(&codec);
+}
+
+TEST(zstd_round_trip)
+{
+	static uint8_t in[LEN], out[LEN], back[LEN];
+	const char *why = NULL;
+	struct sf_codec c;
+	int n;
+
+	fill_text(in, LEN, 21);
+	sf_codec_init(&c, 12);
+	n = sf_zstd(&c, in, LEN, out, LEN);
+	CHECK(n > 0 && n < LEN / 2);
+	CHECK_EQ(sf_zstd_exact(&c, out, (uint32_t)n, back, LEN, &why), 0);
+	CHECK(!memcmp(in, back, LEN));
+	/* Reused contexts give the same bytes. */
+	CHECK_EQ(sf_zstd(&c, in, LEN, back, LEN), n);
+	CHECK(!memcmp(out, back, (size_t)n));
+	sf_codec_done(&c);
+}
+
+TEST(zstd_refuses_to_grow)
+{
+	static uint8_t in[LEN], out[LEN];
+	struct sf_codec c;
+
+	test_fill_random(in, LEN, 22);
+	sf_codec_init(&c, 3);
+	CHECK_EQ(sf_zstd(&c, in, LEN, out, LEN), -ENOSPC);
+	sf_codec_done(&c);
+}
+
+/* zstd of @len bytes of text (seed @seed) into @z; returns its size. */
+static uint32_t zstd_text(uint8_t *in, uint32_t len, uint32_t seed, uint8_t *z,
+			  uint32_t cap)
+{
+	struct sf_codec c;
+	int n;
+
+	fill_text(in, len, seed);
+	sf_codec_init(&c, 3);
+	n = sf_zstd(&c, in, len, z, cap);
+	sf_codec_done(&c);
+	CHECK(n > 0);
+	return (uint32_t)n;
+}
+
+/* Is @in (@n bytes) refused as a zstd chunk of @len, with @why? */
+static void zstd_refused(const uint8_t *in, uint32_t n, uint32_t len,
+			 const char *want)
+{
+	static uint8_t out[2 * LEN];
+	const char *why = NULL;
+	struct sf_codec c;
+
+	sf_codec_init(&c, 3);
+	memset(out, 0x5a, sizeof(out));
+	CHECK_EQ(sf_zstd_exact(&c, in, n, out, len, &why), -EBADMSG);
+	CHECK(why && strstr(why, want));
+	sf_codec_done(&c);
+}
+
+/*
+ * @z (@n bytes, a frame of @len bytes) with its header rewritten: a window
+ * descriptor @wd (-1: a single-segment frame), a one-byte dictionary id
+ * @dict (0: none), a 4-byte content size @fcs (~0: none). Into @out;
+ * returns the new frame's size.
+ */
+static uint32_t reframe(const uint8_t *z, uint32_t n, int wd, uint8_t dict,
+			uint64_t fcs, uint8_t *out)
+{
+	ZSTD_frameHeader fh;
+	uint32_t k = 5;
+
+	CHECK_EQ(ZSTD_getFrameHeader(&fh, z, n), 0);
+	memcpy(out, z, 4);
+	out[4] = (uint8_t)((fcs != ~0ull ? 2 << 6 : 0) | (wd < 0 ? 0x20 : 0) |
+			   (dict ? 1 : 0));
+	if (wd >= 0)
+		out[k++] = (uint8_t)wd;
+	if (dict)
+		out[k++] = dict;
+	if (fcs != ~0ull) {
+		le32_store(out + k, (uint32_t)fcs);
+		k += 4;
+	}
+	memcpy(out + k, z + fh.headerSize, n - fh.headerSize);
+	return k + n - fh.headerSize;
+}
+
+/* A frame that declares another length, or none, is refused unread. */
+TEST(zstd_refuses_a_frame_that_lies_about_its_length)
+{
+	static uint8_t in[LEN], z[LEN], f[LEN + 32], out[LEN + 1];
+	uint32_t n = zstd_text(in, LEN, 23, z, sizeof(z)), m;
+	const char *why = NULL;
+	struct sf_codec c;
+
+	zstd_refused(z, n, LEN - 1, "does not declare the chunk's length");
+	zstd_refused(z, n, LEN + 1, "does not declare the chunk's length");
+	m = reframe(z, n, 0x60, 0, ~0ull, f);
+	zstd_refused(f, m, LEN, "does not declare the chunk's length");
+	/* Declares one byte more than its blocks hold. */
+	m = reframe(z, n, -1, 0, LEN + 1, f);
+	zstd_refused(f, m, LEN + 1, "corrupt zstd frame");
+	/* The same frame with the true length decodes. */
+	m = reframe(z, n, -1, 0, LEN, f);
+	sf_codec_init(&c, 3);
+	CHECK_EQ(sf_zstd_exact(&c, f, m, out, LEN, &why), 0);
+	CHECK(!memcmp(out, in, LEN));
+	sf_codec_done(&c);
+}
+
+/* Windows up to 4 MiB are accepted; a larger one is refused unread. */
+TEST(zstd_refuses_a_window_over_4_mib)
+{
+	static uint8_t in[LEN], z[LEN], f[LEN + 32], out[LEN];
+	uint32_t n = zstd_text(in, LEN, 24, z, sizeof(z)), m;
+	const char *why = NULL;
+	struct sf_codec c;
+
+	sf_codec_init(&c, 3);
+	m = reframe(z, n, 12 << 3, 0, LEN, f); /* 2^(10+12) = 4 MiB */
+	CHECK_EQ(sf_zstd_exact(&c, f, m, out, LEN, &why), 0);
+	CHECK(!memcmp(out, in, LEN));
+	sf_codec_done(&c);
+	m = reframe(z, n, 12 << 3 | 1, 0, LEN, f); /* 4.5 MiB */
+	zstd_refused(f, m, LEN, "asks for a window over 4 MiB");
+	m = reframe(z, n, 17 << 3, 0, LEN, f); /* 128 MiB */
+	zstd_refused(f, m, LEN, "asks for a window over 4 MiB");
+}
+
+TEST(zstd_refuses_dictionaries_trailing_bytes_and_other_frames)
+{
+	static uint8_t in[LEN], z[2 * LEN], f[LEN + 32];
+	uint32_t n = zstd_text(in, LEN, 25, z, LEN), m;
+
+	m = reframe(z, n, 12 << 3, 7, LEN, f);
+	zstd_refused(f, m, LEN, "needs a dictionary");
+	z[n] = 0;
+	zstd_refused(z, n + 1, LEN, "not exactly one whole zstd frame");
+	memcpy(z + n, z, n); /* two frames */
+	zstd_refused(z, 2 * n, LEN, "not exactly one whole zstd frame");
+	zstd_refused(z, n - 1, LEN, "not exactly one whole zstd frame");
+	zstd_refused(z, 5, LEN, "corrupt or truncated zstd frame header");
+	zstd_refused(z, 3, LEN, "not a zstd frame");
+	/* A skippable frame of LEN bytes. */
+	le32_store(f, 0x184D2A50);
+	le32_store(f + 4, LEN);
+	memset(f + 8, 0, LEN);
+	zstd_refused(f, LEN + 8, LEN, "not a zstd frame");
+}
+
+TEST(zstd_chunk_decodes_and_checks)
+{
+	static uint8_t in[LEN], z[LEN], out[LEN];
+	struct sf_chunk c = { .form = SF_FORM_ZSTD, .length = LEN };
+	struct sf_codec codec;
+
+	c.stored_len = zstd_text(in, LEN, 26, z, LEN);
+	sf_hash(in, LEN, c.content_hash);
+	sf_codec_init(&codec, 3);
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, &c, 4, z, NULL, true, out),
+		 0);
+	CHECK(!memcmp(in, out, LEN));
+	c.content_hash[0] ^= 1;
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, &c, 4, z, NULL, true, out),
+		 -EBADMSG);
+	CHECK_LOG("chunk 4: content does not match its hash");
+	c.content_hash[0] ^= 1;
+	c.length = LEN - 1;
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, &c, 4, z, NULL, true, out),
+		 -EBADMSG);
+	CHECK_LOG("chunk 4: zstd frame does not declare the chunk's length");
 	sf_codec_done(&codec);
 }

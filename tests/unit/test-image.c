@@ -192,12 +192,18 @@ TEST(header_refusals)
 	make_keys(&k);
 	make_payloads();
 	CHECK_EQ(create("a.img", "1.0", &k, 1, NULL), 0);
-	le32_store(v, 2);
+	le32_store(v, 3);
 	patch_file("a.img", 8, v, 4);
 	CHECK_EQ(sf_image_open(&test_ctx, "a.img", &img), -EPROTONOSUPPORT);
-	CHECK_LOG("image format version 2, this reader knows 1");
+	CHECK_LOG("image format version 3, this reader knows 1 to 2");
+	/* The header's version must be the (signed) manifest's. */
 	le32_store(v, 1);
 	patch_file("a.img", 8, v, 4);
+	CHECK_EQ(sf_image_open(&test_ctx, "a.img", &img), 0);
+	CHECK_EQ(sf_image_load_manifest(&test_ctx, img), -EBADMSG);
+	CHECK_LOG("manifest of format version 2 in an image of version 1");
+	sf_image_close(img);
+	img = NULL;
 	le64_store(v, 1ull << 40);
 	patch_file("a.img", 16, v, 8);
 	CHECK_EQ(sf_image_open(&test_ctx, "a.img", &img), -EBADMSG);
@@ -360,7 +366,7 @@ TEST(verify_names_the_bad_chunk)
 	sf_image_close(img);
 	patch_file("a.img", off, "\x01", 1);
 	CHECK_EQ(open_check("a.img", k.pk, 1, 1), -EBADMSG);
-	CHECK_LOG("chunk 4 (deflate, bytes 262144-307199 of rootfs)");
+	CHECK_LOG("chunk 4 (zstd, bytes 262144-307199 of rootfs)");
 }
 
 /* Flip every byte of a small image in turn: each flip is refused. */
@@ -514,4 +520,93 @@ TEST(verify_content_full_and_delta)
 	sf_image_close(img);
 	close(fd_r);
 	close(fd_e);
+}
+
+/* Image @path: its format and how many chunks have form @form. */
+static void check_forms(const char *path, uint32_t format, uint8_t form,
+			uint32_t want)
+{
+	struct sf_image *img = NULL;
+	uint32_t n = 0;
+
+	CHECK_EQ(sf_image_open(&test_ctx, path, &img), 0);
+	CHECK_EQ(sf_image_load_manifest(&test_ctx, img), 0);
+	CHECK_EQ(img->format, format);
+	CHECK_EQ(img->m.format, format);
+	for (uint32_t i = 0; i < img->m.n_chunks; i++)
+		n += img->m.chunks[i].form == form;
+	CHECK_EQ(n, want);
+	sf_image_close(img);
+}
+
+/* Version 1 (zlib only), version 2 with zlib or zstd (the default), and
+ * a version 2 delta against a version 1 base: each verifies with its
+ * content checked. The payloads have 3 compressible chunks and 2 zero
+ * chunks of rootfs, and 1 random (stored) efi chunk. */
+TEST(format_and_codec_choices)
+{
+	struct sf_base bases[SF_MAX_PAYLOADS + 1] = { { NULL, NULL } };
+	struct sf_create_opts o = {
+		.rootfs = "rootfs",
+		.efi = "efi",
+		.version = "1.0",
+		.compatible = "acme-gw",
+		.chunk_size = 65536,
+		.build_time = 1700000000,
+		.format = 1,
+	};
+	struct sf_image *img = NULL;
+	uint32_t unchecked = 99;
+	struct keys k;
+	int fd;
+
+	make_keys(&k);
+	make_payloads();
+	o.keys = k.sk;
+	o.n_keys = 1;
+	CHECK_EQ(sf_image_create(&test_ctx, &o, "v1.img"), 0);
+	check_forms("v1.img", 1, SF_FORM_DEFLATE, 3);
+	o.codec = SF_CODEC_ZSTD;
+	CHECK_EQ(sf_image_create(&test_ctx, &o, "bad.img"), -EINVAL);
+	CHECK_LOG("format 1 has no zstd chunks");
+	o.format = 2;
+	o.level = 10;
+	CHECK_EQ(sf_image_create(&test_ctx, &o, "zstd10.img"), 0);
+	check_forms("zstd10.img", 2, SF_FORM_ZSTD, 3);
+	o.level = 20;
+	CHECK_EQ(sf_image_create(&test_ctx, &o, "bad.img"), -EINVAL);
+	CHECK_LOG("zstd compression level must be 1 to 19");
+	o.codec = SF_CODEC_ZLIB;
+	CHECK_EQ(sf_image_create(&test_ctx, &o, "bad.img"), -EINVAL);
+	CHECK_LOG("zlib compression level must be 1 to 9");
+	o.level = 0;
+	CHECK_EQ(sf_image_create(&test_ctx, &o, "zlib2.img"), 0);
+	check_forms("zlib2.img", 2, SF_FORM_DEFLATE, 3);
+	check_forms("zlib2.img", 2, SF_FORM_ZSTD, 0);
+	o.codec = SF_CODEC_DEFAULT;
+	o.format = 0;
+	o.version = "1.1";
+	o.delta_from = "v1.img";
+	patch_file("rootfs", 200 * 1024, "changed", 7);
+	CHECK_EQ(sf_image_create(&test_ctx, &o, "d.img"), 0);
+	check_forms("d.img", 2, SF_FORM_ZSTD, 0);
+	CHECK(!unlink("rootfs"));
+	make_payloads();
+	fd = open("rootfs", O_RDONLY);
+	CHECK(fd >= 0);
+	bases[SF_PAYLOAD_ROOTFS] = (struct sf_base){ pread_file, &fd };
+	CHECK_EQ(sf_image_open(&test_ctx, "d.img", &img), 0);
+	CHECK_EQ(sf_image_verify_content(&test_ctx, img, bases, 2, NULL, NULL,
+					 &unchecked),
+		 0);
+	CHECK_EQ(unchecked, 1); /* the efi chunk: no base given */
+	sf_image_close(img);
+	for (unsigned i = 0; i < 3; i++) {
+		const char *p = i == 0	 ? "v1.img"
+				: i == 1 ? "zlib2.img"
+					 : "d.img";
+
+		CHECK_EQ(open_check(p, k.pk, 1, 1), 1);
+	}
+	close(fd);
 }

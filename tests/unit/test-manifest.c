@@ -6,12 +6,17 @@
 #include "testlib.h"
 #include "util.h"
 
-/* A manifest with two payloads, every full-image form, encoded. */
-static uint8_t *make(struct sf_manifest *m, bool delta, size_t *ret_len)
+/*
+ * A manifest of format version @format with two payloads, every full-image
+ * form of version 1 (zero, stored, deflate), encoded.
+ */
+static uint8_t *make_format(struct sf_manifest *m, bool delta, uint32_t format,
+			    size_t *ret_len)
 {
 	uint8_t *buf;
 
 	memset(m, 0, sizeof(*m));
+	m->format = format;
 	m->chunk_size = 4096;
 	m->build_time = 1700000000;
 	strcpy(m->compatible, "acme-gw");
@@ -53,6 +58,12 @@ static uint8_t *make(struct sf_manifest *m, bool delta, size_t *ret_len)
 	buf = malloc(*ret_len);
 	CHECK_EQ(sf_manifest_encode(m, buf), *ret_len);
 	return buf;
+}
+
+/* Version 1: the offsets below are those of its 264-byte fixed part. */
+static uint8_t *make(struct sf_manifest *m, bool delta, size_t *ret_len)
+{
+	return make_format(m, delta, 1, ret_len);
 }
 
 /* Parse @buf, which must be refused with @err and a log naming @msg. */
@@ -129,8 +140,10 @@ TEST(refuses_bad_fixed_fields)
 		const char *msg;
 	} cases[] = {
 		{ 0, 0x4e414d46, -EBADMSG, "bad magic" },
-		{ 8, 2, -EPROTONOSUPPORT,
-		  "format version 2, this reader knows 1" },
+		{ 8, 3, -EPROTONOSUPPORT,
+		  "format version 3, this reader knows 1 to 2" },
+		{ 8, 0, -EPROTONOSUPPORT,
+		  "format version 0, this reader knows 1 to 2" },
 		{ 12, 2, -EBADMSG, "unknown flags" },
 		{ 32, 4097, -EBADMSG, "chunk size 4097" },
 		{ 32, 2048, -EBADMSG, "chunk size 2048" },
@@ -309,5 +322,75 @@ TEST(huge_claimed_table_refused_without_allocating)
 	before = max_rss_kib();
 	refused(buf, len, -EBADMSG, "does not match its tables");
 	CHECK(max_rss_kib() - before < 16 * 1024);
+	free(buf);
+}
+
+/* Version 2: 8 more fixed bytes (the reference count, zero), then the same
+ * tables; zstd chunks (form 5) are allowed. */
+TEST(round_trip_v2_with_zstd_chunks)
+{
+	struct sf_manifest m, p;
+	size_t len;
+	uint8_t *buf = make_format(&m, true, 2, &len), *again;
+
+	CHECK_EQ(len, 272 + 2 * 16 + 7 * 80);
+	CHECK_EQ(le32_load(buf + 8), 2);
+	CHECK(is_zero(buf + 264, 8));
+	buf[272 + 32 + 2 * 80] = SF_FORM_ZSTD; /* chunk 2 was deflate */
+	CHECK_EQ(sf_manifest_parse(&test_ctx, buf, len, &p), 0);
+	CHECK_EQ(p.format, 2);
+	CHECK_EQ(p.chunks[2].form, SF_FORM_ZSTD);
+	CHECK_EQ(p.chunks[6].base_offset, 8192);
+	again = malloc(len);
+	CHECK_EQ(sf_manifest_encode(&p, again), len);
+	CHECK(!memcmp(buf, again, len));
+	sf_manifest_free(&p);
+	sf_manifest_free(&m);
+	free(buf);
+	free(again);
+}
+
+TEST(refuses_zstd_in_version_1)
+{
+	struct sf_manifest m;
+	size_t len;
+	uint8_t *buf = make(&m, false, &len);
+
+	buf[264 + 32 + 2 * 80] = SF_FORM_ZSTD;
+	refused(buf, len, -EBADMSG, "chunk 2: zstd chunk in a version 1 image");
+	buf[264 + 32 + 2 * 80] = SF_FORM_REF;
+	refused(buf, len, -EBADMSG, "chunk 2: unknown form 6");
+	sf_manifest_free(&m);
+	free(buf);
+}
+
+/* Reference chunks are planned: a reference table or a form 6 chunk is
+ * refused as needing a newer reader, reserved bytes as malformed. */
+TEST(refuses_references_in_version_2)
+{
+	struct sf_manifest m;
+	size_t len;
+	uint8_t *buf = make_format(&m, true, 2, &len);
+	const size_t c2 = 272 + 32 + 2 * 80;
+
+	le32_store(buf + 264, 1);
+	refused(buf, len, -EPROTONOSUPPORT,
+		"1 references: reference chunks need a newer slotflip");
+	le32_store(buf + 264, 0);
+	le32_store(buf + 268, 1);
+	refused(buf, len, -EBADMSG, "reserved bytes set");
+	le32_store(buf + 268, 0);
+	buf[c2] = SF_FORM_REF;
+	refused(buf, len, -EPROTONOSUPPORT,
+		"chunk 2: reference chunks need a newer slotflip");
+	buf[c2] = 7;
+	refused(buf, len, -EBADMSG, "chunk 2: unknown form 7");
+	/* A zstd chunk must be smaller than its content, like deflate. */
+	buf[c2] = SF_FORM_ZSTD;
+	le32_store(buf + c2 + 4, 4096);
+	refused(buf, len, -EBADMSG, "chunk 2: stored length 4096 for 4096");
+	/* A version 2 manifest cut to version 1's size. */
+	refused(buf, len - 8, -EBADMSG, "does not match its tables");
+	sf_manifest_free(&m);
 	free(buf);
 }

@@ -16,7 +16,7 @@ static void head(uint8_t *buf, uint64_t manifest, uint64_t data)
 	uint8_t fixed[SF_MANIFEST_FIXED];
 
 	memset(buf, 0, SF_IMAGE_HEAD_BYTES);
-	sf_image_header_encode(buf, manifest);
+	sf_image_header_encode(buf, SF_FORMAT_VERSION, manifest);
 	sf_manifest_encode(&m, fixed);
 	memcpy(buf + SF_HEADER_SIZE, fixed, SF_MANIFEST_HEAD_BYTES);
 }
@@ -45,7 +45,7 @@ TEST(claimed_size_refusals)
 	buf[0] = 'X';
 	CHECK_EQ(sf_image_claimed_size(buf, sizeof(buf), &size), -EBADMSG);
 	head(buf, 1000, 5000);
-	buf[8] = 2;
+	buf[8] = 3;
 	CHECK_EQ(sf_image_claimed_size(buf, sizeof(buf), &size),
 		 -EPROTONOSUPPORT);
 	head(buf, 1000, 5000);
