@@ -150,8 +150,7 @@ static int slot_key(struct parser *p, const char *k, const char *v)
 }
 
 /* yes or no: an explicit opt-in. */
-static int set_bool(struct parser *p, const char *key, const char *v,
-		    bool *dst)
+static int set_bool(struct parser *p, const char *key, const char *v, bool *dst)
 {
 	if (strcmp(v, "yes") && strcmp(v, "no"))
 		return sf_err(p->ctx, -EINVAL,
@@ -161,13 +160,14 @@ static int set_bool(struct parser *p, const char *key, const char *v,
 	return 0;
 }
 
-static int set_name(struct parser *p, const char *key, const char *v,
-		    char *dst, size_t size)
+static int set_name(struct parser *p, const char *key, const char *v, char *dst,
+		    size_t size)
 {
 	size_t n = strlen(v);
 
-	if (!n || n >= size || v[strspn(v, "abcdefghijklmnopqrstuvwxyz"
-					   "0123456789-")])
+	if (!n || n >= size ||
+	    v[strspn(v, "abcdefghijklmnopqrstuvwxyz"
+			"0123456789-")])
 		return sf_err(p->ctx, -EINVAL,
 			      "%s:%u: %s must be 1 to %zu characters from "
 			      "[a-z0-9-], not \"%s\"",

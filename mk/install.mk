@@ -20,6 +20,11 @@ SYSTEMCONFDIR := $(PREFIX)/lib/systemd/system.conf.d
 UNITS := slotflip-confirm.service slotflip-trial-failed.service
 DOCDIR := $(PREFIX)/share/doc/slotflip
 
+# `slotflip fetch` runs the download helper where install puts it.
+HTTP_HELPER_DEF := -DSF_HTTP_HELPER='"$(LIBEXECDIR)/slotflip-http"'
+$(B)/obj/bootctl/cmd-fetch.o: REL_CFLAGS += $(HTTP_HELPER_DEF)
+$(S)/obj/bootctl/cmd-fetch.o: SAN_CFLAGS += $(HTTP_HELPER_DEF)
+
 install: $(PROGRAMS) $(HTTP_PROGRAM)
 	install -D -m 0755 $(B)/slotflip $(DESTDIR)$(SBINDIR)/slotflip
 	install -D -m 0755 $(B)/slotflip-http $(DESTDIR)$(LIBEXECDIR)/slotflip-http

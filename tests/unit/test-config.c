@@ -405,7 +405,8 @@ TEST(server_refusals_name_the_line)
 		       "url = https://", "[server] url \"https://\"");
 	server_refused("url = https://updates.example.com/acme\n", "",
 		       "url is missing in [server]");
-	server_refused("product = acme\n", "", "product is missing in [server]");
+	server_refused("product = acme\n", "",
+		       "product is missing in [server]");
 	server_refused("channel = beta-2\n", "", "channel is missing");
 	server_refused("repo-keys = /etc/slotflip/repo-keys\n", "",
 		       "repo-keys is missing in [server]");
