@@ -171,8 +171,7 @@ static int http_get(struct fetch *f, const char *rel, const char *out,
 	struct argv a = { .n = 0 };
 
 	snprintf(url, sizeof(url), "%s/%s", f->srv->url, rel);
-	if (sf_staged_path(&f->c->ctx, &f->c->cfg, out, path, sizeof(path)) <
-	    0)
+	if (sf_staged_path(&f->c->ctx, &f->c->cfg, out, path, sizeof(path)) < 0)
 		return cli_fail(f->c, EXIT_IO, "data-dir path too long");
 	a.v[a.n++] = helper_path(f);
 	a.v[a.n++] = url;
@@ -255,8 +254,7 @@ static int read_error(struct fetch *f, const char *rel, size_t cap, int r)
 		return cli_fail(f->c, EXIT_REFUSED,
 				"%s is not in the repository %s", rel,
 				f->srv->url);
-	return cli_fail(f->c, EXIT_IO, "cannot read %s: %s", rel,
-			strerror(-r));
+	return cli_fail(f->c, EXIT_IO, "cannot read %s: %s", rel, strerror(-r));
 }
 
 /* A document of the repository, at most @cap bytes, into *@ret. */
@@ -278,10 +276,13 @@ static int get_doc(struct fetch *f, const char *rel, size_t cap, bool report,
 		report_headers(f, &rep);
 	unlinkat(f->dir_fd, DOC_NAME, 0);
 	r = http_get(f, rel, DOC_NAME, cap, 0, report ? rep.list : NULL);
-	if (r)
-		return r;
-	r = sf_repo_read_at(NULL, f->dir_fd, DOC_NAME, cap, ret, ret_len);
+	if (!r)
+		r = sf_repo_read_at(NULL, f->dir_fd, DOC_NAME, cap, ret,
+				    ret_len);
+	/* Nothing of a document stays: what a refused one held included. */
 	unlinkat(f->dir_fd, DOC_NAME, 0);
+	if (r > 0)
+		return r;
 	return r < 0 ? read_error(f, rel, cap, r) : EXIT_OK;
 }
 
@@ -290,9 +291,10 @@ static int get_doc(struct fetch *f, const char *rel, size_t cap, bool report,
 
 static int refused(struct fetch *f, const char *what)
 {
-	return cli_fail(f->c, EXIT_REFUSED,
-			"%s refused (above): nothing changed, nothing was staged",
-			what);
+	return cli_fail(
+		f->c, EXIT_REFUSED,
+		"%s refused (above): nothing changed, nothing was staged",
+		what);
 }
 
 static int load_keyset(struct fetch *f)
@@ -309,12 +311,13 @@ static int load_keyset(struct fetch *f)
 			r = sf_repo_keyset_parse(&f->c->ctx, FETCH_KEYS_NAME,
 						 text, len, &f->ks);
 		if (r < 0 || f->ks.set != f->st.keyset)
-			return cli_fail(f->c, EXIT_IO,
-					"the key set in force (%s, set %" PRIu64
-					") is unusable: remove %s and %s to "
-					"start over from the config's repo-keys",
-					FETCH_KEYS_NAME, f->st.keyset,
-					FETCH_KEYS_NAME, FETCH_STATE_NAME);
+			return cli_fail(
+				f->c, EXIT_IO,
+				"the key set in force (%s, set %" PRIu64
+				") is unusable: remove %s and %s to "
+				"start over from the config's repo-keys",
+				FETCH_KEYS_NAME, f->st.keyset, FETCH_KEYS_NAME,
+				FETCH_STATE_NAME);
 		return EXIT_OK;
 	}
 	r = sf_root_path(&f->c->ctx, f->srv->repo_keys, path, sizeof(path));
@@ -359,8 +362,9 @@ static int chain_step(struct fetch *f)
 	if (sf_repo_keyset_accept(&f->c->ctx, rel, &f->ks, text, len, sigs,
 				  slen, &next) < 0)
 		return refused(f, rel);
-	cli_say(f->c, "fetch: key set %" PRIu64 " accepted (signed by set %" PRIu64
-		      " and by itself)",
+	cli_say(f->c,
+		"fetch: key set %" PRIu64 " accepted (signed by set %" PRIu64
+		" and by itself)",
 		next.set, f->ks.set);
 	f->ks = next;
 	free(f->ks_text);
@@ -444,8 +448,8 @@ static int get_timestamp(struct fetch *f)
 				    f->srv->channel, f->ks.set, &seen,
 				    f->now) < 0)
 		return refused(f, rel);
-	cli_say(f->c, "fetch: timestamp serial %" PRIu64 " (key set %" PRIu64
-		      ")",
+	cli_say(f->c,
+		"fetch: timestamp serial %" PRIu64 " (key set %" PRIu64 ")",
 		f->ts.serial, f->ks.set);
 	return EXIT_OK;
 }
@@ -537,7 +541,8 @@ static void remember(struct fetch *f, bool idle)
 	n->keyset = f->ks.set;
 	snprintf(n->channel, sizeof(n->channel), "%s", f->srv->channel);
 	n->ts_serial = f->ts.serial;
-	n->ts_issued = f->ts.issued > n->ts_issued ? f->ts.issued : n->ts_issued;
+	n->ts_issued = f->ts.issued > n->ts_issued ? f->ts.issued
+						   : n->ts_issued;
 	n->index_serial = f->idx.serial;
 	n->have_index = true;
 	memcpy(n->index_hash, f->ts.index_hash, SF_HASH_BYTES);
@@ -613,7 +618,8 @@ static int check_space(struct fetch *f, uint64_t need)
 	uint64_t avail;
 
 	if (fstatvfs(f->dir_fd, &vfs) < 0)
-		return cli_fail(f->c, EXIT_IO, "cannot stat the data partition: %m");
+		return cli_fail(f->c, EXIT_IO,
+				"cannot stat the data partition: %m");
 	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 	if (avail >= need)
 		return EXIT_OK;
@@ -663,8 +669,8 @@ static int file_copy(struct fetch *f, const char *rel, const char *name,
 static int check_download(struct fetch *f, const char *name)
 {
 	_cleanup_free_ uint8_t *buf = malloc(COPY_BUF);
-	_cleanup_close_ int fd = openat(f->dir_fd, name,
-					O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int fd =
+		openat(f->dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	crypto_generichash_state h;
 	uint8_t got[SF_HASH_BYTES];
 	ssize_t n;
@@ -707,8 +713,7 @@ static int download(struct fetch *f, const char *name)
 	r = check_space(f, f->pick->size - have);
 	if (r)
 		return r;
-	cli_say(f->c,
-		"fetch: downloading %s %s (%" PRIu64 " bytes%s)",
+	cli_say(f->c, "fetch: downloading %s %s (%" PRIu64 " bytes%s)",
 		f->pick->base_version[0] ? "the delta from" : "the full image",
 		f->pick->base_version[0] ? f->pick->base_version : rel,
 		f->pick->size,
@@ -769,8 +774,8 @@ static int setup(struct fetch *f)
 				"from (README: the device config file)",
 				c->cfg.file);
 	f->file = !strncmp(f->srv->url, "file://", 7);
-	if (f->file &&
-	    sf_root_path(&c->ctx, f->srv->url + 7, f->base, sizeof(f->base)) < 0)
+	if (f->file && sf_root_path(&c->ctx, f->srv->url + 7, f->base,
+				    sizeof(f->base)) < 0)
 		return cli_fail(c, EXIT_CONFIG, "url too long");
 	r = cli_stage_allowed(c);
 	if (!r)
@@ -835,8 +840,8 @@ static int run(struct fetch *f)
 	if (r)
 		return r;
 	if (f->c->check) {
-		cli_say(f->c, "update available: version %s (%s, %" PRIu64
-			      " bytes)",
+		cli_say(f->c,
+			"update available: version %s (%s, %" PRIu64 " bytes)",
 			f->idx.version,
 			f->pick->base_version[0] ? "delta" : "full image",
 			f->pick->size);
@@ -849,8 +854,9 @@ static int run(struct fetch *f)
 		return r;
 	snprintf(f->last.result, sizeof(f->last.result), "downloaded");
 	if (!f->c->stage) {
-		cli_say(f->c, "fetch: version %s downloaded and checked; "
-			      "slotflip fetch --stage stages it",
+		cli_say(f->c,
+			"fetch: version %s downloaded and checked; "
+			"slotflip fetch --stage stages it",
 			f->idx.version);
 		return EXIT_OK;
 	}

@@ -334,6 +334,36 @@ test_https_other_ca_refused() {
 	[ ! -e "$STAGED" ] || fail "staged"
 }
 
+# Endless data: a timestamp far over its 4 KiB cap is not taken.
+test_endless_timestamp_stopped_at_the_cap() {
+	fetch_ready 1.1
+	head -c 10000000 /dev/zero >"$REPO/channels/stable/timestamp"
+	expect_fail 1 "channels/stable/timestamp refused: more than its cap of 4096 bytes" \
+		sf fetch --check
+	[ ! -e root/data/slotflip/fetch-state ] || fail "state written"
+}
+
+test_https_endless_timestamp_stopped_at_the_cap() {
+	https_ready
+	head -c 10000000 /dev/zero >"$REPO/channels/stable/timestamp"
+	expect_fail 1 "refused (above)" sf fetch --check
+	grep -q "more than 4096 bytes\|4096" err.txt || fail "$(cat err.txt)"
+	[ "$(du -k root/data/slotflip | cut -f1)" -lt 100 ] || fail "disk use"
+	[ ! -e root/data/slotflip/fetch-doc ] || fail "the document left behind"
+}
+
+# A server serving a longer image than signed: never more than the
+# signed size is taken, and the result is refused.
+test_https_image_longer_than_signed() {
+	https_ready
+	local img
+	img=$REPO/images/$(b2sum -l 256 v1.1.img | cut -d' ' -f1).img
+	head -c 5000000 /dev/zero >>"$img"
+	expect_fail 1 "refused" sf fetch --stage
+	[ ! -e "$STAGED" ] || fail "staged"
+	[ "$(du -k root/data/slotflip | cut -f1)" -lt 1000 ] || fail "disk use $(du -k root/data/slotflip)"
+}
+
 test_status_shows_the_last_fetch() {
 	fetch_ready 1.1
 	expect_rc 0 sf fetch --check
