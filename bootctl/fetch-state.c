@@ -62,7 +62,8 @@ static bool parse_slot(char *v, struct fetch_state *st)
 	if (!hash)
 		return false;
 	*hash++ = '\0';
-	s->known = parse_version(ver, s->version) && parse_hash(hash, s->manifest);
+	s->known = parse_version(ver, s->version) &&
+		   parse_hash(hash, s->manifest);
 	return s->known;
 }
 
@@ -114,8 +115,8 @@ int fetch_state_load(struct cli *c, int dir_fd, struct fetch_state *ret)
 	_cleanup_free_ char *text = NULL;
 	struct fetch_state st = { .floor = "0" };
 	size_t len;
-	int r = sf_repo_read_at(NULL, dir_fd, FETCH_STATE_NAME,
-				FETCH_STATE_MAX, &text, &len);
+	int r = sf_repo_read_at(NULL, dir_fd, FETCH_STATE_NAME, FETCH_STATE_MAX,
+				&text, &len);
 
 	if (r == -ENOENT) {
 		*ret = st;
@@ -124,18 +125,18 @@ int fetch_state_load(struct cli *c, int dir_fd, struct fetch_state *ret)
 	if (r >= 0)
 		r = strlen(text) == len ? parse_state(text, &st) : -EBADMSG;
 	if (r < 0)
-		return cli_fail(c, EXIT_IO,
-				"the fetch state %s on the data partition is "
-				"unreadable or corrupt (%s): remove it to start "
-				"over from the config's repo-keys (the serials "
-				"seen are then forgotten)",
-				FETCH_STATE_NAME, strerror(-r));
+		return cli_fail(
+			c, EXIT_IO,
+			"the fetch state %s on the data partition is "
+			"unreadable or corrupt (%s): remove it to start "
+			"over from the config's repo-keys (the serials "
+			"seen are then forgotten)",
+			FETCH_STATE_NAME, strerror(-r));
 	*ret = st;
 	return EXIT_OK;
 }
 
-static size_t format_state(const struct fetch_state *st, char *buf,
-			   size_t size)
+static size_t format_state(const struct fetch_state *st, char *buf, size_t size)
 {
 	char hex[SF_REPO_HEX_SIZE];
 	size_t n;
@@ -170,7 +171,8 @@ int fetch_state_store(struct cli *c, int dir_fd, const struct fetch_state *st)
 	int r = write_file_atomic_at(dir_fd, FETCH_STATE_NAME, buf, n, 0644);
 
 	if (r < 0)
-		return cli_fail(c, EXIT_IO, "cannot write the fetch state %s: %s",
+		return cli_fail(c, EXIT_IO,
+				"cannot write the fetch state %s: %s",
 				FETCH_STATE_NAME, strerror(-r));
 	return EXIT_OK;
 }
@@ -194,7 +196,8 @@ int fetch_last_read(int dir_fd, struct fetch_last *ret)
 	char result[32], version[SF_STRING_FIELD];
 	unsigned long long t, b;
 	size_t len;
-	int r = sf_repo_read_at(NULL, dir_fd, FETCH_LAST_NAME, 512, &text, &len);
+	int r = sf_repo_read_at(NULL, dir_fd, FETCH_LAST_NAME, 512, &text,
+				&len);
 
 	if (r < 0)
 		return r;

@@ -9,6 +9,7 @@
 . "$(dirname "$0")/firmware.sh"
 . "$(dirname "$0")/slotflip.sh"
 . "$(dirname "$0")/nginx.sh"
+. "$(dirname "$0")/mount.sh"
 
 REPO=root/media/repo
 STAGED=root/data/slotflip/staged.img
@@ -332,6 +333,18 @@ test_https_other_ca_refused() {
 	cp other.pem root/etc/slotflip/ca.pem
 	expect_fail 1 "refused" sf fetch
 	[ ! -e "$STAGED" ] || fail "staged"
+}
+
+# A data partition without room for the image: refused before a byte of
+# it is fetched; the documents' state is kept (they passed).
+test_no_space_for_the_image() {
+	mount_tmpfs root/data 120k
+	fetch_ready 1.1
+	expect_fail 5 "not enough space on the data partition: the download needs" \
+		sf fetch --stage
+	! ls root/data/slotflip/fetch-*.partial 2>/dev/null || fail "a partial made"
+	[ ! -e "$STAGED" ] || fail "staged"
+	[ "$(state_field index-serial)" = 2 ] || fail "the state of the documents"
 }
 
 # Endless data: a timestamp far over its 4 KiB cap is not taken.
