@@ -377,6 +377,20 @@ test_https_image_longer_than_signed() {
 	[ "$(du -k root/data/slotflip | cut -f1)" -lt 1000 ] || fail "disk use $(du -k root/data/slotflip)"
 }
 
+# A server that requires a client certificate: refused without one,
+# accepted with the config's cert and key.
+test_https_client_certificate() {
+	https_ready "ssl_verify_client on; ssl_client_certificate $PWD/ca.pem;"
+	expect_fail 1 "refused" sf fetch --check
+	[ "$(log_count '^400 ')" -ge 1 ] || fail "$(cat www.log)"
+	tls_cert client ca "DNS:device"
+	cp client.pem client.key root/etc/slotflip/
+	printf 'cert = /etc/slotflip/client.pem\nkey = /etc/slotflip/client.key\n' \
+		>>root/etc/slotflip/slotflip.conf
+	expect_rc 0 sf fetch --check
+	grep -q "update available: version 1.1" out.txt || fail "$(cat out.txt)"
+}
+
 test_status_shows_the_last_fetch() {
 	fetch_ready 1.1
 	expect_rc 0 sf fetch --check
