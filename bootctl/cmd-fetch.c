@@ -546,7 +546,8 @@ static void remember(struct fetch *f, bool idle)
 	n->index_serial = f->idx.serial;
 	n->have_index = true;
 	memcpy(n->index_hash, f->ts.index_hash, SF_HASH_BYTES);
-	n->idle = idle;
+	snprintf(n->idle, sizeof(n->idle), "%s",
+		 idle ? f->c->st.slot[f->c->booted].version : "");
 	snprintf(n->floor, sizeof(n->floor), "%s",
 		 higher_floor(f->idx.floor, f->st.floor));
 }
@@ -786,7 +787,8 @@ static int setup(struct fetch *f)
 		/* Another channel: its serials start over; the key set and
 		 * the floor stay. */
 		f->st.ts_serial = f->st.index_serial = 0;
-		f->st.have_index = f->st.idle = false;
+		f->st.have_index = false;
+		f->st.idle[0] = '\0';
 	}
 	if (!r)
 		r = load_keyset(f);
@@ -803,7 +805,8 @@ static int documents(struct fetch *f)
 
 	if (r)
 		return r;
-	same = f->st.have_index && f->st.idle &&
+	same = f->st.have_index && f->st.idle[0] &&
+	       !strcmp(f->st.idle, f->c->st.slot[f->c->booted].version) &&
 	       !memcmp(f->st.index_hash, f->ts.index_hash, SF_HASH_BYTES);
 	if (same) {
 		cli_say(f->c, "fetch: nothing new (the same index as the last "
@@ -822,7 +825,7 @@ static int documents(struct fetch *f)
 	r = store_state(f);
 	if (r)
 		return r;
-	if (f->st.idle) {
+	if (f->st.idle[0]) {
 		cli_say(f->c, "fetch: up to date (running %s, offered %s)",
 			f->c->st.slot[f->c->booted].version, f->idx.version);
 		snprintf(f->last.result, sizeof(f->last.result), "up-to-date");

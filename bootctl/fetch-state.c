@@ -83,7 +83,7 @@ static bool parse_field(struct fetch_state *st, const char *k, char *v)
 	if (!strcmp(k, "index-hash"))
 		return (st->have_index = parse_hash(v, st->index_hash));
 	if (!strcmp(k, "idle"))
-		return (st->idle = !strcmp(v, "1")) || !strcmp(v, "0");
+		return !strcmp(v, "-") || parse_version(v, st->idle);
 	if (!strcmp(k, "floor"))
 		return parse_version(v, st->floor);
 	if (!strcmp(k, "slot"))
@@ -145,10 +145,10 @@ static size_t format_state(const struct fetch_state *st, char *buf, size_t size)
 			     "keyset %" PRIu64 "\nchannel %s\n"
 			     "timestamp-serial %" PRIu64 "\n"
 			     "timestamp-issued %" PRIu64 "\n"
-			     "index-serial %" PRIu64 "\nidle %d\nfloor %s\n",
+			     "index-serial %" PRIu64 "\nidle %s\nfloor %s\n",
 			     st->keyset, st->channel, st->ts_serial,
-			     st->ts_issued, st->index_serial, st->idle,
-			     st->floor);
+			     st->ts_issued, st->index_serial,
+			     st->idle[0] ? st->idle : "-", st->floor);
 	if (st->have_index) {
 		sf_repo_hex(st->index_hash, hex);
 		n += (size_t)snprintf(buf + n, size - n, "index-hash %s\n",

@@ -32,7 +32,9 @@ struct fetch_state {
 	uint64_t ts_serial, ts_issued, index_serial;
 	bool have_index;
 	uint8_t index_hash[SF_HASH_BYTES];
-	bool idle; /* that index offered nothing for this device */
+	/* That index offered nothing to the device running this version
+	 * ("" otherwise): the next run with both unchanged stops early. */
+	char idle[SF_STRING_FIELD];
 	char floor[SF_STRING_FIELD]; /* the highest floor seen, "0" none */
 	/* The full image's manifest hash of what fetch staged per slot: the
 	 * base a delta must name. */

@@ -100,6 +100,22 @@ test_full_then_delta_then_nothing() {
 	grep -q "nothing new (the same index" out.txt || fail "$(cat out.txt)"
 }
 
+# "Nothing new" (the index of the last run, which offered nothing) holds
+# only while the version it was judged for runs.
+test_nothing_new_only_while_the_same_version_runs() {
+	fetch_ready 1.1
+	"$STATE" root set a.version=1.1
+	expect_rc 10 sf fetch --check
+	grep -q "up to date (running 1.1, offered 1.1)" out.txt || fail "$(cat out.txt)"
+	[ "$(state_field idle)" = 1.1 ] || fail "idle $(state_field idle)"
+	expect_rc 10 sf fetch --check
+	grep -q "nothing new" out.txt || fail "$(cat out.txt)"
+	"$STATE" root set a.version=1.0
+	expect_rc 0 sf fetch --check
+	grep -q "update available: version 1.1" out.txt || fail "$(cat out.txt)"
+	[ "$(state_field idle)" = - ] || fail "idle $(state_field idle)"
+}
+
 test_outside_the_delta_window_gets_the_full_image() {
 	fetch_ready 1.1
 	expect_rc 0 sf fetch --stage
