@@ -327,6 +327,35 @@ test_https_resume_is_a_range_request() {
 		fail "no 206 for the rest: $(cat www.log)"
 }
 
+# The connection cut mid-download (slotflip and its helper killed): the
+# next run resumes with a Range request, and the bytes sent in all are
+# about the image's size.
+test_https_cut_download_resumes() {
+	https_ready "location /images/ { limit_rate 50k; }"
+	local h size have=0 i pid sent
+	h=$(b2sum -l 256 v1.1.img | cut -d' ' -f1)
+	size=$(stat -c %s v1.1.img)
+	setsid "$SLOTFLIP" --root root fetch --stage >cut.out 2>&1 &
+	pid=$!
+	for i in $(seq 100); do
+		have=$(stat -c %s root/data/slotflip/fetch-$h.partial 2>/dev/null || echo 0)
+		[ "$have" -gt 60000 ] && break
+		sleep 0.1
+	done
+	kill -KILL -- -"$pid"
+	wait "$pid" || true
+	have=$(stat -c %s root/data/slotflip/fetch-$h.partial)
+	[ "$have" -gt 0 ] && [ "$have" -lt "$size" ] || fail "partial of $have bytes"
+	[ ! -e "$STAGED" ] || fail "staged after the cut"
+	expect_rc 0 sf fetch --stage
+	grep -q "($size bytes, resuming)" out.txt || fail "$(cat out.txt)"
+	cmp "$STAGED" v1.1.img || fail "the resumed image differs"
+	[ "$(log_count "^206 \"bytes=$have-\" $((size - have)) /images/$h.img")" = 1 ] ||
+		fail "no 206 for the rest: $(cat www.log)"
+	sent=$(awk '$4 ~ /^\/images\// { s += $3 } END { print s }' www.log)
+	[ "$sent" -lt $((size + size / 10)) ] || fail "sent $sent bytes for $size"
+}
+
 test_https_404_and_503() {
 	https_ready "location = /channels/stable/timestamp { return 503; }"
 	expect_fail 9 "the server or the network failed" \
