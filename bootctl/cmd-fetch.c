@@ -180,6 +180,9 @@ static int http_get(struct fetch *f, const char *rel, const char *out,
 	common_args(f, &a);
 	for (; headers && *headers; headers++)
 		arg2(&a, "--header", *headers);
+	/* An image on a terminal: the helper's bar (lines are ours). */
+	if (size && isatty(STDERR_FILENO))
+		arg2(&a, "--progress", "downloading");
 	a.v[a.n] = NULL;
 	return run_helper(f, url, a.v);
 }
@@ -835,6 +838,17 @@ static int documents(struct fetch *f)
 	return EXIT_OK;
 }
 
+/* fetch staged this version for the spare slot, and it is still there. */
+static bool staged_already(const struct fetch *f)
+{
+	const struct fetch_slot *s = &f->st.slot[1 - f->c->booted];
+	struct stat st;
+
+	return s->known && !strcmp(s->version, f->idx.version) &&
+	       fstatat(f->dir_fd, SF_STAGED_NAME, &st, AT_SYMLINK_NOFOLLOW) ==
+		       0;
+}
+
 static int run(struct fetch *f)
 {
 	char name[128];
@@ -849,6 +863,15 @@ static int run(struct fetch *f)
 			f->pick->base_version[0] ? "delta" : "full image",
 			f->pick->size);
 		snprintf(f->last.result, sizeof(f->last.result), "available");
+		return EXIT_OK;
+	}
+	if (staged_already(f)) {
+		cli_say(f->c,
+			"fetch: version %s is staged already: slot %s "
+			"gets it at the next reboot",
+			f->idx.version,
+			sf_slot_name((uint8_t)(1 - f->c->booted)));
+		snprintf(f->last.result, sizeof(f->last.result), "staged");
 		return EXIT_OK;
 	}
 	partial_name(f, name, sizeof(name));

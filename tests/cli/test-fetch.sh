@@ -356,6 +356,27 @@ test_https_cut_download_resumes() {
 	[ "$sent" -lt $((size + size / 10)) ] || fail "sent $sent bytes for $size"
 }
 
+# --reboot stages, then reboots; on a terminal the download shows the
+# helper's bar, otherwise a line per step.
+test_https_reboot_and_progress() {
+	https_ready
+	mkdir bin
+	printf '#!/bin/sh\necho rebooted >"%s/rebooted"\n' "$PWD" >bin/reboot
+	chmod +x bin/reboot
+	PATH=$PWD/bin:$PATH script -qec "$SLOTFLIP --root root fetch --reboot" \
+		/dev/null >tty.txt
+	grep -q 'downloading  *\[#*\] 100%' tty.txt || { cat -A tty.txt; fail "no bar"; }
+	[ -e rebooted ] || fail "--reboot did not reboot"
+	cmp "$STAGED" v1.1.img || fail "not staged"
+	# Staged already: not fetched again; a line per step.
+	sf fetch --stage >lines.txt
+	grep -q "^fetch: timestamp serial 1 (key set 1)$" lines.txt &&
+		grep -q "^fetch: index serial 1 offers version 1.1$" lines.txt &&
+		grep -q "^fetch: version 1.1 is staged already: slot b gets it" lines.txt ||
+		fail "$(cat lines.txt)"
+	[ "$(log_count '/images/')" = 1 ] || fail "fetched again: $(cat www.log)"
+}
+
 test_https_404_and_503() {
 	https_ready "location = /channels/stable/timestamp { return 503; }"
 	expect_fail 9 "the server or the network failed" \
