@@ -21,7 +21,7 @@ struct cli {
 	const char *config_path;
 	uint64_t now;
 	/* Options (each command accepts only its own). */
-	bool json, reboot, allow_downgrade;
+	bool json, reboot, allow_downgrade, check, stage;
 	const char *reason;
 	/* Filled by cli_load(). */
 	struct sf_config cfg;
@@ -83,7 +83,27 @@ void cli_say(struct cli *c, const char *fmt, ...)
 int cli_fail(struct cli *c, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * cli_stage_allowed - staging is for the good slot: refused (EXIT_REFUSED,
+ * with the message) while a trial is pending or another slot runs.
+ */
+int cli_stage_allowed(struct cli *c);
+
+/*
+ * cli_stage_placed - stage the image file @name, already in the staging
+ * directory @dir_fd (a download), as `slotflip stage` stages a copy: the
+ * same checks (signatures, policy, every chunk; @version, when not NULL,
+ * must be the manifest's), then renamed to staged.img. @src names it in
+ * messages. On success its manifest hash goes to @ret_manifest; on
+ * failure @name is removed. Returns EXIT_OK or the exit status, with the
+ * message printed.
+ */
+int cli_stage_placed(struct cli *c, int dir_fd, const char *name,
+		     const char *src, const char *version,
+		     uint8_t ret_manifest[SF_HASH_BYTES]);
+
 int cmd_stage(struct cli *c, const char *image);
+int cmd_fetch(struct cli *c);
 int cmd_cancel(struct cli *c);
 int cmd_status(struct cli *c);
 int cmd_mark_good(struct cli *c);

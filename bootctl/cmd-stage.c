@@ -39,6 +39,7 @@ struct stage {
 	char *tmp; /* the copy's name in dir_fd */
 	int tmp_fd;
 	struct sf_image *img;
+	const char *want_version; /* fetch: the version the index offers */
 };
 
 static void stage_free(struct stage *s)
@@ -57,7 +58,7 @@ static void stage_free(struct stage *s)
 }
 
 /* Staging is for the good slot's system; a pending trial comes first. */
-static int stage_allowed(struct cli *c)
+int cli_stage_allowed(struct cli *c)
 {
 	const struct sf_bootstate *st = &c->st;
 
@@ -345,6 +346,17 @@ static int check_not_done(struct stage *s)
 			s->img->m.version, st->last_reason);
 }
 
+/* fetch: the image is the one the index offers (its signed version). */
+static int check_offered(struct stage *s)
+{
+	if (!s->want_version || !strcmp(s->img->m.version, s->want_version))
+		return EXIT_OK;
+	return cli_fail(s->c, EXIT_REFUSED,
+			"%s refused: its manifest names version %s, the index "
+			"offers %s; nothing was staged",
+			s->src, s->img->m.version, s->want_version);
+}
+
 static int check_policy(struct stage *s)
 {
 	struct cli *c = s->c;
@@ -355,8 +367,10 @@ static int check_policy(struct stage *s)
 		.running_version = c->st.slot[c->booted].version,
 	};
 	char reason[SF_REASON_FIELD];
-	int r = spare_slot_size(c, spare, &pol.slot_size);
+	int r = check_offered(s);
 
+	if (!r)
+		r = spare_slot_size(c, spare, &pol.slot_size);
 	if (r)
 		return r;
 	if (sf_apply_precheck(&c->ctx, s->img, &pol, reason, sizeof(reason)) <
@@ -425,7 +439,7 @@ int cmd_stage(struct cli *c, const char *image)
 	int r = cli_load(c, "stage", NEED_ROOT | NEED_BOOTED);
 
 	if (!r)
-		r = stage_allowed(c);
+		r = cli_stage_allowed(c);
 	if (!r)
 		r = spare_not_running_root(c);
 	if (!r)
@@ -447,6 +461,52 @@ int cmd_stage(struct cli *c, const char *image)
 	stage_free(&s);
 	if (!r && c->reboot)
 		r = cli_reboot(c);
+	return r;
+}
+
+/* Take the file @name of the staging directory @dir_fd as the copy. */
+static int adopt(struct stage *s, int dir_fd, const char *name)
+{
+	struct stat st;
+
+	snprintf(s->dir, sizeof(s->dir), "%s", s->path);
+	*strrchr(s->dir, '/') = '\0';
+	s->dir_fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+	s->tmp = strdup(name);
+	if (s->dir_fd < 0 || !s->tmp)
+		return cli_fail(s->c, EXIT_IO, "out of memory or fds");
+	s->tmp_fd = openat(dir_fd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (s->tmp_fd < 0 || fstat(s->tmp_fd, &st) < 0)
+		return cli_fail(s->c, EXIT_IO, "cannot open %s/%s: %m", s->dir,
+				name);
+	s->size = (uint64_t)st.st_size;
+	return EXIT_OK;
+}
+
+int cli_stage_placed(struct cli *c, int dir_fd, const char *name,
+		     const char *src, const char *version,
+		     uint8_t ret_manifest[SF_HASH_BYTES])
+{
+	struct stage s = { .c = c,
+			   .src = src,
+			   .in_fd = -1,
+			   .dir_fd = -1,
+			   .tmp_fd = -1,
+			   .want_version = version };
+	int r = spare_not_running_root(c);
+
+	if (!r && sf_staged_path(&c->ctx, &c->cfg, SF_STAGED_NAME, s.path,
+				 sizeof(s.path)) < 0)
+		r = cli_fail(c, EXIT_IO, "data-dir path too long");
+	if (!r)
+		r = adopt(&s, dir_fd, name);
+	if (!r)
+		r = verify_copy(&s);
+	if (!r) {
+		memcpy(ret_manifest, s.img->manifest_hash, SF_HASH_BYTES);
+		r = commit(&s);
+	}
+	stage_free(&s);
 	return r;
 }
 

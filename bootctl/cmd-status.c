@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "decide.h"
 #include "efivar.h"
+#include "fetch.h"
 #include "staging.h"
 #include "transition.h"
 #include "util.h"
@@ -102,7 +103,8 @@ static void fmt_time(uint64_t t, char *buf, size_t size)
 }
 
 static void print_text(struct cli *c, const struct staged_info *si,
-		       const struct sf_last_result *la)
+		       const struct sf_last_result *la,
+		       const struct fetch_last *lf)
 {
 	const struct sf_bootstate *st = &c->st;
 	char when[64];
@@ -141,6 +143,13 @@ static void print_text(struct cli *c, const struct staged_info *si,
 		printf("last apply:    %s, version %s to slot %s at %s: %s\n",
 		       la->result, la->version[0] ? la->version : "unknown",
 		       la->slot, when, la->reason);
+	}
+	if (lf) {
+		fmt_time(lf->time, when, sizeof(when));
+		printf("last fetch:    %s at %s, %s%s, %llu bytes\n",
+		       lf->result, when, lf->version[0] ? "version " : "",
+		       lf->version[0] ? lf->version : "no version offered",
+		       (unsigned long long)lf->bytes);
 	}
 }
 
@@ -218,7 +227,7 @@ static void json_last(const struct sf_bootstate *st,
 	json_str(st->last_reason);
 	printf("},\n  \"last_apply\": ");
 	if (!la) {
-		printf("null\n");
+		printf("null");
 		return;
 	}
 	printf("{\"result\": ");
@@ -229,11 +238,26 @@ static void json_last(const struct sf_bootstate *st,
 	json_opt(la->version);
 	printf(", \"reason\": ");
 	json_str(la->reason);
-	printf("}\n");
+	printf("}");
+}
+
+static void json_fetch(const struct fetch_last *lf)
+{
+	printf(",\n  \"last_fetch\": ");
+	if (!lf) {
+		printf("null\n");
+		return;
+	}
+	printf("{\"result\": ");
+	json_str(lf->result);
+	printf(", \"time\": %llu, \"version\": ", (unsigned long long)lf->time);
+	json_opt(lf->version);
+	printf(", \"bytes\": %llu}\n", (unsigned long long)lf->bytes);
 }
 
 static void print_json(struct cli *c, const struct staged_info *si,
-		       const struct sf_last_result *la)
+		       const struct sf_last_result *la,
+		       const struct fetch_last *lf)
 {
 	const struct sf_bootstate *st = &c->st;
 	bool trial = sf_state_trial_pending(st);
@@ -258,6 +282,7 @@ static void print_json(struct cli *c, const struct staged_info *si,
 							: "null");
 	json_staged(si);
 	json_last(st, la);
+	json_fetch(lf);
 	printf("}\n");
 }
 
@@ -288,7 +313,8 @@ int cmd_status(struct cli *c)
 	struct staged_info si = { .present = false };
 	_cleanup_close_ int dir_fd = -1;
 	struct sf_last_result la;
-	bool la_present;
+	struct fetch_last lf;
+	bool la_present, lf_present;
 	int r = cli_load(c, "status", 0);
 
 	if (r)
@@ -297,9 +323,12 @@ int cmd_status(struct cli *c)
 	dir_fd = sf_staging_dir_open(&c->ctx, &c->cfg, false);
 	staged_info(c, dir_fd, &si);
 	la_present = last_apply(c, dir_fd, &la);
+	lf_present = dir_fd >= 0 && fetch_last_read(dir_fd, &lf) == 0;
 	if (c->json)
-		print_json(c, &si, la_present ? &la : NULL);
+		print_json(c, &si, la_present ? &la : NULL,
+			   lf_present ? &lf : NULL);
 	else
-		print_text(c, &si, la_present ? &la : NULL);
+		print_text(c, &si, la_present ? &la : NULL,
+			   lf_present ? &lf : NULL);
 	return EXIT_OK;
 }

@@ -32,7 +32,8 @@ static const char main_options[] =
 	"request fails a check; boot-entries check found a problem), 2 usage\n"
 	"error, 3 config file missing or malformed, 4 EFI variables: efivarfs\n"
 	"not mounted, unreadable, or a write refused by the firmware, 5 a file\n"
-	"or device error or no space, 6 must run as root.\n";
+	"or device error or no space, 6 must run as root, 9 the server or\n"
+	"the network failed (fetch: try later), 10 no update (fetch --check).\n";
 
 /* The options a command may take besides --root, --config and --help. */
 enum {
@@ -40,6 +41,7 @@ enum {
 	TAKES_REBOOT = 2,
 	TAKES_REASON = 4,
 	TAKES_DOWNGRADE = 8,
+	TAKES_FETCH = 16, /* --check, --stage */
 };
 
 /*
@@ -67,6 +69,26 @@ static const struct command {
 	  "power cut leaves the old staged image or the whole new one.\n"
 	  "  --reboot   reboot once staged\n"
 	  "Needs root.\n" },
+	{ "fetch", 0, TAKES_FETCH | TAKES_REBOOT, cmd_fetch, NULL,
+	  "fetch [--check] [--stage] [--reboot]   get an update from the server",
+	  "Usage: slotflip fetch [--check] [--stage] [--reboot]\n"
+	  "\n"
+	  "Gets the update the repository of the config's [server] section\n"
+	  "offers (docs/REPO.md): its signed timestamp (with the report\n"
+	  "headers), the key sets that follow the one in force, the channel's\n"
+	  "index, then the delta from the running slot's version, else the\n"
+	  "full image, into the data partition (resumed where an earlier run\n"
+	  "stopped), checked against the index's size and hash. Refuses\n"
+	  "expired documents (freeze), serials below those seen (rollback),\n"
+	  "documents that do not match (mix-and-match), versions at or below\n"
+	  "the running one or the floor. Never runs during a trial.\n"
+	  "  --check    only say whether an update is available: exit status\n"
+	  "             0 one is, 10 none is\n"
+	  "  --stage    stage it as slotflip stage does\n"
+	  "  --reboot   stage it, then reboot\n"
+	  "http(s) through the helper slotflip-http (config: http-helper);\n"
+	  "file:// read directly. Exit status 9: the server or the network\n"
+	  "failed, try again later. Needs root.\n" },
 	{ "status", 0, TAKES_JSON, cmd_status, NULL,
 	  "status [--json]    slots, trial, floor, staged image, last results",
 	  "Usage: slotflip status [--json]\n"
@@ -128,6 +150,8 @@ enum {
 	OPT_REBOOT,
 	OPT_REASON,
 	OPT_DOWNGRADE,
+	OPT_CHECK,
+	OPT_STAGE,
 	OPT_HELP
 };
 
@@ -178,7 +202,8 @@ static int check_args(struct cli *c, const struct command *cmd, int nargs)
 	unsigned given = (c->json ? TAKES_JSON : 0) |
 			 (c->reboot ? TAKES_REBOOT : 0) |
 			 (c->reason ? TAKES_REASON : 0) |
-			 (c->allow_downgrade ? TAKES_DOWNGRADE : 0);
+			 (c->allow_downgrade ? TAKES_DOWNGRADE : 0) |
+			 (c->check || c->stage ? TAKES_FETCH : 0);
 
 	if (nargs != cmd->nargs)
 		return usage(c,
@@ -202,6 +227,8 @@ static int parse(struct cli *c, int argc, char **argv, bool *help)
 		{ "reboot", no_argument, NULL, OPT_REBOOT },
 		{ "reason", required_argument, NULL, OPT_REASON },
 		{ "allow-downgrade", no_argument, NULL, OPT_DOWNGRADE },
+		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "stage", no_argument, NULL, OPT_STAGE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -226,6 +253,12 @@ static int parse(struct cli *c, int argc, char **argv, bool *help)
 			break;
 		case OPT_DOWNGRADE:
 			c->allow_downgrade = true;
+			break;
+		case OPT_CHECK:
+			c->check = true;
+			break;
+		case OPT_STAGE:
+			c->stage = true;
 			break;
 		case OPT_HELP:
 			*help = true;

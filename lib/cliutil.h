@@ -26,6 +26,7 @@ enum {
 	EXIT_KEY = 7, /* a key file is unusable, or a password is wrong */
 	EXIT_UNCHECKED = 8, /* verify --content: a delta's base not given */
 	EXIT_NETWORK = 9, /* the server or the network failed: try later */
+	EXIT_NO_UPDATE = 10, /* fetch --check: no update is available */
 };
 
 /*

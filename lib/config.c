@@ -15,12 +15,13 @@
 
 #define CONFIG_FILE_MAX (64u << 10)
 #define NO_SECTION -1
+#define SERVER_SECTION 2
 
 struct parser {
 	const struct sf_ctx *ctx;
 	const char *path;
 	unsigned line;
-	int section; /* NO_SECTION, 0 or 1 */
+	int section; /* NO_SECTION, 0 or 1 (slots), SERVER_SECTION */
 	struct sf_config *cfg;
 	unsigned seen; /* bit per key: duplicates */
 };
@@ -148,6 +149,78 @@ static int slot_key(struct parser *p, const char *k, const char *v)
 		      p->path, p->line, k, 'a' + p->section);
 }
 
+/* yes or no: an explicit opt-in. */
+static int set_bool(struct parser *p, const char *key, const char *v, bool *dst)
+{
+	if (strcmp(v, "yes") && strcmp(v, "no"))
+		return sf_err(p->ctx, -EINVAL,
+			      "%s:%u: %s must be yes or no, not \"%s\"",
+			      p->path, p->line, key, v);
+	*dst = !strcmp(v, "yes");
+	return 0;
+}
+
+static int set_name(struct parser *p, const char *key, const char *v, char *dst,
+		    size_t size)
+{
+	size_t n = strlen(v);
+
+	if (!n || n >= size ||
+	    v[strspn(v, "abcdefghijklmnopqrstuvwxyz"
+			"0123456789-")])
+		return sf_err(p->ctx, -EINVAL,
+			      "%s:%u: %s must be 1 to %zu characters from "
+			      "[a-z0-9-], not \"%s\"",
+			      p->path, p->line, key, size - 1, v);
+	strcpy(dst, v);
+	return 0;
+}
+
+static int set_server_number(struct parser *p, const char *k, const char *v,
+			     unsigned *dst)
+{
+	return set_uint(p, k, v, SF_SERVER_NUMBER_MAX, dst);
+}
+
+static int server_key(struct parser *p, const char *k, const char *v)
+{
+	struct sf_server_config *s = &p->cfg->server;
+
+	if (!strcmp(k, "url"))
+		return set_string(p, k, v, s->url, sizeof(s->url));
+	if (!strcmp(k, "product"))
+		return set_name(p, k, v, s->product, sizeof(s->product));
+	if (!strcmp(k, "channel"))
+		return set_name(p, k, v, s->channel, sizeof(s->channel));
+	if (!strcmp(k, "repo-keys"))
+		return set_string(p, k, v, s->repo_keys, sizeof(s->repo_keys));
+	if (!strcmp(k, "ca"))
+		return set_string(p, k, v, s->ca, sizeof(s->ca));
+	if (!strcmp(k, "cert"))
+		return set_string(p, k, v, s->cert, sizeof(s->cert));
+	if (!strcmp(k, "key"))
+		return set_string(p, k, v, s->key, sizeof(s->key));
+	if (!strcmp(k, "http-helper"))
+		return set_string(p, k, v, s->http_helper,
+				  sizeof(s->http_helper));
+	if (!strcmp(k, "limit-rate"))
+		return set_server_number(p, k, v, &s->limit_rate);
+	if (!strcmp(k, "connect-timeout"))
+		return set_server_number(p, k, v, &s->connect_timeout);
+	if (!strcmp(k, "stall-timeout"))
+		return set_server_number(p, k, v, &s->stall_timeout);
+	if (!strcmp(k, "allow-http"))
+		return set_bool(p, k, v, &s->allow_http);
+	if (!strcmp(k, "allow-file"))
+		return set_bool(p, k, v, &s->allow_file);
+	return sf_err(p->ctx, -EINVAL,
+		      "%s:%u: unknown key \"%s\" in [server] (keys: url, "
+		      "product, channel, repo-keys, ca, cert, key, "
+		      "limit-rate, connect-timeout, stall-timeout, "
+		      "allow-http, allow-file, http-helper)",
+		      p->path, p->line, k);
+}
+
 static char *trim(char *s)
 {
 	char *e;
@@ -176,9 +249,14 @@ static int section_line(struct parser *p, const char *s)
 		p->section = s[6] - 'a';
 		return 0;
 	}
+	if (!strcmp(s, "[server]")) {
+		p->section = SERVER_SECTION;
+		p->cfg->server.present = true;
+		return 0;
+	}
 	return sf_err(p->ctx, -EINVAL,
 		      "%s:%u: unknown section %s (sections: [slot a], "
-		      "[slot b])",
+		      "[slot b], [server])",
 		      p->path, p->line, s);
 }
 
@@ -226,6 +304,8 @@ static int parse_line(struct parser *p, char *s, char seen[][40],
 	r = check_duplicate(p, k, seen, n_seen);
 	if (r < 0)
 		return r;
+	if (p->section == SERVER_SECTION)
+		return server_key(p, k, v);
 	return p->section == NO_SECTION ? global_key(p, k, v)
 					: slot_key(p, k, v);
 }
@@ -234,6 +314,56 @@ static int missing(const struct sf_ctx *ctx, const char *path, const char *key,
 		   const char *where)
 {
 	return sf_err(ctx, -EINVAL, "%s: %s is missing%s", path, key, where);
+}
+
+static bool has_scheme(const char *url, const char *scheme)
+{
+	return !strncmp(url, scheme, strlen(scheme));
+}
+
+/* The url's scheme: https, or what the config opts in to explicitly. */
+static int check_url(const struct sf_ctx *ctx, const char *path,
+		     const struct sf_server_config *s)
+{
+	if (has_scheme(s->url, "https://") && s->url[8]) {
+		if (!s->ca[0])
+			return missing(ctx, path, "ca",
+				       " in [server] (https trusts only the "
+				       "pinned CA)");
+		return 0;
+	}
+	if (has_scheme(s->url, "http://") && s->url[7] && s->allow_http)
+		return 0;
+	if (has_scheme(s->url, "file:///") && s->allow_file)
+		return 0;
+	return sf_err(ctx, -EINVAL,
+		      "%s: [server] url \"%s\": give https://HOST/PATH; "
+		      "http:// needs allow-http = yes, file:///PATH "
+		      "allow-file = yes",
+		      path, s->url);
+}
+
+static int check_server(const struct sf_ctx *ctx, const char *path,
+			const struct sf_server_config *s)
+{
+	static const char *const in = " in [server]";
+
+	if (!s->present)
+		return 0;
+	if (!s->url[0])
+		return missing(ctx, path, "url", in);
+	if (!s->product[0])
+		return missing(ctx, path, "product", in);
+	if (!s->channel[0])
+		return missing(ctx, path, "channel", in);
+	if (!s->repo_keys[0])
+		return missing(ctx, path, "repo-keys", in);
+	if (!s->cert[0] != !s->key[0])
+		return sf_err(ctx, -EINVAL,
+			      "%s: [server] cert and key go together: give "
+			      "both or neither",
+			      path);
+	return check_url(ctx, path, s);
 }
 
 static int check_required(const struct sf_ctx *ctx, const char *path,
@@ -265,7 +395,7 @@ static int check_required(const struct sf_ctx *ctx, const char *path,
 		return sf_err(ctx, -EINVAL,
 			      "%s: threshold %u is above the %u pubkey lines",
 			      path, c->threshold, c->n_pubkeys);
-	return 0;
+	return check_server(ctx, path, &c->server);
 }
 
 static void set_defaults(struct sf_config *c)

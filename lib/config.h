@@ -20,6 +20,12 @@
  *	boot-entry = 0001            # Boot#### number, hex
  *	[slot b]
  *	...
+ *	[server]                     # optional: `slotflip fetch`
+ *	url = https://updates.example.com/acme
+ *	product = acme-gateway
+ *	channel = stable
+ *	repo-keys = /etc/slotflip/repo-keys  # the repository's keys/1
+ *	ca = /etc/slotflip/updates-ca.pem
  */
 #pragma once
 
@@ -46,6 +52,26 @@ struct sf_slot_config {
 	uint16_t boot_entry;
 };
 
+/* A server's timeouts and rate: the helper's defaults when 0. */
+#define SF_SERVER_NUMBER_MAX 1000000000u
+
+/* [server]: where `slotflip fetch` gets updates (docs/REPO.md). */
+struct sf_server_config {
+	bool present; /* the section is there */
+	char url[SF_CONFIG_VALUE_MAX]; /* https://, http:// or file:// */
+	char product[64];
+	char channel[32];
+	/* A key set document (keys/<N> of the repository): the first set. */
+	char repo_keys[SF_CONFIG_VALUE_MAX];
+	char ca[SF_CONFIG_VALUE_MAX]; /* pinned CA (PEM); required for https */
+	char cert[SF_CONFIG_VALUE_MAX], key[SF_CONFIG_VALUE_MAX];
+	unsigned limit_rate; /* bytes/s, 0 = none */
+	unsigned connect_timeout, stall_timeout; /* s, 0 = the helper's */
+	bool allow_http, allow_file;
+	/* The download helper (default: the installed slotflip-http). */
+	char http_helper[SF_CONFIG_VALUE_MAX];
+};
+
 struct sf_config {
 	char compatible[64];
 	char pubkeys[SF_CONFIG_MAX_KEYS][SF_CONFIG_VALUE_MAX];
@@ -61,6 +87,7 @@ struct sf_config {
 	 * file in tests) whose GPT holds the esp (PARTLABEL= or PARTUUID=). */
 	char esp_disk[SF_CONFIG_VALUE_MAX];
 	struct sf_slot_config slot[2];
+	struct sf_server_config server;
 	/* The file it came from, as named in messages. */
 	char file[4096];
 };
@@ -71,7 +98,10 @@ struct sf_config {
  * Returns 0; -EINVAL with the line number for an unknown key or section, a
  * bad value, a duplicate key, a line that is not "key = value"; and for a
  * missing required key (compatible, pubkey, both slots' device, efi and
- * boot-entry, data, esp) or a threshold above the number of keys.
+ * boot-entry, data, esp; in [server]: url, product, channel, repo-keys,
+ * and ca for an https url), a threshold above the number of keys, an url
+ * whose scheme is not allowed (http:// needs allow-http = yes, file://
+ * allow-file = yes), cert without key or key without cert.
  */
 int sf_config_parse(const struct sf_ctx *ctx, const char *path,
 		    const char *text, size_t len, struct sf_config *ret);

@@ -6,6 +6,8 @@
 #   $(PREFIX)/bin/slotflip-image              the build server's tool
 #   $(PREFIX)/lib/systemd/system/slotflip-confirm.service
 #   $(PREFIX)/lib/systemd/system/slotflip-trial-failed.service
+#   $(PREFIX)/lib/systemd/system/slotflip-fetch.service, .timer
+#   $(PREFIX)/lib/slotflip/slotflip-http      the download helper
 #   $(PREFIX)/lib/systemd/system.conf.d/slotflip-watchdog.conf
 #   /etc/slotflip/slotflip.conf.sample, /etc/slotflip/health.d/
 #   $(PREFIX)/share/doc/slotflip/
@@ -17,8 +19,23 @@ SBINDIR := $(PREFIX)/sbin
 LIBEXECDIR := $(PREFIX)/lib/slotflip
 UNITDIR := $(PREFIX)/lib/systemd/system
 SYSTEMCONFDIR := $(PREFIX)/lib/systemd/system.conf.d
-UNITS := slotflip-confirm.service slotflip-trial-failed.service
+UNITS := slotflip-confirm.service slotflip-trial-failed.service \
+	slotflip-fetch.service slotflip-fetch.timer
 DOCDIR := $(PREFIX)/share/doc/slotflip
+
+# `slotflip fetch` runs the download helper where install puts it; the
+# object is rebuilt when that path changes (another PREFIX), through a
+# file that holds it.
+HTTP_HELPER := $(LIBEXECDIR)/slotflip-http
+HTTP_HELPER_DEF := -DSF_HTTP_HELPER='"$(HTTP_HELPER)"'
+$(B)/http-helper-path: http-helper-path-check
+	@mkdir -p $(B)
+	@echo '$(HTTP_HELPER)' | cmp -s - $@ || echo '$(HTTP_HELPER)' >$@
+.PHONY: http-helper-path-check
+http-helper-path-check:
+$(B)/obj/bootctl/cmd-fetch.o $(S)/obj/bootctl/cmd-fetch.o: $(B)/http-helper-path
+$(B)/obj/bootctl/cmd-fetch.o: REL_CFLAGS += $(HTTP_HELPER_DEF)
+$(S)/obj/bootctl/cmd-fetch.o: SAN_CFLAGS += $(HTTP_HELPER_DEF)
 
 install: $(PROGRAMS) $(HTTP_PROGRAM)
 	install -D -m 0755 $(B)/slotflip $(DESTDIR)$(SBINDIR)/slotflip

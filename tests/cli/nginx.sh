@@ -27,7 +27,8 @@ tls_cert() {
 # nginx_start SERVER_LINES: nginx serving $PWD/www on 127.0.0.1:$PORT
 # (set here), with SERVER_LINES inside its server block (listen options,
 # TLS, locations). The access log (www.log) has one line per request:
-# "STATUS RANGE BYTES_SENT URI X-Slotflip-Test".
+# "STATUS RANGE BYTES_SENT URI X-Slotflip-Test". NGINX_HTTP_LINES, when
+# set, go into the http block (log formats).
 nginx_start() {
 	local lines=$1 try
 	mkdir -p www nginx/tmp
@@ -48,6 +49,7 @@ http {
 	scgi_temp_path $PWD/nginx/tmp;
 	log_format t '\$status "\$http_range" \$body_bytes_sent \$uri "\$http_x_slotflip_test"';
 	access_log $PWD/www.log t;
+	${NGINX_HTTP_LINES:-}
 	server {
 		root $PWD/www;
 		$(printf '%s' "$lines" | sed "s/@PORT@/$PORT/g")

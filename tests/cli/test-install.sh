@@ -22,6 +22,15 @@ test_make_install() {
 	! grep -q @ $failed || fail "placeholder left in $failed"
 	! grep -q "^Conflicts=shutdown.target" $failed ||
 		fail "$failed conflicts with the reboot it asks for"
+	fetch=dest/usr/lib/systemd/system/slotflip-fetch.service
+	grep -qx "ExecStart=/usr/sbin/slotflip fetch --stage" $fetch ||
+		fail "the fetch unit's ExecStart"
+	timer=dest/usr/lib/systemd/system/slotflip-fetch.timer
+	grep -qx "RandomizedDelaySec=1h" $timer || fail "no randomized delay"
+	! grep -q @ $fetch $timer || fail "placeholder left in the fetch units"
+	[ -x dest/usr/lib/slotflip/slotflip-http ] || fail "no slotflip-http"
+	grep -qF /usr/lib/slotflip/slotflip-http dest/usr/sbin/slotflip ||
+		fail "slotflip does not name the installed helper"
 	grep -qx "RuntimeWatchdogSec=30s" \
 		dest/usr/lib/systemd/system.conf.d/slotflip-watchdog.conf ||
 		fail "no watchdog drop-in"

@@ -325,3 +325,110 @@ TEST(partlabel_and_partuuid_of_one_partition_refused)
 	c = slots("/dev/sdx2", "/dev/nothing");
 	CHECK_EQ(sf_config_check_slots(&test_ctx, &c), 0);
 }
+
+static const char server[] = "[server]\n"
+			     "url = https://updates.example.com/acme\n"
+			     "product = acme\n"
+			     "channel = beta-2\n"
+			     "repo-keys = /etc/slotflip/repo-keys\n"
+			     "ca = /etc/slotflip/ca.pem\n"
+			     "limit-rate = 100000\n"
+			     "stall-timeout = 30\n";
+
+/* @good, then [server] of @server with @replace replaced by @with. */
+static int parse_server(const char *replace, const char *with,
+			struct sf_config *c)
+{
+	char text[4096], *p;
+
+	snprintf(text, sizeof(text), "%s%s", good, server);
+	p = strstr(text, replace);
+	CHECK(p != NULL);
+	memmove(p + strlen(with), p + strlen(replace),
+		strlen(p + strlen(replace)) + 1);
+	memcpy(p, with, strlen(with));
+	return parse(text, c);
+}
+
+static void server_refused(const char *replace, const char *with,
+			   const char *msg)
+{
+	struct sf_config c;
+
+	CHECK_EQ(parse_server(replace, with, &c), -EINVAL);
+	CHECK_LOG(msg);
+}
+
+TEST(server_section_is_read)
+{
+	struct sf_config c;
+
+	CHECK_EQ(parse(good, &c), 0);
+	CHECK(!c.server.present);
+	CHECK_EQ(parse_server("", "", &c), 0);
+	CHECK(c.server.present);
+	CHECK_STREQ(c.server.url, "https://updates.example.com/acme");
+	CHECK_STREQ(c.server.product, "acme");
+	CHECK_STREQ(c.server.channel, "beta-2");
+	CHECK_STREQ(c.server.repo_keys, "/etc/slotflip/repo-keys");
+	CHECK_STREQ(c.server.ca, "/etc/slotflip/ca.pem");
+	CHECK_EQ(c.server.limit_rate, 100000);
+	CHECK_EQ(c.server.stall_timeout, 30);
+	CHECK_EQ(c.server.connect_timeout, 0);
+	CHECK(!c.server.allow_http && !c.server.allow_file);
+	/* The slots' keys are still the slots'. */
+	CHECK_EQ(c.slot[1].boot_entry, 0x1a);
+	CHECK_EQ(parse_server("url = https://updates.example.com/acme",
+			      "url = file:///media/repo\nallow-file = yes", &c),
+		 0);
+	CHECK(c.server.allow_file);
+	CHECK_EQ(parse_server("url = https://updates.example.com/acme",
+			      "url = http://10.0.0.1/r\nallow-http = yes", &c),
+		 0);
+	CHECK_EQ(parse_server("ca = /etc/slotflip/ca.pem",
+			      "ca = c\ncert = c.pem\nkey = c.key", &c),
+		 0);
+	CHECK_STREQ(c.server.key, "c.key");
+}
+
+TEST(server_refusals_name_the_line)
+{
+	server_refused("url = https://updates.example.com/acme",
+		       "url = http://updates.example.com/acme",
+		       "[server] url \"http://updates.example.com/acme\": give "
+		       "https://HOST/PATH; http:// needs allow-http = yes");
+	server_refused("url = https://updates.example.com/acme",
+		       "url = file:///media/repo", "file:///PATH allow-file");
+	server_refused("url = https://updates.example.com/acme",
+		       "url = ftp://x/y", "[server] url \"ftp://x/y\"");
+	server_refused("url = https://updates.example.com/acme",
+		       "url = https://", "[server] url \"https://\"");
+	server_refused("url = https://updates.example.com/acme\n", "",
+		       "url is missing in [server]");
+	server_refused("product = acme\n", "",
+		       "product is missing in [server]");
+	server_refused("channel = beta-2\n", "", "channel is missing");
+	server_refused("repo-keys = /etc/slotflip/repo-keys\n", "",
+		       "repo-keys is missing in [server]");
+	server_refused("ca = /etc/slotflip/ca.pem\n", "",
+		       "ca is missing in [server] (https trusts only the "
+		       "pinned CA)");
+	server_refused("ca = /etc/slotflip/ca.pem", "ca = a\ncert = c.pem",
+		       "[server] cert and key go together");
+	server_refused("channel = beta-2", "channel = Beta",
+		       "t.conf:20: channel must be 1 to 31 characters from "
+		       "[a-z0-9-], not \"Beta\"");
+	server_refused("product = acme", "product = acme_gw",
+		       "t.conf:19: product must be 1 to 63 characters");
+	server_refused("limit-rate = 100000", "limit-rate = 1k",
+		       "t.conf:23: limit-rate must be a number from 1 to");
+	server_refused("stall-timeout = 30", "allow-http = 1",
+		       "t.conf:24: allow-http must be yes or no, not \"1\"");
+	server_refused("stall-timeout = 30", "pubkey = x",
+		       "t.conf:24: unknown key \"pubkey\" in [server]");
+	server_refused("stall-timeout = 30", "channel = a",
+		       "t.conf:24: channel given twice");
+	server_refused("stall-timeout = 30", "[servers]",
+		       "unknown section [servers] (sections: [slot a], "
+		       "[slot b], [server])");
+}
