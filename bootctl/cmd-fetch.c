@@ -151,6 +151,9 @@ static int run_helper(struct fetch *f, const char *url, const char **argv)
 		devnull = open("/dev/null", O_WRONLY);
 		if (devnull >= 0)
 			dup2(devnull, STDOUT_FILENO);
+		/* The helper writes through the staging directory we opened
+		 * (no path to follow again: see http_get()). */
+		fcntl(f->dir_fd, F_SETFD, 0);
 		execv(argv[0], (char *const *)argv);
 		fprintf(stderr, "slotflip: cannot run %s: %m\n", argv[0]);
 		_exit(127);
@@ -171,8 +174,10 @@ static int http_get(struct fetch *f, const char *rel, const char *out,
 	struct argv a = { .n = 0 };
 
 	snprintf(url, sizeof(url), "%s/%s", f->srv->url, rel);
-	if (sf_staged_path(&f->c->ctx, &f->c->cfg, out, path, sizeof(path)) < 0)
-		return cli_fail(f->c, EXIT_IO, "data-dir path too long");
+	/* The output, named through the staging directory's fd, which the
+	 * helper inherits: a directory swapped for a symlink since it was
+	 * opened (O_NOFOLLOW) is not followed. */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", f->dir_fd, out);
 	a.v[a.n++] = helper_path(f);
 	a.v[a.n++] = url;
 	a.v[a.n++] = path;

@@ -404,7 +404,7 @@ test_https_other_ca_refused() {
 # A data partition without room for the image: refused before a byte of
 # it is fetched; the documents' state is kept (they passed).
 test_no_space_for_the_image() {
-	mount_tmpfs root/data 120k
+	mount_tmpfs root/data 64k
 	fetch_ready 1.1
 	expect_fail 5 "not enough space on the data partition: the download needs" \
 		sf fetch --stage
