@@ -174,7 +174,7 @@ test_power_cut_during_full_apply_format_1() {
 		fail "not a format 1 image"
 	fw_boot
 	crash_sweep 5 settled_trial final_trial
-	report 50
+	report 30
 }
 
 test_power_cut_during_delta_apply_format_1() {
