@@ -265,7 +265,9 @@ static int read_error(struct fetch *f, const char *rel, size_t cap, int r)
 	return cli_fail(f->c, EXIT_IO, "cannot read %s: %s", rel, strerror(-r));
 }
 
-/* A document of the repository, at most @cap bytes, into *@ret. */
+/* A document of the repository, at most @cap bytes, into *@ret. (Its
+ * callers set *@ret_len to 0 first: GCC's analyzer cannot see that
+ * cli_fail(), in another file, never returns EXIT_OK.) */
 static int get_doc(struct fetch *f, const char *rel, size_t cap, bool report,
 		   char **ret, size_t *ret_len)
 {
@@ -309,7 +311,7 @@ static int load_keyset(struct fetch *f)
 {
 	char path[4096];
 	_cleanup_free_ char *text = NULL;
-	size_t len;
+	size_t len = 0;
 	int r;
 
 	if (f->st.keyset) {
@@ -436,7 +438,7 @@ static int get_timestamp(struct fetch *f)
 	char rel[96], srel[128];
 	_cleanup_free_ char *text = NULL;
 	struct sf_repo_seen seen = seen_of(f);
-	size_t len;
+	size_t len = 0;
 	int r;
 
 	snprintf(rel, sizeof(rel), "channels/%s/timestamp", f->srv->channel);
@@ -467,7 +469,7 @@ static int get_index(struct fetch *f)
 	char hex[SF_REPO_HEX_SIZE], rel[160], srel[192];
 	_cleanup_free_ char *text = NULL;
 	struct sf_repo_seen seen = seen_of(f);
-	size_t len;
+	size_t len = 0;
 	int r;
 
 	sf_repo_hex(f->ts.index_hash, hex);
