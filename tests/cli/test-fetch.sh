@@ -43,15 +43,21 @@ server_conf() {
 	} >>root/etc/slotflip/slotflip.conf
 }
 
-# A booted device on v1.0 (slot a), a repository offering v1.0 and V
-# (default 1.1), read through file://.
-fetch_ready() {
+# A booted device on v1.0 (slot a) and an empty repository of its
+# product and compatible string, signed by repo.sec.
+device_and_repo() {
 	device_setup
 	boot
 	"$STATE" root set a.version=1.0
 	"$IMG" keygen -p repo.pub -s repo.sec >/dev/null
 	mkdir -p root/media
 	repo init --product acme --compatible test-board --key repo.sec >/dev/null
+}
+
+# A booted device on v1.0 (slot a), a repository offering v1.0 and V
+# (default 1.1), read through file://.
+fetch_ready() {
+	device_and_repo
 	image 1.0 v1.0.img
 	publish 1.0
 	publish "${1:-1.1}"
@@ -164,12 +170,7 @@ test_resume_after_a_cut() {
 
 # Freeze: a timestamp that expired is refused, nothing is staged.
 test_freeze_expired_timestamp() {
-	device_setup
-	boot
-	"$STATE" root set a.version=1.0
-	"$IMG" keygen -p repo.pub -s repo.sec >/dev/null
-	mkdir -p root/media
-	repo init --product acme --compatible test-board --key repo.sec >/dev/null
+	device_and_repo
 	make_version 1.1
 	image 1.1 v1.1.img
 	SOURCE_DATE_EPOCH=$(($(date +%s) - 3 * 86400)) repo add v1.1.img \
@@ -286,13 +287,8 @@ serve() {
 }
 
 https_ready() {
-	device_setup
-	boot
-	"$STATE" root set a.version=1.0
+	device_and_repo
 	echo 0123456789abcdef0123456789abcdef >root/etc/machine-id
-	"$IMG" keygen -p repo.pub -s repo.sec >/dev/null
-	mkdir -p root/media
-	repo init --product acme --compatible test-board --key repo.sec >/dev/null
 	publish 1.1
 	serve "${1:-}"
 	server_conf "https://127.0.0.1:$PORT" "ca = /etc/slotflip/ca.pem" \
