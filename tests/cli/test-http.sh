@@ -85,6 +85,19 @@ test_server_without_ranges_starts_over() {
 	[ "$(log_count '^200 "bytes=1000-" 3000000')" = 1 ] || fail "$(cat www.log)"
 }
 
+# A partial file longer than the server's file: the range is not
+# satisfiable (416); the helper starts over and gets the whole file.
+test_partial_longer_than_the_file_starts_over() {
+	serve
+	head -c 1000 /dev/urandom >www/small
+	head -c 2000 /dev/zero >out
+	expect_rc 0 get /small out --max-bytes 5000 --attempts 2 --backoff 1
+	cmp out www/small || fail "the download differs"
+	grep -q "no bytes after 2000: starting over" err.txt || fail "$(cat err.txt)"
+	[ "$(log_count '^416 "bytes=2000-"')" = 1 ] || fail "$(cat www.log)"
+	[ "$(log_count '^200 "-" 1000 /small')" = 1 ] || fail "$(cat www.log)"
+}
+
 test_stalled_server_times_out_partial_kept() {
 	serve "location /stall/ { alias $PWD/www/; limit_rate 100; }"
 	expect_fail 9 "gave up after 1 attempts" \
