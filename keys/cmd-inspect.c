@@ -10,12 +10,14 @@
 #include "fileio.h"
 #include "util.h"
 
-/* The forms a manifest parses to: zero to zstd (docs/FORMAT.md). */
-#define N_FORMS (SF_FORM_ZSTD + 1)
+/* The forms a manifest parses to: zero to reference (docs/FORMAT.md). */
+#define N_FORMS (SF_FORM_REF + 1)
 
 struct payload_stats {
 	uint32_t forms[N_FORMS];
 	uint64_t stored;
+	uint32_t refs; /* reference ranges */
+	uint64_t ref_bytes; /* their bytes: what an apply reads of the base */
 };
 
 static void payload_stats(const struct sf_manifest *m,
@@ -24,8 +26,14 @@ static void payload_stats(const struct sf_manifest *m,
 	memset(st, 0, sizeof(*st));
 	for (uint32_t i = p->first_chunk; i < p->first_chunk + p->n_chunks;
 	     i++) {
-		st->forms[m->chunks[i].form]++;
-		st->stored += m->chunks[i].stored_len;
+		const struct sf_chunk *c = &m->chunks[i];
+
+		st->forms[c->form]++;
+		st->stored += c->stored_len;
+		for (uint32_t k = 0; k < sf_chunk_ref_count(c); k++) {
+			st->refs++;
+			st->ref_bytes += m->refs[c->first_ref + k].length;
+		}
 	}
 }
 
@@ -106,10 +114,12 @@ static void inspect_json(const char *path, const struct sf_image *img)
 
 		payload_stats(m, &m->payloads[i], &st);
 		printf("%s{\"kind\": \"%s\", \"size\": %llu, \"chunks\": %u, "
-		       "\"stored_bytes\": %llu, \"forms\": {",
+		       "\"stored_bytes\": %llu, \"references\": %u, "
+		       "\"reference_bytes\": %llu, \"forms\": {",
 		       i ? ", " : "", sf_payload_kind_name(m->payloads[i].kind),
 		       (unsigned long long)m->payloads[i].size,
-		       m->payloads[i].n_chunks, (unsigned long long)st.stored);
+		       m->payloads[i].n_chunks, (unsigned long long)st.stored,
+		       st.refs, (unsigned long long)st.ref_bytes);
 		for (uint8_t f = 0; f < N_FORMS; f++)
 			printf("%s\"%s\": %u", f ? ", " : "", sf_form_name(f),
 			       st.forms[f]);
@@ -153,12 +163,16 @@ static void inspect_text(const char *path, const struct sf_image *img)
 		payload_stats(m, &m->payloads[i], &st);
 		printf("payload %-6s %llu bytes in %u chunks, %llu stored "
 		       "(zero %u, stored %u, deflate %u, base %u, patch %u, "
-		       "zstd %u)\n",
+		       "zstd %u, reference %u)\n",
 		       sf_payload_kind_name(m->payloads[i].kind),
 		       (unsigned long long)m->payloads[i].size,
 		       m->payloads[i].n_chunks, (unsigned long long)st.stored,
 		       st.forms[0], st.forms[1], st.forms[2], st.forms[3],
-		       st.forms[4], st.forms[5]);
+		       st.forms[4], st.forms[5], st.forms[6]);
+		if (st.refs)
+			printf("               %u reference ranges, %llu bytes of "
+			       "the base\n",
+			       st.refs, (unsigned long long)st.ref_bytes);
 	}
 	printf("signatures:  %u\n", img->sigs.n);
 	for (unsigned s = 0; s < img->sigs.n; s++)

@@ -149,7 +149,7 @@ static int open_bases(const struct verify_args *a, const struct sf_image *img,
 
 	for (unsigned k = 0; k <= SF_MAX_PAYLOADS; k++) {
 		b->fd[k] = -1;
-		b->base[k] = (struct sf_base){ NULL, NULL };
+		b->base[k] = (struct sf_base){ NULL, NULL, 0 };
 	}
 	for (unsigned k = 1; k <= SF_MAX_PAYLOADS; k++) {
 		if (!a->base[k])
@@ -162,7 +162,8 @@ static int open_bases(const struct verify_args *a, const struct sf_image *img,
 		if (b->fd[k] < 0)
 			return sf_err(&cli_ctx, -errno,
 				      "cannot open base %s: %m", a->base[k]);
-		b->base[k] = (struct sf_base){ pread_base, &b->fd[k] };
+		b->base[k] = (struct sf_base){ pread_base, &b->fd[k],
+					       fd_size(b->fd[k]) };
 	}
 	return 0;
 }
@@ -267,8 +268,8 @@ static int write_payload(struct sf_image *img, const struct sf_payload *p,
 
 		r = sf_image_read_stored(&cli_ctx, img, i, stored);
 		if (r >= 0)
-			r = sf_chunk_decode(&cli_ctx, &codec, c, i, stored,
-					    base, true, out);
+			r = sf_chunk_decode(&cli_ctx, &codec, &img->m, c, i,
+					    stored, base, true, out);
 		if (r >= 0)
 			r = pwrite_full(fd, out, c->length, c->offset);
 		sf_progress_update(&progress, c->offset + c->length, p->size);
@@ -283,12 +284,14 @@ int extract_payload(struct sf_image *img, const struct sf_payload *p,
 {
 	_cleanup_close_ int base_fd = -1;
 	_cleanup_free_ char *tmp = NULL;
-	struct sf_base base = { pread_base, &base_fd };
+	struct sf_base base = { pread_base, &base_fd, 0 };
 	int fd, r;
 
 	if (base_path && (base_fd = open(base_path, O_RDONLY | O_CLOEXEC)) < 0)
 		return sf_err(&cli_ctx, -errno, "cannot open base %s: %m",
 			      base_path);
+	if (base_fd >= 0)
+		base.size = fd_size(base_fd);
 	if ((img->m.flags & SF_MANIFEST_FLAG_DELTA) && !base_path)
 		return sf_err(&cli_ctx, -EXDEV,
 			      "this is a delta image from version %s: give the "

@@ -42,6 +42,7 @@ struct apply_job {
 	 * read the spare first, in one read, and the active slot not at all.
 	 */
 	atomic_bool spare_holds;
+	uint64_t active_size; /* bytes of the active slot (0: not known) */
 	/* The phase the workers run, on @batch chunks in a row at a time: */
 	int (*fn)(struct apply_worker *w, uint32_t first, uint32_t n);
 	unsigned batch, threads; /* plan_workers() */

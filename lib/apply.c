@@ -110,8 +110,8 @@ int apply_decode(struct apply_job *job, struct sf_codec *codec,
 	r = sf_image_read_stored(job->ctx, job->img, idx, stored);
 	if (r < 0)
 		return r;
-	return sf_chunk_decode(job->ctx, codec, c, idx, stored, base, check,
-			       out);
+	return sf_chunk_decode(job->ctx, codec, &job->img->m, c, idx, stored,
+			       base, check, out);
 }
 
 static int read_slot(struct apply_job *job, const struct sf_chunk *c,
@@ -445,8 +445,8 @@ static int spare_first(struct apply_worker *w, const struct sf_chunk *c,
 	if (r < 0)
 		return r;
 	w->spare_chunk = c;
-	if (sf_chunk_rebuild(&w->quiet, &w->codec, c, idx, w->stored,
-			     &w->spare_base, w->content) < 0)
+	if (sf_chunk_rebuild(&w->quiet, &w->codec, &job->img->m, c, idx,
+			     w->stored, &w->spare_base, w->content) < 0)
 		atomic_store(&job->spare_holds, false);
 	else
 		*what = SPARE_PATCH;
@@ -557,8 +557,9 @@ static void *worker_run(void *arg)
 	uint32_t j;
 	int r;
 
-	w.base = (struct sf_base){ read_active, &w };
-	w.spare_base = (struct sf_base){ read_spare_first, &w };
+	w.base = (struct sf_base){ read_active, &w, job->active_size };
+	w.spare_base =
+		(struct sf_base){ read_spare_first, &w, job->active_size };
 	w.quiet = *job->ctx;
 	w.quiet.log_fn = NULL;
 	sf_codec_init(&w.codec, 9);
@@ -607,12 +608,14 @@ static void plan_workers(struct apply_job *job)
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned cpus = n > 0 ? (unsigned)n : 1;
 	size_t cs = job->img->m.chunk_size, mem = worker_memory();
+	/* Reference chunks: each worker's codec keeps a prefix buffer. */
+	size_t prefix = job->img->m.n_refs ? SF_REF_BYTES_MAX : 0;
 	unsigned most, want = 2 * cpus + 4;
 
 	job->batch = sf_hash_lanes();
-	if (mem / arena_size(job->batch, cs) < cpus)
+	if (mem / (arena_size(job->batch, cs) + prefix) < cpus)
 		job->batch = 1;
-	most = mem / arena_size(job->batch, cs);
+	most = mem / (arena_size(job->batch, cs) + prefix);
 	if (want > most)
 		want = most > cpus ? most : cpus;
 	job->threads = job->t->threads ? job->t->threads : want;
@@ -734,6 +737,23 @@ static int write_and_read_back(struct apply_job *job)
 	return r < 0 ? r : run_workers(job, apply_readback_batch);
 }
 
+/*
+ * The root filesystem's reference ranges all lie in the active slot:
+ * checked before anything is written (their hashes are checked as each
+ * chunk is decoded).
+ */
+static int refs_inside(struct apply_job *job)
+{
+	const struct sf_manifest *m = &job->img->m;
+	int r = 0;
+
+	for (uint32_t i = job->p->first_chunk;
+	     r >= 0 && i < job->p->first_chunk + job->p->n_chunks; i++)
+		r = sf_chunk_refs_inside(job->ctx, m, &m->chunks[i], i,
+					 job->active_size);
+	return r;
+}
+
 static int apply_rootfs(struct apply_job *job)
 {
 	const struct sf_apply_target *t = job->t;
@@ -748,6 +768,7 @@ static int apply_rootfs(struct apply_job *job)
 	job->wrote_blocks =
 		calloc(job->p->n_chunks ? job->p->n_chunks : 1, job->map_bytes);
 	atomic_store(&job->spare_holds, true);
+	job->active_size = fd_size(t->active_fd);
 	plan_workers(job);
 	if (!job->wrote || !job->wrote_blocks || !probe) {
 		free(job->wrote);
@@ -762,7 +783,9 @@ static int apply_rootfs(struct apply_job *job)
 		active_flags = set_direct(t->active_fd, probe);
 	job->active_direct = active_flags >= 0;
 	free(probe);
-	r = write_and_read_back(job);
+	r = refs_inside(job);
+	if (r >= 0)
+		r = write_and_read_back(job);
 	r = reset_flags(job->ctx, t->slot_fd, slot_flags, r);
 	r = reset_flags(job->ctx, t->active_fd, active_flags, r);
 	job->direct = job->active_direct = false;

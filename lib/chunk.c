@@ -25,12 +25,26 @@ void sf_codec_done(struct sf_codec *c)
 		inflateEnd(&c->inf);
 	ZSTD_freeCCtx(c->zc);
 	ZSTD_freeDCtx(c->zd);
+	free(c->prefix);
 	c->zc = NULL;
 	c->zd = NULL;
+	c->prefix = NULL;
 	c->def_ready = c->inf_ready = 0;
 }
 
-int sf_zstd(struct sf_codec *c, const uint8_t *in, uint32_t len, uint8_t *out,
+/* The window log that lets a frame reach back over its whole prefix. */
+static int prefix_window_log(size_t prefix_len, uint32_t len)
+{
+	uint64_t need = (uint64_t)prefix_len + len;
+	int log = 10;
+
+	while (log < SF_ZSTD_REF_WINDOW_LOG_MAX && (1ull << log) < need)
+		log++;
+	return log;
+}
+
+int sf_zstd(struct sf_codec *c, const uint8_t *in, uint32_t len,
+	    const uint8_t *prefix, size_t prefix_len, uint8_t *out,
 	    uint32_t cap)
 {
 	size_t n;
@@ -42,6 +56,12 @@ int sf_zstd(struct sf_codec *c, const uint8_t *in, uint32_t len, uint8_t *out,
 						c->level)) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(c->zc, ZSTD_c_checksumFlag, 0)))
 		return -ENOMEM;
+	if (prefix_len &&
+	    (ZSTD_isError(ZSTD_CCtx_setParameter(c->zc, ZSTD_c_windowLog,
+						 prefix_window_log(prefix_len,
+								   len))) ||
+	     ZSTD_isError(ZSTD_CCtx_refPrefix(c->zc, prefix, prefix_len))))
+		return -ENOMEM;
 	n = ZSTD_compress2(c->zc, out, cap, in, len);
 	if (ZSTD_isError(n)) {
 		if (ZSTD_getErrorCode(n) == ZSTD_error_memory_allocation)
@@ -51,9 +71,10 @@ int sf_zstd(struct sf_codec *c, const uint8_t *in, uint32_t len, uint8_t *out,
 	return n < cap ? (int)n : -ENOSPC;
 }
 
-/* What docs/FORMAT.md asks of a zstd chunk's frame header. */
+/* What docs/FORMAT.md asks of a zstd chunk's frame header; @window_log:
+ * the largest window allowed. */
 static const char *zstd_header_problem(const uint8_t *in, uint32_t in_len,
-				       uint32_t out_len)
+				       uint32_t out_len, int window_log)
 {
 	ZSTD_frameHeader fh;
 
@@ -65,8 +86,10 @@ static const char *zstd_header_problem(const uint8_t *in, uint32_t in_len,
 		return "zstd frame does not declare the chunk's length";
 	if (fh.dictID != 0)
 		return "zstd frame needs a dictionary";
-	if (fh.windowSize > 1ull << SF_ZSTD_WINDOW_LOG_MAX)
-		return "zstd frame asks for a window over 4 MiB";
+	if (fh.windowSize > 1ull << window_log)
+		return window_log == SF_ZSTD_WINDOW_LOG_MAX
+			       ? "zstd frame asks for a window over 4 MiB"
+			       : "zstd frame asks for a window over 16 MiB";
 	if (ZSTD_findFrameCompressedSize(in, in_len) != in_len)
 		return "not exactly one whole zstd frame (truncated, or "
 		       "trailing bytes)";
@@ -74,9 +97,12 @@ static const char *zstd_header_problem(const uint8_t *in, uint32_t in_len,
 }
 
 int sf_zstd_exact(struct sf_codec *c, const uint8_t *in, uint32_t in_len,
-		  uint8_t *out, uint32_t out_len, const char **ret_why)
+		  const uint8_t *prefix, size_t prefix_len, uint8_t *out,
+		  uint32_t out_len, const char **ret_why)
 {
-	const char *why = zstd_header_problem(in, in_len, out_len);
+	int window_log = prefix_len ? SF_ZSTD_REF_WINDOW_LOG_MAX
+				    : SF_ZSTD_WINDOW_LOG_MAX;
+	const char *why = zstd_header_problem(in, in_len, out_len, window_log);
 	size_t n;
 
 	if (why) {
@@ -87,8 +113,11 @@ int sf_zstd_exact(struct sf_codec *c, const uint8_t *in, uint32_t in_len,
 		return -ENOMEM;
 	ZSTD_DCtx_reset(c->zd, ZSTD_reset_session_and_parameters);
 	/* Checked above; also enforced by the decoder. */
-	ZSTD_DCtx_setParameter(c->zd, ZSTD_d_windowLogMax,
-			       SF_ZSTD_WINDOW_LOG_MAX);
+	ZSTD_DCtx_setParameter(c->zd, ZSTD_d_windowLogMax, window_log);
+	/* For this frame only; the prefix is raw content, not a dictionary. */
+	if (prefix_len &&
+	    ZSTD_isError(ZSTD_DCtx_refPrefix(c->zd, prefix, prefix_len)))
+		return -ENOMEM;
 	n = ZSTD_decompressDCtx(c->zd, out, out_len, in, in_len);
 	if (ZSTD_isError(n) || n != out_len) {
 		*ret_why = "corrupt zstd frame";
@@ -318,11 +347,12 @@ static int decode_patch(const struct sf_ctx *ctx, struct sf_codec *codec,
 
 static int decode_zstd(const struct sf_ctx *ctx, struct sf_codec *codec,
 		       const struct sf_chunk *c, uint32_t idx,
-		       const uint8_t *stored, uint8_t *out)
+		       const uint8_t *stored, const uint8_t *prefix,
+		       size_t prefix_len, uint8_t *out)
 {
 	const char *why = NULL;
-	int r = sf_zstd_exact(codec, stored, c->stored_len, out, c->length,
-			      &why);
+	int r = sf_zstd_exact(codec, stored, c->stored_len, prefix, prefix_len,
+			      out, c->length, &why);
 
 	if (r == -EBADMSG)
 		return sf_err(ctx, r, "chunk %u: %s", idx, why);
@@ -331,10 +361,82 @@ static int decode_zstd(const struct sf_ctx *ctx, struct sf_codec *codec,
 	return 0;
 }
 
+int sf_chunk_refs_inside(const struct sf_ctx *ctx, const struct sf_manifest *m,
+			 const struct sf_chunk *c, uint32_t idx,
+			 uint64_t base_size)
+{
+	for (uint32_t k = 0; base_size && k < sf_chunk_ref_count(c); k++) {
+		const struct sf_ref *f = &m->refs[c->first_ref + k];
+
+		if (f->offset > base_size || f->length > base_size - f->offset)
+			return sf_err(ctx, -ERANGE,
+				      "chunk %u: reference %u (%u bytes at "
+				      "%llu) lies beyond the base's %llu "
+				      "bytes: the delta was made against "
+				      "another base",
+				      idx, c->first_ref + k, f->length,
+				      (unsigned long long)f->offset,
+				      (unsigned long long)base_size);
+	}
+	return 0;
+}
+
+/*
+ * A reference chunk (docs/FORMAT.md, "Reference chunks"): its ranges read
+ * from the base one after the other into the codec's prefix buffer, each
+ * checked against its hash, then the frame decoded against them.
+ */
+static int decode_ref(const struct sf_ctx *ctx, struct sf_codec *codec,
+		      const struct sf_manifest *m, const struct sf_chunk *c,
+		      uint32_t idx, const uint8_t *stored,
+		      const struct sf_base *base, uint8_t *out)
+{
+	uint32_t n = sf_chunk_ref_count(c);
+	size_t total = 0;
+	int r;
+
+	if (!m || c->first_ref > m->n_refs || n > m->n_refs - c->first_ref)
+		return sf_err(ctx, -EBADMSG,
+			      "chunk %u: references beyond the reference "
+			      "table",
+			      idx);
+	r = sf_chunk_refs_inside(ctx, m, c, idx, base ? base->size : 0);
+	if (r < 0)
+		return r;
+	if (!codec->prefix && !(codec->prefix = malloc(SF_REF_BYTES_MAX)))
+		return sf_err(ctx, -ENOMEM,
+			      "chunk %u: no memory for its references", idx);
+	for (uint32_t k = 0; k < n; k++) {
+		const struct sf_ref *f = &m->refs[c->first_ref + k];
+		uint8_t h[SF_HASH_BYTES];
+
+		if (f->length > SF_REF_BYTES_MAX - total)
+			return sf_err(ctx, -EBADMSG,
+				      "chunk %u: references over %u bytes", idx,
+				      SF_REF_BYTES_MAX);
+		r = read_base(ctx, base, idx, f->offset, codec->prefix + total,
+			      f->length);
+		if (r < 0)
+			return r;
+		sf_hash(codec->prefix + total, f->length, h);
+		if (sodium_memcmp(h, f->hash, SF_HASH_BYTES) != 0)
+			return sf_err(ctx, -EXDEV,
+				      "chunk %u: the base does not hold the "
+				      "data this delta was made against "
+				      "(reference %u, %u bytes at %llu, does "
+				      "not match its hash)",
+				      idx, c->first_ref + k, f->length,
+				      (unsigned long long)f->offset);
+		total += f->length;
+	}
+	return decode_zstd(ctx, codec, c, idx, stored, codec->prefix, total,
+			   out);
+}
+
 int sf_chunk_rebuild(const struct sf_ctx *ctx, struct sf_codec *codec,
-		     const struct sf_chunk *c, uint32_t idx,
-		     const uint8_t *stored, const struct sf_base *base,
-		     uint8_t *out)
+		     const struct sf_manifest *m, const struct sf_chunk *c,
+		     uint32_t idx, const uint8_t *stored,
+		     const struct sf_base *base, uint8_t *out)
 {
 	switch (c->form) {
 	case SF_FORM_ZERO:
@@ -352,7 +454,9 @@ int sf_chunk_rebuild(const struct sf_ctx *ctx, struct sf_codec *codec,
 				      idx, c->length);
 		return 0;
 	case SF_FORM_ZSTD:
-		return decode_zstd(ctx, codec, c, idx, stored, out);
+		return decode_zstd(ctx, codec, c, idx, stored, NULL, 0, out);
+	case SF_FORM_REF:
+		return decode_ref(ctx, codec, m, c, idx, stored, base, out);
 	case SF_FORM_BASE:
 		return read_base(ctx, base, idx, c->base_offset, out,
 				 c->length);
@@ -363,16 +467,19 @@ int sf_chunk_rebuild(const struct sf_ctx *ctx, struct sf_codec *codec,
 }
 
 int sf_chunk_decode(const struct sf_ctx *ctx, struct sf_codec *codec,
-		    const struct sf_chunk *c, uint32_t idx,
-		    const uint8_t *stored, const struct sf_base *base,
-		    bool check, uint8_t *out)
+		    const struct sf_manifest *m, const struct sf_chunk *c,
+		    uint32_t idx, const uint8_t *stored,
+		    const struct sf_base *base, bool check, uint8_t *out)
 {
-	int r = sf_chunk_rebuild(ctx, codec, c, idx, stored, base, out);
+	int r = sf_chunk_rebuild(ctx, codec, m, c, idx, stored, base, out);
 
 	if (r < 0)
 		return r;
 	if (c->form == SF_FORM_BASE || c->form == SF_FORM_PATCH)
 		return check_content(ctx, c, idx, out, -EXDEV);
+	/* Its ranges checked: a wrong content is the chunk's own lie. */
+	if (c->form == SF_FORM_REF)
+		return check_content(ctx, c, idx, out, -EBADMSG);
 	if (check && c->form != SF_FORM_ZERO)
 		return check_content(ctx, c, idx, out, -EBADMSG);
 	return 0;

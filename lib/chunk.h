@@ -17,10 +17,15 @@ struct sf_base {
 	/* Returns 0 or -errno; reads exactly @len bytes at @offset. */
 	int (*read)(void *data, uint64_t offset, void *buf, size_t len);
 	void *data;
+	/* Bytes that can be read (a reference range beyond is refused with
+	 * a reason); 0: not known, reads say. */
+	uint64_t size;
 };
 
-/* The largest window a zstd chunk's frame may ask for: 4 MiB. */
+/* The largest window a zstd chunk's frame may ask for: 4 MiB; a
+ * reference chunk's: 16 MiB (its prefix and the chunk). */
 #define SF_ZSTD_WINDOW_LOG_MAX 22
+#define SF_ZSTD_REF_WINDOW_LOG_MAX 24
 #define SF_ZSTD_LEVEL_MAX 19
 
 /*
@@ -32,6 +37,7 @@ struct sf_codec {
 	z_stream inf;
 	ZSTD_CCtx *zc;
 	ZSTD_DCtx *zd;
+	uint8_t *prefix; /* reference chunks: SF_REF_BYTES_MAX, when used */
 	int level;
 	uint8_t def_ready;
 	uint8_t inf_ready;
@@ -44,24 +50,29 @@ void sf_codec_done(struct sf_codec *c);
 /*
  * sf_zstd - compress @len bytes of @in into one zstd frame in @out (room
  * for @cap bytes) at the codec's level, with the content size and no
- * checksum (docs/FORMAT.md, "Zstd chunks").
+ * checksum (docs/FORMAT.md, "Zstd chunks"); with @prefix_len bytes of
+ * @prefix as its prefix (a reference chunk: "Reference chunks"; NULL, 0
+ * for none).
  * Returns the stored length, -ENOSPC if the frame needs @cap bytes or
  * more, -ENOMEM.
  */
-int sf_zstd(struct sf_codec *c, const uint8_t *in, uint32_t len, uint8_t *out,
+int sf_zstd(struct sf_codec *c, const uint8_t *in, uint32_t len,
+	    const uint8_t *prefix, size_t prefix_len, uint8_t *out,
 	    uint32_t cap);
 
 /*
  * sf_zstd_exact - decode @in_len bytes that must be exactly one zstd frame
  * declaring and producing exactly @out_len bytes, with no dictionary and a
- * window of at most 2^SF_ZSTD_WINDOW_LOG_MAX bytes. The header and the
- * frame's extent are checked before anything is decoded.
+ * window of at most 2^SF_ZSTD_WINDOW_LOG_MAX bytes; with a @prefix (a
+ * reference chunk's ranges, @prefix_len bytes), 2^SF_ZSTD_REF_WINDOW_LOG_MAX.
+ * The header and the frame's extent are checked before anything is decoded.
  * Returns 0; -EBADMSG with a reason in *@ret_why (a static string) for a
  * frame that is corrupt, lies about its length, has trailing bytes or asks
  * for too large a window; -ENOMEM.
  */
 int sf_zstd_exact(struct sf_codec *c, const uint8_t *in, uint32_t in_len,
-		  uint8_t *out, uint32_t out_len, const char **ret_why);
+		  const uint8_t *prefix, size_t prefix_len, uint8_t *out,
+		  uint32_t out_len, const char **ret_why);
 
 /*
  * sf_deflate - raw-deflate @len bytes of @in into @out (room for @cap bytes),
@@ -81,29 +92,43 @@ int sf_inflate_exact(struct sf_codec *c, const uint8_t *in, uint32_t in_len,
 		     const uint8_t *dict, uint8_t *out, uint32_t out_len);
 
 /*
- * sf_chunk_decode - rebuild chunk @c (index @idx, for messages) into @out
- * (c->length bytes) from its @stored bytes, whose stored hash the caller has
- * checked. Base and patch chunks read @base and are always checked against
- * the content hash; other forms only if @check_content.
+ * sf_chunk_decode - rebuild chunk @c (index @idx, for messages) of manifest
+ * @m into @out (c->length bytes) from its @stored bytes, whose stored hash
+ * the caller has checked. Base, patch and reference chunks read @base
+ * (a reference chunk's ranges are each checked against their hash first)
+ * and are always checked against the content hash; other forms only if
+ * @check_content.
  * Returns 0; -EBADMSG for a corrupt chunk; -EXDEV when the base does not
- * hold what the delta was made against; -ENOENT if a delta chunk has no
- * @base; -errno from @base.
+ * hold what the delta was made against; -ERANGE for a reference range
+ * beyond the base; -ENOENT if a delta chunk has no @base; -ENOMEM; -errno
+ * from @base.
  */
 int sf_chunk_decode(const struct sf_ctx *ctx, struct sf_codec *codec,
-		    const struct sf_chunk *c, uint32_t idx,
-		    const uint8_t *stored, const struct sf_base *base,
-		    bool check_content, uint8_t *out);
+		    const struct sf_manifest *m, const struct sf_chunk *c,
+		    uint32_t idx, const uint8_t *stored,
+		    const struct sf_base *base, bool check_content,
+		    uint8_t *out);
+
+/*
+ * sf_chunk_refs_inside - does every reference range of chunk @c (index
+ * @idx) of @m lie in a base of @base_size bytes (0: not known, yes)?
+ * Returns 0, or -ERANGE with a message.
+ */
+int sf_chunk_refs_inside(const struct sf_ctx *ctx, const struct sf_manifest *m,
+			 const struct sf_chunk *c, uint32_t idx,
+			 uint64_t base_size);
 
 /*
  * sf_chunk_rebuild - sf_chunk_decode() without any content hash check: for
  * a caller that hashes several chunks at once (sf_hash_many()) and checks
- * @out against c->content_hash itself before it uses a byte of it.
- * Returns 0, -EBADMSG for a corrupt chunk, -ENOENT, -errno from @base.
+ * @out against c->content_hash itself before it uses a byte of it. (A
+ * reference chunk's ranges are still checked against their hashes.)
+ * Returns as sf_chunk_decode().
  */
 int sf_chunk_rebuild(const struct sf_ctx *ctx, struct sf_codec *codec,
-		     const struct sf_chunk *c, uint32_t idx,
-		     const uint8_t *stored, const struct sf_base *base,
-		     uint8_t *out);
+		     const struct sf_manifest *m, const struct sf_chunk *c,
+		     uint32_t idx, const uint8_t *stored,
+		     const struct sf_base *base, uint8_t *out);
 
 /*
  * sf_patch_encode - encode a patch chunk of @len bytes of @content.

@@ -13,6 +13,13 @@
 
 #include "util.h"
 
+uint64_t fd_size(int fd)
+{
+	off_t end = lseek(fd, 0, SEEK_END);
+
+	return end > 0 ? (uint64_t)end : 0;
+}
+
 int pread_full(int fd, void *buf, size_t len, uint64_t offset)
 {
 	uint8_t *p = buf;

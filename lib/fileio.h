@@ -12,6 +12,8 @@
  * Return 0, -EIO if the file ends first (pread), or -errno.
  */
 int pread_full(int fd, void *buf, size_t len, uint64_t offset);
+/* Bytes in the file or block device @fd (its end), 0 if not known. */
+uint64_t fd_size(int fd);
 int pwrite_full(int fd, const void *buf, size_t len, uint64_t offset);
 
 /*

@@ -483,11 +483,14 @@ static int check_chunk_content(struct verify_job *job, struct sf_codec *codec,
 	const struct sf_chunk *c = &job->img->m.chunks[i];
 	const struct sf_base *base = chunk_base(job, c);
 
-	if ((c->form == SF_FORM_BASE || c->form == SF_FORM_PATCH) && !base) {
+	if ((c->form == SF_FORM_BASE || c->form == SF_FORM_PATCH ||
+	     c->form == SF_FORM_REF) &&
+	    !base) {
 		atomic_fetch_add(&job->unchecked, 1);
 		return 0;
 	}
-	return sf_chunk_decode(job->ctx, codec, c, i, stored, base, true, out);
+	return sf_chunk_decode(job->ctx, codec, &job->img->m, c, i, stored,
+			       base, true, out);
 }
 
 static void *verify_worker(void *arg)

@@ -15,6 +15,7 @@
 #include "fileio.h"
 #include "hash.h"
 #include "parallel.h"
+#include "refindex.h"
 #include "util.h"
 #include "version.h"
 
@@ -28,19 +29,21 @@ struct region {
 };
 
 /*
- * A delta base payload rebuilt in memory. Only its non-zero 4 KiB blocks
- * take memory: a base may declare any amount of zero chunks (or zeros
- * inside its chunks) without a byte of memory being filled for them.
+ * A delta base payload rebuilt in memory, in one anonymous mapping of its
+ * size. Only its non-zero 4 KiB blocks take memory: a base may declare any
+ * amount of zero chunks (or zeros inside its chunks) without a byte of
+ * memory being filled for them (an untouched page reads as zeros).
  */
 struct base_store {
 	uint64_t size; /* the payload's declared size; 0: no base */
-	uint32_t chunk_blocks; /* 4 KiB blocks per base chunk */
-	uint32_t n_chunks;
-	uint32_t *chunk_first; /* per chunk: index into @slot + 1; 0: zero */
-	uint32_t *slot; /* per block: 0 zero, k: block k-1 of @mem */
-	uint8_t *mem; /* anonymous, room for @mem_blocks blocks */
-	uint64_t mem_blocks;
-	uint32_t used; /* blocks of @mem filled */
+	uint8_t *mem;
+	uint64_t used; /* non-zero blocks filled */
+};
+
+/* A reference chunk's ranges (docs/FORMAT.md, "Reference chunks"). */
+struct chunk_refs {
+	uint32_t n;
+	struct sf_ref *refs;
 };
 
 /* Where each 4 KiB block of a base payload is, by an 8-byte hash. */
@@ -56,7 +59,9 @@ struct writer {
 	struct sf_manifest m;
 	struct region in[SF_MAX_PAYLOADS];
 	struct base_store base[SF_MAX_PAYLOADS]; /* by payload index */
-	struct block_index idx[SF_MAX_PAYLOADS];
+	struct block_index idx[SF_MAX_PAYLOADS]; /* format 1 */
+	struct sf_refindex *rix[SF_MAX_PAYLOADS]; /* format 2 */
+	struct chunk_refs *refs; /* format 2 delta: per chunk */
 	uint32_t blocks_per_chunk;
 	uint32_t *maps; /* delta: blocks_per_chunk entries per chunk */
 	uint32_t *dicts; /* delta: one per window */
@@ -78,40 +83,24 @@ static void region_free(struct region *r)
 static void base_free(struct base_store *bs)
 {
 	if (bs->mem)
-		munmap(bs->mem, bs->mem_blocks * SF_BLOCK_SIZE);
-	free(bs->chunk_first);
-	free(bs->slot);
+		munmap(bs->mem, bs->size);
 	*bs = (struct base_store){ .size = 0 };
 }
-
-static const uint8_t zero_block[SF_BLOCK_SIZE];
 
 /* Base block @b (its first bytes if it is the short last one). */
 static const uint8_t *base_block(const struct base_store *bs, uint64_t b)
 {
-	uint32_t first = bs->chunk_first[b / bs->chunk_blocks], s;
-
-	if (!first)
-		return zero_block;
-	s = bs->slot[first - 1 + b % bs->chunk_blocks];
-	return s ? bs->mem + (uint64_t)(s - 1) * SF_BLOCK_SIZE : zero_block;
+	return bs->mem + b * SF_BLOCK_SIZE;
 }
 
-/* struct sf_base's read over a base store, from a block boundary. */
+/* struct sf_base's read over a base store. */
 static int base_read(void *data, uint64_t off, void *buf, size_t len)
 {
 	const struct base_store *bs = data;
-	uint8_t *out = buf;
 
-	if (off % SF_BLOCK_SIZE || off > bs->size || len > bs->size - off)
+	if (off > bs->size || len > bs->size - off)
 		return -EINVAL;
-	for (size_t done = 0; done < len; done += SF_BLOCK_SIZE) {
-		size_t n = len - done < SF_BLOCK_SIZE ? len - done
-						      : SF_BLOCK_SIZE;
-
-		memcpy(out + done, base_block(bs, (off + done) / SF_BLOCK_SIZE),
-		       n);
-	}
+	memcpy(buf, bs->mem + off, len);
 	return 0;
 }
 
@@ -161,23 +150,18 @@ static int index_build(const struct base_store *base, struct block_index *ix)
 {
 	uint64_t cap = 16, nb = base->size / SF_BLOCK_SIZE;
 
-	while (cap < (uint64_t)base->used * 2)
+	while (cap < base->used * 2)
 		cap <<= 1;
 	ix->keys = calloc(cap, sizeof(*ix->keys));
 	ix->blocks = calloc(cap, sizeof(*ix->blocks));
 	if (!ix->keys || !ix->blocks)
 		return -ENOMEM;
 	ix->mask = cap - 1;
-	for (uint32_t j = 0; j < base->n_chunks; j++) {
-		uint64_t b = (uint64_t)j * base->chunk_blocks;
-		uint64_t end = b + base->chunk_blocks;
+	for (uint64_t b = 0; b < nb; b++) {
+		const uint8_t *p = base_block(base, b);
 
-		for (; base->chunk_first[j] && b < end && b < nb; b++) {
-			const uint8_t *p = base_block(base, b);
-
-			if (p != zero_block)
-				index_add(ix, p, b);
-		}
+		if (!is_zero(p, SF_BLOCK_SIZE))
+			index_add(ix, p, b);
 	}
 	return 0;
 }
@@ -269,13 +253,12 @@ static int base_bound(const struct sf_ctx *ctx, const char *path,
 	return 0;
 }
 
-/* Keep chunk @j's (decoded into @buf) non-zero blocks in @bs. */
-static void base_keep(struct base_store *bs, uint32_t j, const uint8_t *buf,
-		      uint32_t len, uint32_t *next_slot)
+/* Keep the non-zero blocks of a chunk at @offset (decoded into @buf). */
+static void base_keep(struct base_store *bs, uint64_t offset,
+		      const uint8_t *buf, uint32_t len)
 {
 	uint32_t nb = sf_patch_blocks(len);
 
-	bs->chunk_first[j] = *next_slot + 1;
 	for (uint32_t b = 0; b < nb; b++) {
 		uint32_t n = b + 1 < nb ? SF_BLOCK_SIZE
 					: len - b * SF_BLOCK_SIZE;
@@ -283,10 +266,9 @@ static void base_keep(struct base_store *bs, uint32_t j, const uint8_t *buf,
 
 		if (is_zero(p, n))
 			continue;
-		memcpy(bs->mem + (uint64_t)bs->used * SF_BLOCK_SIZE, p, n);
-		bs->slot[*next_slot + b] = ++bs->used;
+		memcpy(bs->mem + offset + (uint64_t)b * SF_BLOCK_SIZE, p, n);
+		bs->used++;
 	}
-	*next_slot += nb;
 }
 
 /*
@@ -301,25 +283,14 @@ static int base_rebuild(const struct sf_ctx *ctx, struct sf_image *img,
 	_cleanup_free_ uint8_t *stored = malloc(img->m.chunk_size);
 	_cleanup_free_ uint8_t *buf = malloc(img->m.chunk_size);
 	struct sf_codec codec;
-	uint32_t next_slot = 0;
 	int r = 0;
 
-	*bs = (struct base_store){ .size = p->size,
-				   .chunk_blocks =
-					   img->m.chunk_size / SF_BLOCK_SIZE,
-				   .n_chunks = p->n_chunks,
-				   .mem_blocks = blocks };
-	bs->chunk_first = calloc(p->n_chunks ? p->n_chunks : 1, 4);
-	bs->slot = calloc(blocks ? blocks : 1, 4);
-	if (blocks)
-		bs->mem = mmap(NULL, blocks * SF_BLOCK_SIZE,
-			       PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
-			       0);
+	*bs = (struct base_store){ .size = p->size };
+	bs->mem = mmap(NULL, p->size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (bs->mem == MAP_FAILED)
 		bs->mem = NULL;
-	if (!stored || !buf || !bs->chunk_first || !bs->slot ||
-	    (blocks && !bs->mem)) {
+	if (!stored || !buf || !bs->mem) {
 		base_free(bs);
 		return sf_err(
 			ctx, -ENOMEM, "no memory for the delta base's %llu MiB",
@@ -333,10 +304,11 @@ static int base_rebuild(const struct sf_ctx *ctx, struct sf_image *img,
 			continue;
 		r = sf_image_read_stored(ctx, img, p->first_chunk + j, stored);
 		if (r >= 0)
-			r = sf_chunk_decode(ctx, &codec, c, p->first_chunk + j,
-					    stored, NULL, true, buf);
+			r = sf_chunk_decode(ctx, &codec, &img->m, c,
+					    p->first_chunk + j, stored, NULL,
+					    true, buf);
 		if (r >= 0)
-			base_keep(bs, j, buf, c->length, &next_slot);
+			base_keep(bs, c->offset, buf, c->length);
 	}
 	sf_codec_done(&codec);
 	if (r < 0)
@@ -421,8 +393,14 @@ static int base_load(struct writer *w)
 		r = base_bound(w->ctx, w->o->delta_from, img, bp, &blocks);
 		if (r >= 0)
 			r = base_rebuild(w->ctx, img, bp, blocks, &w->base[i]);
-		if (r >= 0)
+		if (r >= 0 && w->m.format == 1)
 			r = index_build(&w->base[i], &w->idx[i]);
+		else if (r >= 0)
+			r = sf_refindex_build(w->base[i].mem, w->base[i].size,
+					      &w->rix[i]);
+		if (r == -ENOMEM)
+			r = sf_err(w->ctx, r,
+				   "no memory to index the delta base");
 	}
 	if (r >= 0) {
 		w->m.flags |= SF_MANIFEST_FLAG_DELTA;
@@ -481,6 +459,34 @@ static void map_blocks(struct writer *w, struct sf_chunk *c, uint32_t *map,
 	}
 }
 
+/*
+ * Phase A, format 2 delta: where chunk @c's data is in the base. A chunk
+ * that is a 4 KiB-aligned run of the base is a base chunk; one with data
+ * found anywhere in the base gets its ranges, for a reference chunk.
+ */
+static int find_refs(struct writer *w, struct sf_chunk *c,
+		     struct chunk_refs *cr, const uint8_t *content)
+{
+	struct sf_refs_found f;
+	int r = sf_refindex_find(w->rix[c->payload], content, c->length, &f);
+
+	if (r < 0)
+		return r;
+	if (f.whole && f.whole_at % SF_BLOCK_SIZE == 0) {
+		c->form = SF_FORM_BASE;
+		c->base_offset = f.whole_at;
+		return 0;
+	}
+	if (f.n == 0)
+		return 0;
+	cr->refs = malloc(f.n * sizeof(*cr->refs));
+	if (!cr->refs)
+		return -ENOMEM;
+	memcpy(cr->refs, f.refs, f.n * sizeof(*cr->refs));
+	cr->n = f.n;
+	return 0;
+}
+
 static int scan_chunk(void *arg, uint32_t i)
 {
 	struct writer *w = arg;
@@ -493,6 +499,8 @@ static int scan_chunk(void *arg, uint32_t i)
 	}
 	sf_hash(content, c->length, c->content_hash);
 	c->form = SF_FORM_DEFLATE;
+	if (w->rix[c->payload])
+		return find_refs(w, c, &w->refs[i], content);
 	if (w->base[c->payload].size)
 		map_blocks(w, c, w->maps + (size_t)i * w->blocks_per_chunk,
 			   content);
@@ -538,6 +546,52 @@ static void choose_dicts(struct writer *w)
 	}
 }
 
+/*
+ * Phase C, a chunk with reference ranges: coded against them when that is
+ * smaller than its full form (in @out); otherwise it keeps that form and
+ * loses its ranges. @tmp has room for a chunk.
+ */
+static int encode_ref(struct writer *w, struct sf_codec *codec,
+		      struct sf_chunk *c, struct chunk_refs *cr, uint8_t *out,
+		      uint8_t *tmp)
+{
+	const uint8_t *base = w->base[c->payload].mem;
+	_cleanup_free_ uint8_t *joined = NULL;
+	const uint8_t *prefix = base + cr->refs[0].offset;
+	size_t total = 0;
+	int r;
+
+	for (uint32_t k = 0; k < cr->n; k++) {
+		sf_hash(base + cr->refs[k].offset, cr->refs[k].length,
+			cr->refs[k].hash);
+		total += cr->refs[k].length;
+	}
+	if (cr->n > 1) {
+		if (!(joined = malloc(total)))
+			return -ENOMEM;
+		for (uint32_t k = 0, at = 0; k < cr->n;
+		     at += cr->refs[k++].length)
+			memcpy(joined + at, base + cr->refs[k].offset,
+			       cr->refs[k].length);
+		prefix = joined;
+	}
+	r = sf_zstd(codec, w->in[c->payload].mem + c->offset, c->length, prefix,
+		    total, tmp, c->stored_len);
+	if (r == -ENOSPC) {
+		free(cr->refs);
+		*cr = (struct chunk_refs){ .n = 0 };
+	} else if (r < 0) {
+		return r;
+	} else {
+		memcpy(out, tmp, (size_t)r);
+		c->form = SF_FORM_REF;
+		c->stored_len = (uint32_t)r;
+		c->base_offset = cr->n;
+	}
+	sf_hash(out, c->stored_len, c->stored_hash);
+	return 0;
+}
+
 /* Phase C: the smallest stored form of a chunk (not zero, not base). */
 static int encode_chunk(struct writer *w, struct sf_codec *codec, uint32_t i,
 			uint8_t *out, uint8_t *tmp)
@@ -547,7 +601,7 @@ static int encode_chunk(struct writer *w, struct sf_codec *codec, uint32_t i,
 	int r;
 
 	if (w->codec == SF_CODEC_ZSTD)
-		r = sf_zstd(codec, content, c->length, out, c->length);
+		r = sf_zstd(codec, content, c->length, NULL, 0, out, c->length);
 	else
 		r = sf_deflate(codec, content, c->length, NULL, out, c->length);
 	if (r == -ENOSPC) {
@@ -561,8 +615,11 @@ static int encode_chunk(struct writer *w, struct sf_codec *codec, uint32_t i,
 						    : SF_FORM_DEFLATE;
 		c->stored_len = (uint32_t)r;
 	}
-	if (w->base[c->payload].size) {
-		struct sf_base rd = { base_read, &w->base[c->payload] };
+	if (w->refs && w->refs[i].n)
+		return encode_ref(w, codec, c, &w->refs[i], out, tmp);
+	if (w->maps && w->base[c->payload].size) {
+		struct sf_base rd = { base_read, &w->base[c->payload],
+				      w->base[c->payload].size };
 
 		/* Patch windows are deflated: at zlib's default level when
 		 * the level given is zstd's. */
@@ -713,10 +770,16 @@ static int setup(struct writer *w)
 	w->blocks_per_chunk = w->m.chunk_size / SF_BLOCK_SIZE;
 	if (!o->delta_from)
 		return 0;
-	w->maps = calloc((size_t)w->m.n_chunks * w->blocks_per_chunk, 4);
-	w->dicts = calloc((size_t)w->m.n_chunks * windows_per_chunk(w), 4);
-	if (!w->maps || !w->dicts)
+	if (w->m.format == 1) {
+		w->maps =
+			calloc((size_t)w->m.n_chunks * w->blocks_per_chunk, 4);
+		w->dicts =
+			calloc((size_t)w->m.n_chunks * windows_per_chunk(w), 4);
+		if (!w->maps || !w->dicts)
+			return -ENOMEM;
+	} else if (!(w->refs = calloc(w->m.n_chunks, sizeof(*w->refs)))) {
 		return -ENOMEM;
+	}
 	return base_load(w);
 }
 
@@ -775,10 +838,64 @@ static int write_front(struct writer *w)
 		     : 0;
 }
 
+/* The references in the chunks' ranges, in chunk order. */
+static uint32_t count_refs(const struct writer *w)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; w->refs && i < w->m.n_chunks; i++)
+		n += w->refs[i].n;
+	return n;
+}
+
+/* The reference table, from the ranges the reference chunks kept. */
+static int table_refs(struct writer *w)
+{
+	uint32_t n = count_refs(w), k = 0;
+
+	w->m.n_refs = n;
+	if (n && !(w->m.refs = malloc(n * sizeof(*w->m.refs))))
+		return -ENOMEM;
+	for (uint32_t i = 0; w->refs && i < w->m.n_chunks; i++)
+		for (uint32_t j = 0; j < w->refs[i].n; j++)
+			w->m.refs[k++] = w->refs[i].refs[j];
+	return 0;
+}
+
+/*
+ * Move the data area, written at @from, to @to (@to < @from): the data
+ * is placed before the manifest's size is known (a chunk drops its
+ * references when they do not make it smaller), and the manifest ended
+ * up smaller than reckoned. Front to back, so nothing is overwritten
+ * before it is moved.
+ */
+static int move_data(struct writer *w, uint64_t from, uint64_t to)
+{
+	_cleanup_free_ uint8_t *buf = malloc(w->m.chunk_size);
+	uint64_t size = 0;
+	int r = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < w->m.n_chunks; i++)
+		size += w->m.chunks[i].stored_len;
+	for (uint64_t at = 0; r >= 0 && at < size; at += w->m.chunk_size) {
+		size_t n = size - at < w->m.chunk_size ? size - at
+						       : w->m.chunk_size;
+
+		r = pread_full(w->fd, buf, n, from + at);
+		if (r >= 0)
+			r = pwrite_full(w->fd, buf, n, to + at);
+	}
+	return r < 0 ? sf_err(w->ctx, r, "cannot write the image: %s",
+			      strerror(-r))
+		     : 0;
+}
+
 static int run(struct writer *w)
 {
 	uint32_t batch = w->threads * BATCH_PER_THREAD;
-	uint64_t data_start;
+	uint64_t data_start, start;
 	int r;
 
 	r = sf_parallel_for(w->threads, w->m.n_chunks, scan_chunk, w);
@@ -792,8 +909,15 @@ static int run(struct writer *w)
 	for (uint32_t j = 0; j < batch; j++)
 		if (!(w->out[j] = malloc(w->m.chunk_size)))
 			return -ENOMEM;
+	/* With every range found so far: chunks may only drop theirs. */
+	w->m.n_refs = count_refs(w);
 	data_start = sf_image_data_offset(sf_manifest_encoded_size(&w->m));
 	r = encode_all(w, data_start);
+	if (r >= 0)
+		r = table_refs(w);
+	start = sf_image_data_offset(sf_manifest_encoded_size(&w->m));
+	if (r >= 0 && start != data_start)
+		r = move_data(w, data_start, start);
 	return r < 0 ? r : write_front(w);
 }
 
@@ -803,7 +927,11 @@ static void writer_free(struct writer *w)
 		region_free(&w->in[i]);
 		base_free(&w->base[i]);
 		index_free(&w->idx[i]);
+		sf_refindex_free(w->rix[i]);
 	}
+	for (uint32_t i = 0; w->refs && i < w->m.n_chunks; i++)
+		free(w->refs[i].refs);
+	free(w->refs);
 	for (uint32_t j = 0; w->out && j < w->threads * BATCH_PER_THREAD; j++)
 		free(w->out[j]);
 	free(w->out);

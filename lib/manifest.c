@@ -74,25 +74,18 @@ int sf_manifest_data_size(const uint8_t *buf, size_t len, uint64_t *ret)
 	return 0;
 }
 
-/*
- * Version 2's reference count. Reference chunks (form 6) are planned
- * (docs/FORMAT.md): this reader knows none, so it refuses a table.
- */
-static int parse_references(const struct sf_ctx *ctx, const uint8_t *buf,
-			    size_t len)
+/* Version 2's reference count (the table is parsed after the chunks). */
+static int parse_reference_count(const struct sf_ctx *ctx, const uint8_t *buf,
+				 size_t len, struct sf_manifest *m)
 {
-	uint32_t refs;
-
 	if (len < SF_MANIFEST_FIXED_V2)
 		return BAD(ctx, "too short (%zu bytes)", len);
-	refs = le32_load(buf + 264);
-	if (refs)
-		return sf_err(ctx, -EPROTONOSUPPORT,
-			      "manifest: %u references: reference chunks "
-			      "need a newer slotflip",
-			      refs);
+	m->n_refs = le32_load(buf + 264);
 	if (le32_load(buf + 268) != 0)
 		return BAD(ctx, "reserved bytes set");
+	if (m->n_refs > SF_MANIFEST_MAX / SF_REF_ENTRY)
+		return BAD(ctx, "%u references, more than a manifest can hold",
+			   m->n_refs);
 	return 0;
 }
 
@@ -108,7 +101,7 @@ static int parse_fixed(const struct sf_ctx *ctx, const uint8_t *buf, size_t len,
 			      "%u to %u: update slotflip",
 			      m->format, SF_FORMAT_MIN, SF_FORMAT_VERSION);
 	if (m->format >= 2) {
-		int r = parse_references(ctx, buf, len);
+		int r = parse_reference_count(ctx, buf, len, m);
 
 		if (r < 0)
 			return r;
@@ -212,10 +205,13 @@ int sf_manifest_layout(struct sf_manifest *m)
 void sf_manifest_set_data_offsets(struct sf_manifest *m)
 {
 	uint64_t off = 0;
+	uint32_t ref = 0;
 
 	for (uint32_t i = 0; i < m->n_chunks; i++) {
 		m->chunks[i].data_offset = off;
 		off += m->chunks[i].stored_len;
+		m->chunks[i].first_ref = ref;
+		ref += sf_chunk_ref_count(&m->chunks[i]);
 	}
 	m->data_size = off;
 }
@@ -268,10 +264,21 @@ static int check_chunk(const struct sf_ctx *ctx, const struct sf_manifest *m,
 	case SF_FORM_REF:
 		if (m->format < 2)
 			break;
-		return sf_err(ctx, -EPROTONOSUPPORT,
-			      "manifest: chunk %u: reference chunks need a "
-			      "newer slotflip",
-			      i);
+		if (!delta)
+			return BAD(ctx,
+				   "chunk %u: reference chunk in a full image",
+				   i);
+		if (c->stored_len == 0 || c->stored_len >= c->length)
+			return BAD(ctx,
+				   "chunk %u: stored length %u for %u bytes", i,
+				   c->stored_len, c->length);
+		if (c->base_offset == 0 || c->base_offset > SF_REFS_PER_CHUNK)
+			return BAD(ctx,
+				   "chunk %u: %llu references (1 to %u "
+				   "allowed)",
+				   i, (unsigned long long)c->base_offset,
+				   SF_REFS_PER_CHUNK);
+		return 0;
 	default:
 		break;
 	}
@@ -281,6 +288,8 @@ static int check_chunk(const struct sf_ctx *ctx, const struct sf_manifest *m,
 static int parse_chunks(const struct sf_ctx *ctx, const uint8_t *p,
 			struct sf_manifest *m)
 {
+	uint64_t refs = 0;
+
 	for (uint32_t i = 0; i < m->n_chunks; i++, p += SF_CHUNK_ENTRY) {
 		struct sf_chunk *c = &m->chunks[i];
 		int r;
@@ -295,6 +304,49 @@ static int parse_chunks(const struct sf_ctx *ctx, const uint8_t *p,
 		r = check_chunk(ctx, m, i, c);
 		if (r < 0)
 			return r;
+		c->first_ref = (uint32_t)refs;
+		refs += sf_chunk_ref_count(c);
+	}
+	if (refs != m->n_refs)
+		return BAD(ctx,
+			   "reference chunks name %llu references, the table "
+			   "has %u",
+			   (unsigned long long)refs, m->n_refs);
+	return 0;
+}
+
+/* The reference table (docs/FORMAT.md, "Reference table"), after the
+ * chunks: each chunk's ranges together at most SF_REF_BYTES_MAX. */
+static int parse_refs(const struct sf_ctx *ctx, const uint8_t *p,
+		      struct sf_manifest *m)
+{
+	for (uint32_t i = 0; i < m->n_refs; i++, p += SF_REF_ENTRY) {
+		struct sf_ref *f = &m->refs[i];
+
+		f->offset = le64_load(p);
+		f->length = le32_load(p + 8);
+		memcpy(f->hash, p + 16, SF_HASH_BYTES);
+		if (le32_load(p + 12) != 0)
+			return BAD(ctx, "reference %u: reserved bytes set", i);
+		if (f->length == 0 || f->length > SF_REF_BYTES_MAX ||
+		    f->offset > SF_PAYLOAD_MAX - f->length)
+			return BAD(ctx,
+				   "reference %u: %u bytes at %llu out of "
+				   "bounds",
+				   i, f->length, (unsigned long long)f->offset);
+	}
+	for (uint32_t i = 0; i < m->n_chunks; i++) {
+		const struct sf_chunk *c = &m->chunks[i];
+		uint64_t sum = 0;
+
+		for (uint32_t k = 0; k < sf_chunk_ref_count(c); k++)
+			sum += m->refs[c->first_ref + k].length;
+		if (sum > SF_REF_BYTES_MAX)
+			return BAD(ctx,
+				   "chunk %u: references of %llu bytes "
+				   "(at most %u)",
+				   i, (unsigned long long)sum,
+				   SF_REF_BYTES_MAX);
 	}
 	return 0;
 }
@@ -303,6 +355,7 @@ int sf_manifest_parse(const struct sf_ctx *ctx, const uint8_t *buf, size_t len,
 		      struct sf_manifest *ret)
 {
 	struct sf_manifest m = { .chunks = NULL };
+	const uint8_t *p;
 	uint64_t declared;
 	int r;
 
@@ -318,7 +371,8 @@ int sf_manifest_parse(const struct sf_ctx *ctx, const uint8_t *buf, size_t len,
 	 * claiming a huge payload must not cost a chunk array. */
 	if (len != sf_manifest_fixed_size(m.format) +
 			   (uint64_t)m.n_payloads * SF_PAYLOAD_ENTRY +
-			   chunk_count(&m) * SF_CHUNK_ENTRY)
+			   chunk_count(&m) * SF_CHUNK_ENTRY +
+			   (uint64_t)m.n_refs * SF_REF_ENTRY)
 		return BAD(ctx, "size %zu does not match its tables", len);
 	r = sf_manifest_layout(&m);
 	if (r == -ENOMEM)
@@ -327,18 +381,24 @@ int sf_manifest_parse(const struct sf_ctx *ctx, const uint8_t *buf, size_t len,
 		free(m.chunks);
 		return BAD(ctx, "size %zu does not match its tables", len);
 	}
+	if (m.n_refs && !(m.refs = calloc(m.n_refs, sizeof(*m.refs)))) {
+		free(m.chunks);
+		return -ENOMEM;
+	}
 	declared = m.data_size;
-	r = parse_chunks(ctx,
-			 buf + sf_manifest_fixed_size(m.format) +
-				 m.n_payloads * SF_PAYLOAD_ENTRY,
-			 &m);
+	p = buf + sf_manifest_fixed_size(m.format) +
+	    m.n_payloads * SF_PAYLOAD_ENTRY;
+	r = parse_chunks(ctx, p, &m);
+	if (r >= 0)
+		r = parse_refs(ctx, p + (size_t)m.n_chunks * SF_CHUNK_ENTRY,
+			       &m);
 	sf_manifest_set_data_offsets(&m);
 	if (r >= 0 && m.data_size != declared)
 		r = BAD(ctx, "data size %llu, chunks hold %llu",
 			(unsigned long long)declared,
 			(unsigned long long)m.data_size);
 	if (r < 0) {
-		free(m.chunks);
+		sf_manifest_free(&m);
 		return r;
 	}
 	*ret = m;
@@ -349,7 +409,8 @@ size_t sf_manifest_encoded_size(const struct sf_manifest *m)
 {
 	return sf_manifest_fixed_size(m->format) +
 	       (size_t)m->n_payloads * SF_PAYLOAD_ENTRY +
-	       (size_t)m->n_chunks * SF_CHUNK_ENTRY;
+	       (size_t)m->n_chunks * SF_CHUNK_ENTRY +
+	       (size_t)m->n_refs * SF_REF_ENTRY;
 }
 
 static void encode_chunk(const struct sf_chunk *c, uint8_t *p)
@@ -367,7 +428,6 @@ size_t sf_manifest_encode(const struct sf_manifest *m, uint8_t *buf)
 	uint32_t fixed = sf_manifest_fixed_size(m->format);
 	uint8_t *p = buf + fixed;
 
-	/* Version 2's reference count stays 0: no reference chunks yet. */
 	memset(buf, 0, fixed);
 	memcpy(buf, manifest_magic, 8);
 	le32_store(buf + 8, m->format);
@@ -379,6 +439,8 @@ size_t sf_manifest_encode(const struct sf_manifest *m, uint8_t *buf)
 	/* The string fields are kept NUL-padded to their full size. */
 	memcpy(buf + 40, m->compatible, SF_STRING_FIELD);
 	memcpy(buf + 104, m->version, SF_STRING_FIELD);
+	if (m->format >= 2)
+		le32_store(buf + 264, m->n_refs);
 	if (m->flags & SF_MANIFEST_FLAG_DELTA) {
 		memcpy(buf + 168, m->base_version, SF_STRING_FIELD);
 		memcpy(buf + 232, m->base_manifest_hash, SF_HASH_BYTES);
@@ -390,14 +452,23 @@ size_t sf_manifest_encode(const struct sf_manifest *m, uint8_t *buf)
 	}
 	for (uint32_t i = 0; i < m->n_chunks; i++, p += SF_CHUNK_ENTRY)
 		encode_chunk(&m->chunks[i], p);
+	for (uint32_t i = 0; i < m->n_refs; i++, p += SF_REF_ENTRY) {
+		memset(p, 0, SF_REF_ENTRY);
+		le64_store(p, m->refs[i].offset);
+		le32_store(p + 8, m->refs[i].length);
+		memcpy(p + 16, m->refs[i].hash, SF_HASH_BYTES);
+	}
 	return (size_t)(p - buf);
 }
 
 void sf_manifest_free(struct sf_manifest *m)
 {
 	free(m->chunks);
+	free(m->refs);
 	m->chunks = NULL;
+	m->refs = NULL;
 	m->n_chunks = 0;
+	m->n_refs = 0;
 }
 
 const struct sf_payload *sf_manifest_payload(const struct sf_manifest *m,

@@ -41,8 +41,13 @@ enum sf_form {
 	SF_FORM_BASE = 3,
 	SF_FORM_PATCH = 4,
 	SF_FORM_ZSTD = 5, /* version 2 */
-	SF_FORM_REF = 6, /* version 2, planned: refused by this reader */
+	SF_FORM_REF = 6, /* version 2, delta images only */
 };
+
+/* Reference chunks (form 6): at most this many ranges, of this many bytes
+ * together (docs/FORMAT.md, "Reference chunks"). */
+#define SF_REFS_PER_CHUNK 16u
+#define SF_REF_BYTES_MAX (8u << 20)
 
 enum sf_payload_kind {
 	SF_PAYLOAD_ROOTFS = 1,
@@ -60,7 +65,21 @@ struct sf_chunk {
 	uint64_t offset; /* offset of the content in its payload */
 	uint64_t data_offset; /* offset of the stored bytes in the data area */
 	unsigned payload; /* index into sf_manifest.payloads */
+	uint32_t first_ref; /* form 6: its first entry in sf_manifest.refs */
 };
+
+/* A range of the base payload that a reference chunk is coded against. */
+struct sf_ref {
+	uint64_t offset;
+	uint32_t length;
+	uint8_t hash[SF_HASH_BYTES]; /* BLAKE2b-256 of the range's bytes */
+};
+
+/* The number of reference ranges of a form 6 chunk @c. */
+static inline uint32_t sf_chunk_ref_count(const struct sf_chunk *c)
+{
+	return c->form == SF_FORM_REF ? (uint32_t)c->base_offset : 0;
+}
 
 struct sf_payload {
 	uint32_t kind;
@@ -84,6 +103,8 @@ struct sf_manifest {
 	struct sf_payload payloads[SF_MAX_PAYLOADS];
 	uint32_t n_chunks;
 	struct sf_chunk *chunks;
+	uint32_t n_refs; /* version 2: the reference table */
+	struct sf_ref *refs;
 };
 
 /*
@@ -119,7 +140,8 @@ static inline uint32_t sf_manifest_fixed_size(uint32_t format)
  */
 int sf_manifest_layout(struct sf_manifest *m);
 
-/* Derive data offsets from stored lengths; sets m->data_size. */
+/* Derive data offsets from stored lengths, and each reference chunk's
+ * first reference from the counts; sets m->data_size. */
 void sf_manifest_set_data_offsets(struct sf_manifest *m);
 
 /* Size in bytes of the encoded manifest. */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Fuzz target: the chunk decoder (sf_chunk_rebuild(), sf_chunk_decode()):
- * deflate streams, zstd frames (form 5: header, window, length and extent
+ * deflate streams, NULL, zstd frames (form 5: header, NULL, window, length and extent
  * checks, then the decoder) and patch chunks (block map, window headers,
  * window streams with base dictionaries) against a fixed 64 KiB base.
  *
@@ -92,11 +92,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!out || !again)
 		abort();
 	sf_codec_init(&codec, 6);
-	r = sf_chunk_rebuild(NULL, &codec, &c, 0, data + HEAD, &base, out);
+	r = sf_chunk_rebuild(NULL, &codec, NULL, &c, 0, data + HEAD, &base,
+			     out);
 	if (r == 0) {
 		sf_hash(out, c.length, c.content_hash);
-		if (sf_chunk_decode(NULL, &codec, &c, 0, data + HEAD, &base,
-				    true, again) != 0 ||
+		if (sf_chunk_decode(NULL, &codec, NULL, &c, 0, data + HEAD,
+				    &base, true, again) != 0 ||
 		    memcmp(out, again, c.length) != 0)
 			abort();
 	} else if (r != -EBADMSG && r != -EIO) {

@@ -14,6 +14,12 @@
  * length but whose blocks hold half of it ("zshort"); the length of
  * other content ("zwrong"); the length with a window of 128 MiB
  * ("zwindow"); a frame of the length followed by a byte ("ztrailing").
+ *	lie-image IN OUT SECKEY CHUNK rhash|rout|rlonger|rwindow|rwrong
+ * Chunk CHUNK must be a reference chunk (form 6, a format 2 delta): its
+ * first reference's hash changed ("rhash": the base does not hold what
+ * the delta was made against); the reference moved to 2^39, beyond any
+ * slot ("rout"); or its frame replaced as for zlonger, zwindow and zwrong
+ * ("rlonger", "rwindow", "rwrong"), the chunk staying a reference chunk.
  *	lie-image IN OUT SECKEY SIZE zeros|fill
  * Copies IN to OUT with a root filesystem payload of SIZE bytes instead:
  * all zero chunks ("zeros") or all deflated chunks of one repeated byte
@@ -122,7 +128,7 @@ static int zlie(struct sf_chunk *c, const char *how, uint8_t **stored)
 		return -ENOMEM;
 	memset(content, 'Z', len);
 	sf_codec_init(&codec, 3);
-	n = sf_zstd(&codec, content, len, out, len + 1000);
+	n = sf_zstd(&codec, content, len, NULL, 0, out, len + 1000);
 	sf_codec_done(&codec);
 	free(content);
 	if (n < 0) {
@@ -141,6 +147,34 @@ static int zlie(struct sf_chunk *c, const char *how, uint8_t **stored)
 	c->stored_len = (uint32_t)n;
 	sf_hash(out, (size_t)n, c->stored_hash);
 	return 0;
+}
+
+/* The lies about reference chunk @k of @m ("r..." modes). */
+static int rlie(struct sf_manifest *m, uint32_t k, const char *how,
+		uint8_t **stored)
+{
+	struct sf_chunk *c = &m->chunks[k];
+	struct sf_ref *f = &m->refs[c->first_ref];
+	char zhow[16];
+	int r;
+
+	if (c->form != SF_FORM_REF) {
+		fprintf(stderr, "lie-image: chunk %u is a %s chunk\n", k,
+			sf_form_name(c->form));
+		return -EINVAL;
+	}
+	if (!strcmp(how, "rhash")) {
+		f->hash[0] ^= 1;
+		return 0;
+	}
+	if (!strcmp(how, "rout")) {
+		f->offset = 1ull << 39;
+		return 0;
+	}
+	snprintf(zhow, sizeof(zhow), "z%s", how + 1);
+	r = zlie(c, zhow, stored);
+	c->form = SF_FORM_REF;
+	return r;
 }
 
 /* Chunk @c's stored bytes: one repeated byte, deflated. */
@@ -320,6 +354,8 @@ int main(int argc, char **argv)
 			"longer|wrong|short\n"
 			"       lie-image IN OUT SECKEY CHUNK "
 			"zlonger|zshort|zwrong|zwindow|ztrailing\n"
+			"       lie-image IN OUT SECKEY CHUNK "
+			"rhash|rout|rlonger|rwindow|rwrong\n"
 			"       lie-image IN OUT SECKEY SIZE zeros|fill\n");
 		return 2;
 	}
@@ -344,6 +380,8 @@ int main(int argc, char **argv)
 		img->m.chunks[k].form = SF_FORM_DEFLATE;
 		img->m.chunks[k].stored_len = 1;
 		sf_hash(data[k], 1, img->m.chunks[k].stored_hash);
+	} else if (argv[5][0] == 'r') {
+		r = rlie(&img->m, k, argv[5], &data[k]);
 	} else if (argv[5][0] == 'z') {
 		r = zlie(&img->m.chunks[k], argv[5], &data[k]);
 	} else {

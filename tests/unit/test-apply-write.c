@@ -327,10 +327,18 @@ TEST(chunk_that_lies_is_refused_before_its_changed_blocks_are_written)
  * from their own offset. Sets up v1.img and the delta as s->img; the
  * active slot holds v1.
  */
+/*
+ * The format of the deltas setup_delta_changes() makes: 1 (its changed
+ * chunk a patch chunk, whose ways through the apply most tests here
+ * follow) or 2 (a reference chunk).
+ */
+static uint32_t delta_format = 1;
+
 static void setup_delta_changes(struct setup *s, uint8_t **ret_v1,
 				const uint32_t *changes, size_t n_changes)
 {
 	struct sf_create_opts o = {
+		.format = delta_format,
 		.rootfs = "rootfs",
 		.efi = "efi",
 		.version = "1.0",
@@ -363,7 +371,9 @@ static void setup_delta_changes(struct setup *s, uint8_t **ret_v1,
 	for (uint32_t c = 0; c < CHUNKS; c += 2) {
 		const struct sf_chunk *ch = &s->img->m.chunks[c];
 
-		CHECK_EQ(ch->form, c == 4 ? SF_FORM_PATCH : SF_FORM_BASE);
+		CHECK_EQ(ch->form, c != 4	       ? SF_FORM_BASE
+				   : delta_format == 1 ? SF_FORM_PATCH
+						       : SF_FORM_REF);
 		CHECK(c == 4 || ch->base_offset == ch->offset);
 	}
 	s->active_fd = open("active", O_RDONLY | O_CLOEXEC);
@@ -412,6 +422,56 @@ TEST(delta_onto_its_base_writes_and_reads_back_the_change)
 	 * they came. */
 	CHECK(!(fcntl(s.slot_fd, F_GETFL) & O_DIRECT));
 	CHECK(!(fcntl(s.active_fd, F_GETFL) & O_DIRECT));
+	free(v1);
+	done(&s);
+}
+
+/* The same with a reference chunk (format 2): its ranges read from the
+ * active slot, only the changed block written and read back. */
+TEST(reference_delta_onto_its_base_writes_and_reads_back_the_change)
+{
+	struct setup s;
+	struct sf_apply_stats st;
+	uint8_t *v1;
+
+	delta_format = 2;
+	setup_delta(&s, &v1);
+	delta_format = 1;
+	CHECK(s.img->m.n_refs >= 1);
+	make_slot_holding(&s, v1);
+	apply(&s, &st);
+	check_slot(&s);
+	CHECK_EQ(st.chunks_written, 1 + 1);
+	CHECK_EQ(st.chunks_read_back, 1);
+	CHECK_EQ(st.bytes_written, SF_BLOCK_SIZE + 20000);
+	free(v1);
+	done(&s);
+}
+
+/*
+ * A reference chunk whose range in the active slot no longer holds what
+ * the delta was made against: refused for that, and not a byte of the
+ * chunk is written (the spare's chunk 4 keeps what it held).
+ */
+TEST(reference_chunk_against_a_changed_base_is_refused_unwritten)
+{
+	struct setup s;
+	struct sf_apply_stats st;
+	const struct sf_ref *f;
+	uint8_t *v1, *got;
+	size_t len;
+
+	delta_format = 2;
+	setup_delta(&s, &v1);
+	delta_format = 1;
+	f = &s.img->m.refs[s.img->m.chunks[4].first_ref];
+	damage("active", f->offset + f->length / 2);
+	make_slot(&s, 0x55);
+	CHECK_EQ(apply_threads(&s, 2, &st), -EXDEV);
+	got = test_read_file("slot", &len);
+	for (size_t i = 4 * CHUNK; i < 5 * CHUNK; i++)
+		CHECK_EQ(got[i], 0x55);
+	free(got);
 	free(v1);
 	done(&s);
 }

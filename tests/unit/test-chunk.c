@@ -114,7 +114,7 @@ static struct patch_case *patch_setup(void)
 		p->map[b] = b == 5 ? 0 : b + 3 + 1;
 	p->dicts[0] = 3 + 1;
 	p->mb = (struct mem_base){ p->base, sizeof(p->base) };
-	p->base_rd = (struct sf_base){ mem_read, &p->mb };
+	p->base_rd = (struct sf_base){ mem_read, &p->mb, 0 };
 	sf_codec_init(&p->codec, 9);
 	n = sf_patch_encode(&p->codec, p->content, LEN, p->map, p->dicts,
 			    &p->base_rd, p->stored, LEN);
@@ -133,8 +133,8 @@ TEST(patch_round_trip_small_with_dictionary)
 
 	/* The changed block costs a few bytes against its old version. */
 	CHECK(p->chunk.stored_len < 16 * 4 + 8 + 64);
-	CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, &p->chunk, 0, p->stored,
-				 &p->base_rd, false, out),
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, NULL, &p->chunk, 0,
+				 p->stored, &p->base_rd, false, out),
 		 0);
 	CHECK(!memcmp(out, p->content, LEN));
 	sf_codec_done(&p->codec);
@@ -171,8 +171,8 @@ TEST(patch_copies_runs_and_jumps)
 		p->chunk.length = lens[i];
 		sf_hash(p->content, lens[i], p->chunk.content_hash);
 		memset(out, 0xee, sizeof(out));
-		CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, &p->chunk, 0,
-					 p->stored, &p->base_rd, false, out),
+		CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, NULL, &p->chunk,
+					 0, p->stored, &p->base_rd, false, out),
 			 0);
 		CHECK(!memcmp(out, p->content, lens[i]));
 	}
@@ -199,8 +199,8 @@ TEST(patch_against_wrong_base_is_exdev)
 	static uint8_t out[LEN];
 
 	p->base[9 * SF_BLOCK_SIZE] ^= 1; /* block 6 of the chunk copies it */
-	CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, &p->chunk, 7, p->stored,
-				 &p->base_rd, false, out),
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, NULL, &p->chunk, 7,
+				 p->stored, &p->base_rd, false, out),
 		 -EXDEV);
 	CHECK_LOG("chunk 7: the base does not hold the data this delta");
 	sf_codec_done(&p->codec);
@@ -212,8 +212,8 @@ TEST(patch_without_base_is_enoent)
 	struct patch_case *p = patch_setup();
 	static uint8_t out[LEN];
 
-	CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, &p->chunk, 0, p->stored,
-				 NULL, false, out),
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, NULL, &p->chunk, 0,
+				 p->stored, NULL, false, out),
 		 -ENOENT);
 	CHECK_LOG("no base was given");
 	sf_codec_done(&p->codec);
@@ -229,35 +229,35 @@ TEST(patch_refuses_malformed)
 
 	memcpy(bad, p->stored, c.stored_len);
 	c.stored_len = win + 4;
-	CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, &c, 0, bad, &p->base_rd,
-				 false, out),
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, NULL, &c, 0, bad,
+				 &p->base_rd, false, out),
 		 -EBADMSG);
 	CHECK_LOG("truncated patch");
 	c = p->chunk;
 	le32_store(bad + win + 4, 1u << 30);
-	CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, &c, 0, bad, &p->base_rd,
-				 false, out),
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, NULL, &c, 0, bad,
+				 &p->base_rd, false, out),
 		 -EBADMSG);
 	CHECK_LOG("stream length 1073741824 out of bounds");
 	memcpy(bad, p->stored, c.stored_len);
 	c.stored_len++;
-	CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, &c, 0, bad, &p->base_rd,
-				 false, out),
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, NULL, &c, 0, bad,
+				 &p->base_rd, false, out),
 		 -EBADMSG);
 	CHECK_LOG("1 trailing patch bytes");
 	/* A map entry pointing past the base's end. */
 	c = p->chunk;
 	memcpy(bad, p->stored, c.stored_len);
 	le32_store(bad, 1u << 20);
-	CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, &c, 0, bad, &p->base_rd,
-				 false, out),
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, NULL, &c, 0, bad,
+				 &p->base_rd, false, out),
 		 -EIO);
 	CHECK_LOG("cannot read 4096 base bytes");
 	/* Window 0 claiming more carried blocks than its stream holds. */
 	memcpy(bad, p->stored, c.stored_len);
 	le32_store(bad + 4 * 6, 0);
-	CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, &c, 0, bad, &p->base_rd,
-				 false, out),
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, NULL, &c, 0, bad,
+				 &p->base_rd, false, out),
 		 -EBADMSG);
 	CHECK_LOG("patch window 0 does not inflate to its 8192 bytes");
 	sf_codec_done(&p->codec);
@@ -268,7 +268,7 @@ TEST(base_chunk_checked_before_use)
 {
 	static uint8_t base[2 * LEN], out[LEN];
 	struct mem_base mb = { base, sizeof(base) };
-	struct sf_base rd = { mem_read, &mb };
+	struct sf_base rd = { mem_read, &mb, 0 };
 	struct sf_chunk c = { .form = SF_FORM_BASE,
 			      .length = LEN,
 			      .base_offset = 8192 };
@@ -277,13 +277,13 @@ TEST(base_chunk_checked_before_use)
 	fill_text(base, sizeof(base), 9);
 	sf_hash(base + 8192, LEN, c.content_hash);
 	sf_codec_init(&codec, 9);
-	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, &c, 3, NULL, &rd, false,
-				 out),
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, NULL, &c, 3, NULL, &rd,
+				 false, out),
 		 0);
 	CHECK(!memcmp(out, base + 8192, LEN));
 	base[8192 + LEN - 1] ^= 1;
-	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, &c, 3, NULL, &rd, false,
-				 out),
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, NULL, &c, 3, NULL, &rd,
+				 false, out),
 		 -EXDEV);
 	CHECK_LOG("chunk 3: the base does not hold");
 	sf_codec_done(&codec);
@@ -301,19 +301,23 @@ TEST(full_forms_decode_and_check)
 	n = sf_deflate(&codec, in, LEN, NULL, z, LEN);
 	c.stored_len = (uint32_t)n;
 	sf_hash(in, LEN, c.content_hash);
-	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, &c, 0, z, NULL, true, out),
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, NULL, &c, 0, z, NULL, true,
+				 out),
 		 0);
 	CHECK(!memcmp(in, out, LEN));
 	c.content_hash[0] ^= 1;
-	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, &c, 0, z, NULL, true, out),
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, NULL, &c, 0, z, NULL, true,
+				 out),
 		 -EBADMSG);
 	CHECK_LOG("content does not match its hash");
 	c.form = SF_FORM_ZERO;
-	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, &c, 0, z, NULL, true, out),
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, NULL, &c, 0, z, NULL, true,
+				 out),
 		 0);
 	CHECK(out[0] == 0 && !memcmp(out, out + 1, LEN - 1));
 	c.form = 9;
-	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, &c, 0, z, NULL, true, out),
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, NULL, &c, 0, z, NULL, true,
+				 out),
 		 -EBADMSG);
 	sf_codec_done(&codec);
 }
@@ -327,12 +331,13 @@ TEST(zstd_round_trip)
 
 	fill_text(in, LEN, 21);
 	sf_codec_init(&c, 12);
-	n = sf_zstd(&c, in, LEN, out, LEN);
+	n = sf_zstd(&c, in, LEN, NULL, 0, out, LEN);
 	CHECK(n > 0 && n < LEN / 2);
-	CHECK_EQ(sf_zstd_exact(&c, out, (uint32_t)n, back, LEN, &why), 0);
+	CHECK_EQ(sf_zstd_exact(&c, out, (uint32_t)n, NULL, 0, back, LEN, &why),
+		 0);
 	CHECK(!memcmp(in, back, LEN));
 	/* Reused contexts give the same bytes. */
-	CHECK_EQ(sf_zstd(&c, in, LEN, back, LEN), n);
+	CHECK_EQ(sf_zstd(&c, in, LEN, NULL, 0, back, LEN), n);
 	CHECK(!memcmp(out, back, (size_t)n));
 	sf_codec_done(&c);
 }
@@ -344,7 +349,7 @@ TEST(zstd_refuses_to_grow)
 
 	test_fill_random(in, LEN, 22);
 	sf_codec_init(&c, 3);
-	CHECK_EQ(sf_zstd(&c, in, LEN, out, LEN), -ENOSPC);
+	CHECK_EQ(sf_zstd(&c, in, LEN, NULL, 0, out, LEN), -ENOSPC);
 	sf_codec_done(&c);
 }
 
@@ -357,7 +362,7 @@ static uint32_t zstd_text(uint8_t *in, uint32_t len, uint32_t seed, uint8_t *z,
 
 	fill_text(in, len, seed);
 	sf_codec_init(&c, 3);
-	n = sf_zstd(&c, in, len, z, cap);
+	n = sf_zstd(&c, in, len, NULL, 0, z, cap);
 	sf_codec_done(&c);
 	CHECK(n > 0);
 	return (uint32_t)n;
@@ -373,7 +378,7 @@ static void zstd_refused(const uint8_t *in, uint32_t n, uint32_t len,
 
 	sf_codec_init(&c, 3);
 	memset(out, 0x5a, sizeof(out));
-	CHECK_EQ(sf_zstd_exact(&c, in, n, out, len, &why), -EBADMSG);
+	CHECK_EQ(sf_zstd_exact(&c, in, n, NULL, 0, out, len, &why), -EBADMSG);
 	CHECK(why && strstr(why, want));
 	sf_codec_done(&c);
 }
@@ -424,7 +429,7 @@ TEST(zstd_refuses_a_frame_that_lies_about_its_length)
 	/* The same frame with the true length decodes. */
 	m = reframe(z, n, -1, 0, LEN, f);
 	sf_codec_init(&c, 3);
-	CHECK_EQ(sf_zstd_exact(&c, f, m, out, LEN, &why), 0);
+	CHECK_EQ(sf_zstd_exact(&c, f, m, NULL, 0, out, LEN, &why), 0);
 	CHECK(!memcmp(out, in, LEN));
 	sf_codec_done(&c);
 }
@@ -439,7 +444,7 @@ TEST(zstd_refuses_a_window_over_4_mib)
 
 	sf_codec_init(&c, 3);
 	m = reframe(z, n, 12 << 3, 0, LEN, f); /* 2^(10+12) = 4 MiB */
-	CHECK_EQ(sf_zstd_exact(&c, f, m, out, LEN, &why), 0);
+	CHECK_EQ(sf_zstd_exact(&c, f, m, NULL, 0, out, LEN, &why), 0);
 	CHECK(!memcmp(out, in, LEN));
 	sf_codec_done(&c);
 	m = reframe(z, n, 12 << 3 | 1, 0, LEN, f); /* 4.5 MiB */
@@ -478,16 +483,19 @@ TEST(zstd_chunk_decodes_and_checks)
 	c.stored_len = zstd_text(in, LEN, 26, z, LEN);
 	sf_hash(in, LEN, c.content_hash);
 	sf_codec_init(&codec, 3);
-	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, &c, 4, z, NULL, true, out),
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, NULL, &c, 4, z, NULL, true,
+				 out),
 		 0);
 	CHECK(!memcmp(in, out, LEN));
 	c.content_hash[0] ^= 1;
-	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, &c, 4, z, NULL, true, out),
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, NULL, &c, 4, z, NULL, true,
+				 out),
 		 -EBADMSG);
 	CHECK_LOG("chunk 4: content does not match its hash");
 	c.content_hash[0] ^= 1;
 	c.length = LEN - 1;
-	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, &c, 4, z, NULL, true, out),
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &codec, NULL, &c, 4, z, NULL, true,
+				 out),
 		 -EBADMSG);
 	CHECK_LOG("chunk 4: zstd frame does not declare the chunk's length");
 	sf_codec_done(&codec);

@@ -364,25 +364,128 @@ TEST(refuses_zstd_in_version_1)
 	free(buf);
 }
 
-/* Reference chunks are planned: a reference table or a form 6 chunk is
- * refused as needing a newer reader, reserved bytes as malformed. */
-TEST(refuses_references_in_version_2)
+/*
+ * A version 2 delta whose chunks 3 and 4 are reference chunks, with 2 and
+ * 1 references (the table at offset 864 of the encoding).
+ */
+static uint8_t *make_refs(struct sf_manifest *m, size_t *ret_len)
+{
+	uint8_t *buf = make_format(m, true, 2, ret_len);
+
+	free(buf);
+	m->n_refs = 3;
+	m->refs = calloc(3, sizeof(*m->refs));
+	CHECK(m->refs);
+	for (uint32_t k = 0; k < 3; k++) {
+		m->refs[k].offset = 1000 + 5000 * k;
+		m->refs[k].length = 3000 + k;
+		test_fill_random(m->refs[k].hash, 32, 50 + k);
+	}
+	for (uint32_t i = 3; i <= 4; i++) {
+		m->chunks[i].form = SF_FORM_REF;
+		m->chunks[i].stored_len = i == 3 ? 103 : 50;
+		m->chunks[i].base_offset = i == 3 ? 2 : 1;
+		test_fill_random(m->chunks[i].stored_hash, 32, 60 + i);
+	}
+	sf_manifest_set_data_offsets(m);
+	*ret_len = sf_manifest_encoded_size(m);
+	buf = malloc(*ret_len);
+	CHECK_EQ(sf_manifest_encode(m, buf), *ret_len);
+	return buf;
+}
+
+#define REFS_AT (272 + 32 + 7 * 80)
+#define CHUNK_AT(i) (272 + 32 + (i)*80)
+
+TEST(round_trip_v2_with_reference_chunks)
+{
+	struct sf_manifest m, got;
+	size_t len;
+	uint8_t *buf = make_refs(&m, &len);
+
+	CHECK_EQ(len, REFS_AT + 3 * 48);
+	CHECK_EQ(le32_load(buf + 264), 3);
+	CHECK_EQ(sf_manifest_parse(&test_ctx, buf, len, &got), 0);
+	CHECK_EQ(got.n_refs, 3);
+	CHECK_EQ(got.chunks[3].first_ref, 0);
+	CHECK_EQ(sf_chunk_ref_count(&got.chunks[3]), 2);
+	CHECK_EQ(got.chunks[4].first_ref, 2);
+	CHECK_EQ(sf_chunk_ref_count(&got.chunks[4]), 1);
+	CHECK_EQ(sf_chunk_ref_count(&got.chunks[6]), 0); /* a base chunk */
+	for (uint32_t k = 0; k < 3; k++) {
+		CHECK_EQ(got.refs[k].offset, m.refs[k].offset);
+		CHECK_EQ(got.refs[k].length, m.refs[k].length);
+		CHECK(memcmp(got.refs[k].hash, m.refs[k].hash, 32) == 0);
+	}
+	sf_manifest_free(&got);
+	sf_manifest_free(&m);
+	free(buf);
+}
+
+/* Each rule of "Reference table" and "Reference chunks" in
+ * docs/FORMAT.md, one byte or field at a time. */
+TEST(refuses_bad_references)
 {
 	struct sf_manifest m;
 	size_t len;
-	uint8_t *buf = make_format(&m, true, 2, &len);
-	const size_t c2 = 272 + 32 + 2 * 80;
+	uint8_t *buf = make_refs(&m, &len);
+	uint8_t *r1 = buf + REFS_AT + 48;
 
-	le32_store(buf + 264, 1);
-	refused(buf, len, -EPROTONOSUPPORT,
-		"1 references: reference chunks need a newer slotflip");
-	le32_store(buf + 264, 0);
+	le32_store(buf + 264, 4);
+	refused(buf, len, -EBADMSG, "does not match its tables");
+	le32_store(buf + 264, 3);
 	le32_store(buf + 268, 1);
 	refused(buf, len, -EBADMSG, "reserved bytes set");
 	le32_store(buf + 268, 0);
+	/* Chunk 3 claims 3 references: 4 named, 3 in the table. */
+	le64_store(buf + CHUNK_AT(3) + 8, 3);
+	refused(buf, len, -EBADMSG,
+		"reference chunks name 4 references, the table has 3");
+	le64_store(buf + CHUNK_AT(3) + 8, 0);
+	refused(buf, len, -EBADMSG, "chunk 3: 0 references (1 to 16");
+	le64_store(buf + CHUNK_AT(3) + 8, 17);
+	refused(buf, len, -EBADMSG, "chunk 3: 17 references (1 to 16");
+	le64_store(buf + CHUNK_AT(3) + 8, 2 | 1ull << 32);
+	refused(buf, len, -EBADMSG, "references (1 to 16");
+	le64_store(buf + CHUNK_AT(3) + 8, 2);
+	/* Stored length as for zstd: 1 to length - 1. */
+	le32_store(buf + CHUNK_AT(3) + 4, 4096);
+	refused(buf, len, -EBADMSG, "chunk 3: stored length 4096 for 4096");
+	le32_store(buf + CHUNK_AT(3) + 4, 103);
+	/* The ranges: length 1 to 8 MiB, ending at most at 2^40. */
+	le32_store(r1 + 8, 0);
+	refused(buf, len, -EBADMSG, "reference 1: 0 bytes at 6000 out of");
+	le32_store(r1 + 8, (8u << 20) + 1);
+	refused(buf, len, -EBADMSG, "reference 1: 8388609 bytes at 6000");
+	le32_store(r1 + 8, 100);
+	le64_store(r1, (1ull << 40) - 99);
+	refused(buf, len, -EBADMSG, "reference 1: 100 bytes at 1099511627677");
+	le64_store(r1, 6000);
+	le32_store(r1 + 12, 1);
+	refused(buf, len, -EBADMSG, "reference 1: reserved bytes set");
+	le32_store(r1 + 12, 0);
+	/* Chunk 3's two ranges together over 8 MiB. */
+	le32_store(buf + REFS_AT + 8, 5u << 20);
+	le32_store(r1 + 8, 5u << 20);
+	refused(buf, len, -EBADMSG,
+		"chunk 3: references of 10485760 bytes (at most 8388608)");
+	sf_manifest_free(&m);
+	free(buf);
+}
+
+/* Reference chunks only in deltas (version 1 knows no form 6: above);
+ * other forms as before. */
+TEST(refuses_references_outside_version_2_deltas)
+{
+	struct sf_manifest m;
+	size_t len;
+	uint8_t *buf = make_format(&m, false, 2, &len);
+	const size_t c2 = CHUNK_AT(2);
+
 	buf[c2] = SF_FORM_REF;
-	refused(buf, len, -EPROTONOSUPPORT,
-		"chunk 2: reference chunks need a newer slotflip");
+	le64_store(buf + c2 + 8, 1);
+	refused(buf, len, -EBADMSG, "chunk 2: reference chunk in a full image");
+	le64_store(buf + c2 + 8, 0);
 	buf[c2] = 7;
 	refused(buf, len, -EBADMSG, "chunk 2: unknown form 7");
 	/* A zstd chunk must be smaller than its content, like deflate. */
