@@ -392,7 +392,7 @@ static int chain_step(struct fetch *f)
 {
 	char rel[64], srel[80];
 	_cleanup_free_ char *text = NULL, *sigs = NULL;
-	size_t len, slen;
+	size_t len = 0, slen = 0;
 	struct sf_repo_keyset next;
 	int r;
 
@@ -446,7 +446,7 @@ static int check_doc_sigs(struct fetch *f, const char *rel, const char *name,
 {
 	_cleanup_free_ char *sigs = NULL;
 	char comment[256];
-	size_t slen;
+	size_t slen = 0;
 	int r = get_doc(f, rel, SF_REPO_SIGFILE_CAP, false, &sigs, &slen);
 
 	if (r)
@@ -878,19 +878,22 @@ static int open_dir(struct fetch *f)
 	return EXIT_OK;
 }
 
-/* The build time of the image the running slot holds, when fetch staged
- * it (its manifest's, recorded with its version); 0 when unknown. */
+/* The build time of the image the running slot holds: the one fetch
+ * recorded when it staged it, else the one mark-good recorded when it
+ * confirmed it; 0 when unknown. */
 static uint64_t running_build_time(const struct fetch *f)
 {
 	const struct cli *c = f->c;
+	const char *v;
 	const struct fetch_slot *run;
 
 	if (c->booted < 0 || c->booted > 1)
 		return 0;
+	v = c->st.slot[c->booted].version;
 	run = &f->st.slot[c->booted];
-	if (!run->known || strcmp(run->version, c->st.slot[c->booted].version))
-		return 0;
-	return run->build_time;
+	if (run->known && run->build_time && !strcmp(run->version, v))
+		return run->build_time;
+	return fetch_installed_build_time(f->dir_fd, (uint8_t)c->booted, v);
 }
 
 static int setup(struct fetch *f)
@@ -921,7 +924,9 @@ static int setup(struct fetch *f)
 	}
 	if (!r)
 		r = load_keyset(f);
-	f->now = sf_repo_clock(c->now, f->st.ts_issued, running_build_time(f));
+	if (!r)
+		f->now = sf_repo_clock(c->now, f->st.ts_issued,
+				       running_build_time(f));
 	return r;
 }
 

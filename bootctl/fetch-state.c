@@ -237,3 +237,42 @@ int fetch_last_read(int dir_fd, struct fetch_last *ret)
 	*ret = l;
 	return 0;
 }
+
+static void installed_name(uint8_t slot, char *buf, size_t size)
+{
+	snprintf(buf, size, FETCH_INSTALLED_PREFIX "%c", slot ? 'b' : 'a');
+}
+
+void fetch_installed_store(int dir_fd, uint8_t slot, const char *version,
+			   uint64_t build_time)
+{
+	char name[32], buf[SF_STRING_FIELD + 32];
+	int n = snprintf(buf, sizeof(buf), "%s %" PRIu64 "\n", version,
+			 build_time);
+
+	installed_name(slot, name, sizeof(name));
+	write_file_atomic_at(dir_fd, name, buf, (size_t)n, 0644);
+}
+
+uint64_t fetch_installed_build_time(int dir_fd, uint8_t slot,
+				    const char *version)
+{
+	_cleanup_free_ char *text = NULL;
+	char name[32], *sp, *nl;
+	uint64_t t = 0;
+	size_t len;
+
+	installed_name(slot, name, sizeof(name));
+	if (sf_repo_read_at(NULL, dir_fd, name, SF_STRING_FIELD + 32, &text,
+			    &len) < 0 ||
+	    strlen(text) != len)
+		return 0;
+	sp = strchr(text, ' ');
+	nl = strchr(text, '\n');
+	if (!sp || !nl || nl[1] || sp > nl)
+		return 0;
+	*sp = *nl = '\0';
+	if (strcmp(text, version) || !parse_u64(sp + 1, &t))
+		return 0;
+	return t;
+}

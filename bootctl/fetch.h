@@ -132,6 +132,27 @@ int fetch_follow_resume(struct fetch_follow *fl, uint64_t *ret_kept);
 
 void fetch_follow_close(struct fetch_follow *fl);
 
+/*
+ * installed-a, installed-b: "VERSION BUILD-TIME\n", the version and the
+ * manifest's build time of the image confirmed in that slot, written by
+ * `slotflip mark-good` from the applied image before it removes it: the
+ * clock's floor while that version runs (docs/REPO.md, "The clock").
+ */
+#define FETCH_INSTALLED_PREFIX "installed-"
+
+/* fetch_installed_store - replace installed-@slot (errors ignored: the
+ * clock only loses a floor). */
+void fetch_installed_store(int dir_fd, uint8_t slot, const char *version,
+			   uint64_t build_time);
+
+/*
+ * fetch_installed_build_time - the build time installed-@slot records
+ * when it names @version. Returns it, or 0 (absent, another version,
+ * unreadable).
+ */
+uint64_t fetch_installed_build_time(int dir_fd, uint8_t slot,
+				    const char *version);
+
 /* The last fetch, for `slotflip status`. */
 struct fetch_last {
 	uint64_t time;

@@ -647,6 +647,29 @@ test_clock_behind_the_running_image_build_time() {
 	[ ! -e "$STAGED" ] || fail "staged"
 }
 
+# The same with an image staged by hand (not by fetch): mark-good
+# recorded its build time before it removed the applied image.
+test_clock_behind_an_image_staged_by_hand() {
+	device_and_repo
+	local build
+	build=$(($(date +%s) + 30 * 86400))
+	make_version 1.1
+	SOURCE_DATE_EPOCH=$build image 1.1 v1.1.img
+	sf stage v1.1.img >/dev/null
+	apply_and_confirm
+	[ "$BOOTED" = b ] || fail "1.1 not running"
+	[ "$(cat root/data/slotflip/installed-b)" = "1.1 $build" ] ||
+		fail "installed-b: $(cat root/data/slotflip/installed-b)"
+	publish 1.2 --deltas 0
+	server_conf file:///media/repo "allow-file = yes"
+	expect_fail 1 "the repository is stale or frozen" sf fetch --check
+	# Without it, the real-time clock is the latest: the same timestamp
+	# is taken; a record of another version counts for nothing.
+	echo "1.0 $build" >root/data/slotflip/installed-b
+	expect_rc 0 sf fetch --check
+	grep -q "update available: version 1.2" out.txt || fail "$(cat out.txt)"
+}
+
 # ---- reboot = yes ----
 
 test_config_reboot_after_staging() {
