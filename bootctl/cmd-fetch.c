@@ -1015,15 +1015,18 @@ static int count_attempt(struct fetch *f)
 	return fetch_state_store(f->c, f->dir_fd, &f->st);
 }
 
-/* The download ended (@r): its bytes counted; a good image ends the
- * count. */
+/* The download ended (@r): its bytes counted. With --stage, only a
+ * staged image ends the count (an image that downloads whole but does
+ * not stage is tried again no more often than a bad one). */
 static int count_done(struct fetch *f, int r)
 {
 	int s;
 
-	if (!r)
+	if (!r && !f->c->stage)
 		f->st.tries = (struct fetch_tries){ 0 };
 	s = fetch_state_store(f->c, f->dir_fd, &f->st);
+	if (!r && f->c->stage)
+		f->st.tries = (struct fetch_tries){ 0 }; /* stored if staged */
 	return r ? r : s;
 }
 

@@ -598,6 +598,27 @@ test_attempts_capped_per_index_serial() {
 	[ -z "$(tries_line)" ] || fail "tries kept: $(tries_line)"
 }
 
+# An image that downloads whole and checks but does not stage (here:
+# larger than the spare slot) counts as well: each run fetches it whole
+# again, so the bytes cap (3 x its size + 1 MiB) ends it after 4 runs.
+test_caps_count_images_that_do_not_stage() {
+	device_and_repo
+	make_big 1.1
+	publish 1.1
+	server_conf file:///media/repo "allow-file = yes"
+	local i
+	for i in 1 2 3 4; do
+		expect_fail 1 "does not fit the 1048576-byte slot" sf fetch --stage
+	done
+	[ "$(tries_line)" = "1 4" ] || fail "tries: $(tries_line)"
+	expect_fail 1 "gave up on version 1.1 of index serial 1: 4 download attempts" \
+		sf fetch --stage
+	# Without --stage, a good download ends the count.
+	rm root/data/slotflip/fetch-state
+	expect_rc 0 sf fetch
+	[ -z "$(tries_line)" ] || fail "tries kept: $(tries_line)"
+}
+
 # A server that ignores ranges sends the whole image at every attempt:
 # the bytes cap (3 x the image + 1 MiB) stops it before the attempts
 # cap.
