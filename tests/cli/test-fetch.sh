@@ -84,7 +84,7 @@ make_big() {
 flip() {
 	local b
 	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-	printf "\\$(printf %03o $(((b + 1) % 256)))" |
+	printf '%b' "\\0$(printf %03o $(((b + 1) % 256)))" |
 		dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
 }
 
