@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fetch.h"
@@ -51,6 +53,9 @@ struct fetch {
 	struct sf_repo_index idx;
 	uint64_t now;
 	const struct sf_repo_image *pick;
+	char pick_rel[96]; /* images/HASH.img */
+	struct fetch_follow fl; /* the image download, checked as it grows */
+	bool staged; /* the run ends with the update staged */
 	struct fetch_last last;
 };
 
@@ -142,9 +147,9 @@ static int helper_status(struct fetch *f, const char *url, int status)
 	}
 }
 
-static int run_helper(struct fetch *f, const char *url, const char **argv)
+static pid_t spawn_helper(struct fetch *f, const char **argv)
 {
-	int status, devnull;
+	int devnull;
 	pid_t pid = fork();
 
 	if (pid == 0) {
@@ -158,17 +163,46 @@ static int run_helper(struct fetch *f, const char *url, const char **argv)
 		fprintf(stderr, "slotflip: cannot run %s: %m\n", argv[0]);
 		_exit(127);
 	}
-	if (pid < 0 || waitpid(pid, &status, 0) < 0)
-		return cli_fail(f->c, EXIT_IO, "cannot run %s: %m", argv[0]);
+	return pid;
+}
+
+/* Wait for the helper. With @fl, follow its download meanwhile (every
+ * 20 ms): what does not check stops the helper at once. */
+static int wait_helper(struct fetch *f, pid_t pid, const char *url,
+		       struct fetch_follow *fl)
+{
+	const struct timespec tick = { .tv_nsec = 20 * 1000 * 1000 };
+	int status = 0, r;
+	pid_t w;
+
+	if (pid < 0)
+		return cli_fail(f->c, EXIT_IO, "cannot run %s: %m",
+				helper_path(f));
+	while ((w = waitpid(pid, &status, fl ? WNOHANG : 0)) != pid) {
+		if (w < 0 && errno != EINTR)
+			return cli_fail(f->c, EXIT_IO, "cannot wait for %s: %m",
+					helper_path(f));
+		if (!fl || w < 0)
+			continue;
+		r = fetch_follow_step(fl);
+		if (r) {
+			kill(pid, SIGTERM);
+			waitpid(pid, &status, 0);
+			return r;
+		}
+		nanosleep(&tick, NULL);
+	}
 	if (!WIFEXITED(status))
-		return cli_fail(f->c, EXIT_IO, "%s was killed", argv[0]);
+		return cli_fail(f->c, EXIT_IO, "%s was killed", helper_path(f));
 	return helper_status(f, url, WEXITSTATUS(status));
 }
 
 /* Download @rel of the repository into @out (a file in the staging
- * directory): at most @cap bytes, or exactly @size when not 0. */
+ * directory): at most @cap bytes, or exactly @size when not 0; followed
+ * by @fl when not NULL. */
 static int http_get(struct fetch *f, const char *rel, const char *out,
-		    uint64_t cap, uint64_t size, const char **headers)
+		    uint64_t cap, uint64_t size, const char **headers,
+		    struct fetch_follow *fl)
 {
 	char url[4096], path[4096];
 	struct argv a = { .n = 0 };
@@ -189,7 +223,7 @@ static int http_get(struct fetch *f, const char *rel, const char *out,
 	if (size && isatty(STDERR_FILENO))
 		arg2(&a, "--progress", "downloading");
 	a.v[a.n] = NULL;
-	return run_helper(f, url, a.v);
+	return wait_helper(f, spawn_helper(f, a.v), url, fl);
 }
 
 /* The report headers (docs/REPO.md, "Reports"), for the timestamp only. */
@@ -285,7 +319,7 @@ static int get_doc(struct fetch *f, const char *rel, size_t cap, bool report,
 	if (report)
 		report_headers(f, &rep);
 	unlinkat(f->dir_fd, DOC_NAME, 0);
-	r = http_get(f, rel, DOC_NAME, cap, 0, report ? rep.list : NULL);
+	r = http_get(f, rel, DOC_NAME, cap, 0, report ? rep.list : NULL, NULL);
 	if (!r)
 		r = sf_repo_read_at(NULL, f->dir_fd, DOC_NAME, cap, ret,
 				    ret_len);
@@ -358,7 +392,7 @@ static int chain_step(struct fetch *f)
 {
 	char rel[64], srel[80];
 	_cleanup_free_ char *text = NULL, *sigs = NULL;
-	size_t len, slen;
+	size_t len = 0, slen = 0;
 	struct sf_repo_keyset next;
 	int r;
 
@@ -412,7 +446,7 @@ static int check_doc_sigs(struct fetch *f, const char *rel, const char *name,
 {
 	_cleanup_free_ char *sigs = NULL;
 	char comment[256];
-	size_t slen;
+	size_t slen = 0;
 	int r = get_doc(f, rel, SF_REPO_SIGFILE_CAP, false, &sigs, &slen);
 
 	if (r)
@@ -670,6 +704,9 @@ static int file_copy(struct fetch *f, const char *rel, const char *name,
 			return cli_fail(f->c, EXIT_IO, "cannot write %s: %s",
 					name, strerror(-r));
 		off += (uint64_t)n;
+		r = fetch_follow_step(&f->fl);
+		if (r)
+			return r;
 	}
 	if (n < 0)
 		return cli_fail(f->c, EXIT_IO, "cannot read %s: %m", rel);
@@ -708,33 +745,98 @@ static int check_download(struct fetch *f, const char *name)
 			total, f->pick->size);
 }
 
-static int download(struct fetch *f, const char *name)
+/* The partial as it is: cut to the prefix that checks before a byte
+ * more is fetched. Returns EXIT_OK with the bytes kept in *@ret_have. */
+static int resume_point(struct fetch *f, const char *name, uint64_t *ret_have)
 {
-	char hex[SF_REPO_HEX_SIZE], rel[96];
-	uint64_t have = have_bytes(f, name);
+	uint64_t have = have_bytes(f, name), kept = 0;
 	int r;
 
-	sf_repo_hex(f->pick->hash, hex);
-	snprintf(rel, sizeof(rel), "images/%s.img", hex);
 	remove_stale_partials(f, name);
 	if (have > f->pick->size) {
 		unlinkat(f->dir_fd, name, 0);
 		have = 0;
 	}
+	/* Nothing is created on a data partition without room (a partial
+	 * cut below needs at most a chunk more: the helper then says). */
 	r = check_space(f, f->pick->size - have);
+	if (r)
+		return r;
+	f->fl = (struct fetch_follow){ .c = f->c,
+				       .dir_fd = f->dir_fd,
+				       .name = name,
+				       .rel = f->pick_rel,
+				       .want = f->pick,
+				       .version = f->idx.version,
+				       .fd = -1 };
+	r = fetch_follow_open(&f->fl);
+	if (!r)
+		r = fetch_follow_resume(&f->fl, &kept);
+	if (r)
+		return r;
+	if (kept < have)
+		cli_say(f->c,
+			"fetch: %" PRIu64 " of the %" PRIu64 " bytes already "
+			"downloaded check; the rest is fetched again",
+			kept, have);
+	*ret_have = kept;
+	return EXIT_OK;
+}
+
+/* The download stopped (@r): a partial keeps only what checked. */
+static int download_failed(struct fetch *f, int r)
+{
+	struct fetch_follow *fl = &f->fl;
+	uint64_t at = have_bytes(f, fl->name);
+
+	if (fl->bad && !fl->verified) {
+		unlinkat(f->dir_fd, fl->name, 0);
+		return cli_fail(f->c, r,
+				"the download was stopped at %" PRIu64
+				" of %" PRIu64
+				" bytes and removed: nothing was staged",
+				at, f->pick->size);
+	}
+	if (fetch_follow_trim(fl))
+		return r;
+	if (fl->bad)
+		return cli_fail(f->c, r,
+				"the download was stopped at %" PRIu64
+				" of %" PRIu64
+				" bytes; the partial keeps the %" PRIu64
+				" bytes before that chunk: nothing was staged",
+				at, f->pick->size, fl->verified);
+	cli_say(f->c,
+		"fetch: the partial download keeps the %" PRIu64 " of %" PRIu64
+		" bytes that checked, for the next run",
+		fl->verified, f->pick->size);
+	return r;
+}
+
+static int download(struct fetch *f, const char *name)
+{
+	uint64_t have = 0;
+	int r = resume_point(f, name, &have);
+
 	if (r)
 		return r;
 	cli_say(f->c, "fetch: downloading %s %s (%" PRIu64 " bytes%s)",
 		f->pick->base_version[0] ? "the delta from" : "the full image",
-		f->pick->base_version[0] ? f->pick->base_version : rel,
+		f->pick->base_version[0] ? f->pick->base_version : f->pick_rel,
 		f->pick->size,
 		have == f->pick->size ? ", already downloaded"
 		: have		      ? ", resuming"
 				      : "");
-	r = f->file ? file_copy(f, rel, name, have)
-		    : http_get(f, rel, name, 0, f->pick->size, NULL);
-	f->last.bytes = have_bytes(f, name) - MIN(have, have_bytes(f, name));
-	return r ? r : check_download(f, name);
+	r = f->file ? file_copy(f, f->pick_rel, name, have)
+		    : http_get(f, f->pick_rel, name, 0, f->pick->size, NULL,
+			       &f->fl);
+	if (!r)
+		r = fetch_follow_step(&f->fl); /* the last bytes */
+	f->last.bytes = f->fl.grown;
+	f->st.tries.bytes += f->fl.grown;
+	if (r)
+		return download_failed(f, r);
+	return check_download(f, name);
 }
 
 static int stage_download(struct fetch *f, const char *name)
@@ -750,11 +852,13 @@ static int stage_download(struct fetch *f, const char *name)
 		return r;
 	cli_say(c, "staged version %s: slot %s gets it at the next reboot",
 		f->idx.version, sf_slot_name(spare));
-	/* The base a later delta names: the full image's manifest. */
+	/* The base a later delta names: the full image's manifest; its
+	 * build time, the clock's floor once it runs. */
 	f->next = f->st;
 	s->known = true;
 	snprintf(s->version, sizeof(s->version), "%s", f->idx.version);
 	memcpy(s->manifest, f->idx.manifest, SF_HASH_BYTES);
+	s->build_time = f->fl.img ? f->fl.img->m.build_time : 0;
 	return fetch_state_store(c, f->dir_fd, &f->next);
 }
 
@@ -772,6 +876,24 @@ static int open_dir(struct fetch *f)
 				"data-dir)",
 				c->cfg.data_dir);
 	return EXIT_OK;
+}
+
+/* The build time of the image the running slot holds: the one fetch
+ * recorded when it staged it, else the one mark-good recorded when it
+ * confirmed it; 0 when unknown. */
+static uint64_t running_build_time(const struct fetch *f)
+{
+	const struct cli *c = f->c;
+	const char *v;
+	const struct fetch_slot *run;
+
+	if (c->booted < 0 || c->booted > 1)
+		return 0;
+	v = c->st.slot[c->booted].version;
+	run = &f->st.slot[c->booted];
+	if (run->known && run->build_time && !strcmp(run->version, v))
+		return run->build_time;
+	return fetch_installed_build_time(f->dir_fd, (uint8_t)c->booted, v);
 }
 
 static int setup(struct fetch *f)
@@ -802,7 +924,9 @@ static int setup(struct fetch *f)
 	}
 	if (!r)
 		r = load_keyset(f);
-	f->now = sf_repo_clock(c->now, f->st.ts_issued, 0);
+	if (!r)
+		f->now = sf_repo_clock(c->now, f->st.ts_issued,
+				       running_build_time(f));
 	return r;
 }
 
@@ -856,9 +980,59 @@ static bool staged_already(const struct fetch *f)
 		       0;
 }
 
+static uint64_t bytes_cap(const struct fetch *f)
+{
+	uint64_t size = f->pick->size;
+
+	if (size > (UINT64_MAX - FETCH_BYTES_SLACK) / FETCH_MAX_BYTES_FACTOR)
+		return UINT64_MAX;
+	return size * FETCH_MAX_BYTES_FACTOR + FETCH_BYTES_SLACK;
+}
+
+/* One more download attempt for this index serial, counted before it
+ * starts (a run killed midway counts); refused once a cap is reached. */
+static int count_attempt(struct fetch *f)
+{
+	struct fetch_tries *t = &f->st.tries;
+	uint64_t cap = bytes_cap(f);
+
+	if (t->serial != f->idx.serial)
+		*t = (struct fetch_tries){ .serial = f->idx.serial };
+	if (t->attempts >= FETCH_MAX_ATTEMPTS || t->bytes >= cap) {
+		snprintf(f->last.result, sizeof(f->last.result), "gave-up");
+		return cli_fail(
+			f->c, EXIT_REFUSED,
+			"fetch: gave up on version %s of index serial %" PRIu64
+			": %" PRIu64 " download attempts and %" PRIu64
+			" bytes did not give a good image (caps per index "
+			"serial: %u attempts, %" PRIu64
+			" bytes); nothing was staged. A new index serial "
+			"starts over",
+			f->idx.version, t->serial, t->attempts, t->bytes,
+			FETCH_MAX_ATTEMPTS, cap);
+	}
+	t->attempts++;
+	return fetch_state_store(f->c, f->dir_fd, &f->st);
+}
+
+/* The download ended (@r): its bytes counted. With --stage, only a
+ * staged image ends the count (an image that downloads whole but does
+ * not stage is tried again no more often than a bad one). */
+static int count_done(struct fetch *f, int r)
+{
+	int s;
+
+	if (!r && !f->c->stage)
+		f->st.tries = (struct fetch_tries){ 0 };
+	s = fetch_state_store(f->c, f->dir_fd, &f->st);
+	if (!r && f->c->stage)
+		f->st.tries = (struct fetch_tries){ 0 }; /* stored if staged */
+	return r ? r : s;
+}
+
 static int run(struct fetch *f)
 {
-	char name[128];
+	char name[128], hex[SF_REPO_HEX_SIZE];
 	int r = documents(f);
 
 	if (r)
@@ -879,10 +1053,16 @@ static int run(struct fetch *f)
 			f->idx.version,
 			sf_slot_name((uint8_t)(1 - f->c->booted)));
 		snprintf(f->last.result, sizeof(f->last.result), "staged");
+		f->staged = true;
 		return EXIT_OK;
 	}
 	partial_name(f, name, sizeof(name));
-	r = download(f, name);
+	sf_repo_hex(f->pick->hash, hex);
+	snprintf(f->pick_rel, sizeof(f->pick_rel), "images/%s.img", hex);
+	r = count_attempt(f);
+	if (r)
+		return r;
+	r = count_done(f, download(f, name));
 	if (r)
 		return r;
 	snprintf(f->last.result, sizeof(f->last.result), "downloaded");
@@ -894,14 +1074,18 @@ static int run(struct fetch *f)
 		return EXIT_OK;
 	}
 	r = stage_download(f, name);
-	if (!r)
+	if (!r) {
 		snprintf(f->last.result, sizeof(f->last.result), "staged");
+		f->staged = true;
+	}
 	return r;
 }
 
 int cmd_fetch(struct cli *c)
 {
-	struct fetch f = { .c = c, .srv = &c->cfg.server, .dir_fd = -1 };
+	struct fetch f = {
+		.c = c, .srv = &c->cfg.server, .dir_fd = -1, .fl = { .fd = -1 }
+	};
 	int r = cli_load(c, "fetch", NEED_ROOT | NEED_BOOTED);
 
 	if (c->reboot)
@@ -919,7 +1103,10 @@ int cmd_fetch(struct cli *c)
 		close(f.dir_fd);
 	}
 	free(f.ks_text);
-	if (!r && c->reboot)
+	fetch_follow_close(&f.fl);
+	/* The config's reboot = yes: the timer's runs apply what they
+	 * staged (docs/REPO.md). */
+	if (!r && (c->reboot || (f.staged && c->cfg.server.reboot)))
 		r = cli_reboot(c);
 	if (r == EXIT_NO_UPDATE && !c->check)
 		r = EXIT_OK;

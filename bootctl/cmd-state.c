@@ -12,12 +12,33 @@
 #include "cli.h"
 #include "efivar.h"
 #include "fault.h"
+#include "fetch.h"
 #include "fileio.h"
 #include "staging.h"
 #include "transition.h"
 #include "util.h"
 
-/* Remove staged.img if it is the image just confirmed. */
+/* The confirmed image's version and build time, for fetch's clock (its
+ * signatures checked before its manifest is read). */
+static void record_installed(struct cli *c, int dir_fd, uint8_t slot)
+{
+	struct ms_pubkey keys[SF_CONFIG_MAX_KEYS];
+	struct sf_ctx quiet = c->ctx;
+	struct sf_image *img = NULL;
+
+	quiet.log_fn = NULL;
+	if (sf_config_load_pubkeys(&quiet, &c->cfg, keys) == 0 &&
+	    sf_image_open_at(&quiet, dir_fd, SF_STAGED_NAME, SF_STAGED_NAME,
+			     &img) == 0 &&
+	    sf_image_check_signatures(&quiet, img, keys, c->cfg.n_pubkeys,
+				      c->cfg.threshold) >= 0)
+		fetch_installed_store(dir_fd, slot, img->m.version,
+				      img->m.build_time);
+	sf_image_close(img);
+}
+
+/* Remove staged.img if it is the image just confirmed, its build time
+ * recorded first. */
 static void remove_applied(struct cli *c, const uint8_t *id)
 {
 	_cleanup_close_ int dir_fd = -1;
@@ -39,6 +60,7 @@ static void remove_applied(struct cli *c, const uint8_t *id)
 	if (sf_staged_id(dir_fd, staged) < 0 ||
 	    memcmp(staged, id, SF_IMAGE_ID_BYTES) != 0)
 		return;
+	record_installed(c, dir_fd, (uint8_t)c->booted);
 	sf_fault_point(&c->ctx, "staged remove");
 	r = unlink_at_synced(dir_fd, SF_STAGED_NAME);
 	if (r < 0)

@@ -48,10 +48,11 @@ static bool parse_version(const char *v, char *dst)
 	return true;
 }
 
-/* "slot a VERSION HASH" */
+/* "slot a VERSION HASH [BUILD-TIME]" (an older slotflip wrote no build
+ * time) */
 static bool parse_slot(char *v, struct fetch_state *st)
 {
-	char *ver, *hash;
+	char *ver, *hash, *build;
 	struct fetch_slot *s;
 
 	if ((v[0] != 'a' && v[0] != 'b') || v[1] != ' ')
@@ -62,9 +63,23 @@ static bool parse_slot(char *v, struct fetch_state *st)
 	if (!hash)
 		return false;
 	*hash++ = '\0';
+	build = strchr(hash, ' ');
+	if (build)
+		*build++ = '\0';
 	s->known = parse_version(ver, s->version) &&
-		   parse_hash(hash, s->manifest);
+		   parse_hash(hash, s->manifest) &&
+		   (!build || parse_u64(build, &s->build_time));
 	return s->known;
+}
+
+/* "tries SERIAL ATTEMPTS BYTES" */
+static bool parse_tries(const char *v, struct fetch_tries *t)
+{
+	char a[24], b[24], c[24], extra;
+
+	return sscanf(v, "%23s %23s %23s%c", a, b, c, &extra) == 3 &&
+	       parse_u64(a, &t->serial) && parse_u64(b, &t->attempts) &&
+	       parse_u64(c, &t->bytes);
 }
 
 static bool parse_field(struct fetch_state *st, const char *k, char *v)
@@ -88,6 +103,8 @@ static bool parse_field(struct fetch_state *st, const char *k, char *v)
 		return parse_version(v, st->floor);
 	if (!strcmp(k, "slot"))
 		return parse_slot(v, st);
+	if (!strcmp(k, "tries"))
+		return parse_tries(v, &st->tries);
 	return false;
 }
 
@@ -158,9 +175,17 @@ static size_t format_state(const struct fetch_state *st, char *buf, size_t size)
 		if (!st->slot[s].known)
 			continue;
 		sf_repo_hex(st->slot[s].manifest, hex);
-		n += (size_t)snprintf(buf + n, size - n, "slot %c %s %s\n",
-				      'a' + s, st->slot[s].version, hex);
+		n += (size_t)snprintf(buf + n, size - n,
+				      "slot %c %s %s %" PRIu64 "\n", 'a' + s,
+				      st->slot[s].version, hex,
+				      st->slot[s].build_time);
 	}
+	if (st->tries.serial)
+		n += (size_t)snprintf(buf + n, size - n,
+				      "tries %" PRIu64 " %" PRIu64 " %" PRIu64
+				      "\n",
+				      st->tries.serial, st->tries.attempts,
+				      st->tries.bytes);
 	return n;
 }
 
@@ -211,4 +236,43 @@ int fetch_last_read(int dir_fd, struct fetch_last *ret)
 		strcpy(l.version, version);
 	*ret = l;
 	return 0;
+}
+
+static void installed_name(uint8_t slot, char *buf, size_t size)
+{
+	snprintf(buf, size, FETCH_INSTALLED_PREFIX "%c", slot ? 'b' : 'a');
+}
+
+void fetch_installed_store(int dir_fd, uint8_t slot, const char *version,
+			   uint64_t build_time)
+{
+	char name[32], buf[SF_STRING_FIELD + 32];
+	int n = snprintf(buf, sizeof(buf), "%s %" PRIu64 "\n", version,
+			 build_time);
+
+	installed_name(slot, name, sizeof(name));
+	write_file_atomic_at(dir_fd, name, buf, (size_t)n, 0644);
+}
+
+uint64_t fetch_installed_build_time(int dir_fd, uint8_t slot,
+				    const char *version)
+{
+	_cleanup_free_ char *text = NULL;
+	char name[32], *sp, *nl;
+	uint64_t t = 0;
+	size_t len;
+
+	installed_name(slot, name, sizeof(name));
+	if (sf_repo_read_at(NULL, dir_fd, name, SF_STRING_FIELD + 32, &text,
+			    &len) < 0 ||
+	    strlen(text) != len)
+		return 0;
+	sp = strchr(text, ' ');
+	nl = strchr(text, '\n');
+	if (!sp || !nl || nl[1] || sp > nl)
+		return 0;
+	*sp = *nl = '\0';
+	if (strcmp(text, version) || !parse_u64(sp + 1, &t))
+		return 0;
+	return t;
 }

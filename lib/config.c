@@ -213,11 +213,13 @@ static int server_key(struct parser *p, const char *k, const char *v)
 		return set_bool(p, k, v, &s->allow_http);
 	if (!strcmp(k, "allow-file"))
 		return set_bool(p, k, v, &s->allow_file);
+	if (!strcmp(k, "reboot"))
+		return set_bool(p, k, v, &s->reboot);
 	return sf_err(p->ctx, -EINVAL,
 		      "%s:%u: unknown key \"%s\" in [server] (keys: url, "
 		      "product, channel, repo-keys, ca, cert, key, "
 		      "limit-rate, connect-timeout, stall-timeout, "
-		      "allow-http, allow-file, http-helper)",
+		      "allow-http, allow-file, http-helper, reboot)",
 		      p->path, p->line, k);
 }
 

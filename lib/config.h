@@ -68,6 +68,9 @@ struct sf_server_config {
 	unsigned limit_rate; /* bytes/s, 0 = none */
 	unsigned connect_timeout, stall_timeout; /* s, 0 = the helper's */
 	bool allow_http, allow_file;
+	/* reboot = yes: `slotflip fetch --stage` (slotflip-fetch.service)
+	 * reboots once the update is staged; default no. */
+	bool reboot;
 	/* The download helper (default: the installed slotflip-http). */
 	char http_helper[SF_CONFIG_VALUE_MAX];
 };

@@ -174,6 +174,17 @@ int sf_image_open_at(const struct sf_ctx *ctx, int dirfd, const char *name,
 	return 0;
 }
 
+int sf_image_open_growing_at(const struct sf_ctx *ctx, int dirfd,
+			     const char *name, const char *path,
+			     uint64_t final_size, struct sf_image **ret)
+{
+	int r = sf_image_open_at(ctx, dirfd, name, path, ret);
+
+	if (r >= 0)
+		(*ret)->file_size = final_size;
+	return r;
+}
+
 int sf_image_open(const struct sf_ctx *ctx, const char *path,
 		  struct sf_image **ret)
 {

@@ -76,6 +76,18 @@ int sf_image_open(const struct sf_ctx *ctx, const char *path,
  */
 int sf_image_open_at(const struct sf_ctx *ctx, int dirfd, const char *name,
 		     const char *path, struct sf_image **ret);
+
+/*
+ * sf_image_open_growing_at - sf_image_open_at() of a file still being
+ * written (a download): it need only hold the header, manifest and
+ * signature block yet; @final_size is the size it will have (signed
+ * elsewhere), which sf_image_load_manifest() then checks against the
+ * manifest's data size. Returns as sf_image_open_at(); -EBADMSG also when
+ * the file is shorter than its signature block's end.
+ */
+int sf_image_open_growing_at(const struct sf_ctx *ctx, int dirfd,
+			     const char *name, const char *path,
+			     uint64_t final_size, struct sf_image **ret);
 void sf_image_close(struct sf_image *img);
 
 /*

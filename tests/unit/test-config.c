@@ -376,6 +376,7 @@ TEST(server_section_is_read)
 	CHECK_EQ(c.server.stall_timeout, 30);
 	CHECK_EQ(c.server.connect_timeout, 0);
 	CHECK(!c.server.allow_http && !c.server.allow_file);
+	CHECK(!c.server.reboot); /* the default: fetch never reboots */
 	/* The slots' keys are still the slots'. */
 	CHECK_EQ(c.slot[1].boot_entry, 0x1a);
 	CHECK_EQ(parse_server("url = https://updates.example.com/acme",
@@ -389,6 +390,10 @@ TEST(server_section_is_read)
 			      "ca = c\ncert = c.pem\nkey = c.key", &c),
 		 0);
 	CHECK_STREQ(c.server.key, "c.key");
+	CHECK_EQ(parse_server("stall-timeout = 30", "reboot = yes", &c), 0);
+	CHECK(c.server.reboot);
+	CHECK_EQ(parse_server("stall-timeout = 30", "reboot = no", &c), 0);
+	CHECK(!c.server.reboot);
 }
 
 TEST(server_refusals_name_the_line)
@@ -424,6 +429,10 @@ TEST(server_refusals_name_the_line)
 		       "t.conf:23: limit-rate must be a number from 1 to");
 	server_refused("stall-timeout = 30", "allow-http = 1",
 		       "t.conf:24: allow-http must be yes or no, not \"1\"");
+	server_refused("stall-timeout = 30", "reboot = true",
+		       "t.conf:24: reboot must be yes or no, not \"true\"");
+	server_refused("stall-timeout = 30", "reboot = yes\nreboot = no",
+		       "t.conf:25: reboot given twice");
 	server_refused("stall-timeout = 30", "pubkey = x",
 		       "t.conf:24: unknown key \"pubkey\" in [server]");
 	server_refused("stall-timeout = 30", "channel = a",
