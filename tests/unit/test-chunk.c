@@ -500,3 +500,174 @@ TEST(zstd_chunk_decodes_and_checks)
 	CHECK_LOG("chunk 4: zstd frame does not declare the chunk's length");
 	sf_codec_done(&codec);
 }
+
+/*
+ * A reference chunk: random content (no coder finds anything in it alone)
+ * that is the base's bytes from offset 1000 on (not block-aligned), with
+ * one byte changed, coded against two ranges of the base around them.
+ */
+struct ref_case {
+	uint8_t base[4 * LEN];
+	uint8_t content[LEN];
+	uint8_t stored[LEN];
+	uint8_t out[LEN];
+	struct sf_ref refs[2];
+	struct sf_manifest m;
+	struct sf_chunk *chunk;
+	struct mem_base mb;
+	struct sf_base base_rd;
+	struct sf_codec codec;
+};
+
+static struct ref_case *ref_setup(void)
+{
+	struct ref_case *p = calloc(1, sizeof(*p));
+	static uint8_t prefix[LEN + 2000];
+	int n;
+
+	test_fill_random(p->base, sizeof(p->base), 40);
+	memcpy(p->content, p->base + 1000, LEN);
+	p->content[LEN / 3] ^= 0x5a;
+	p->refs[0] = (struct sf_ref){ .offset = 500, .length = LEN / 2 };
+	p->refs[1] = (struct sf_ref){ .offset = 500 + LEN / 2,
+				      .length = LEN / 2 + 1000 };
+	for (unsigned k = 0; k < 2; k++)
+		sf_hash(p->base + p->refs[k].offset, p->refs[k].length,
+			p->refs[k].hash);
+	memcpy(prefix, p->base + 500, LEN + 1000);
+	sf_codec_init(&p->codec, 9);
+	n = sf_zstd(&p->codec, p->content, LEN, prefix, LEN + 1000, p->stored,
+		    LEN);
+	CHECK(n > 0);
+	p->m = (struct sf_manifest){ .n_refs = 2, .refs = p->refs };
+	p->chunk = calloc(1, sizeof(*p->chunk));
+	*p->chunk = (struct sf_chunk){ .form = SF_FORM_REF,
+				       .stored_len = (uint32_t)n,
+				       .base_offset = 2,
+				       .length = LEN };
+	sf_hash(p->content, LEN, p->chunk->content_hash);
+	p->mb = (struct mem_base){ p->base, sizeof(p->base) };
+	p->base_rd = (struct sf_base){ mem_read, &p->mb, sizeof(p->base) };
+	memset(p->out, 0xa5, LEN);
+	return p;
+}
+
+static int ref_decode(struct ref_case *p)
+{
+	return sf_chunk_decode(&test_ctx, &p->codec, &p->m, p->chunk, 9,
+			       p->stored, &p->base_rd, false, p->out);
+}
+
+static void ref_done(struct ref_case *p)
+{
+	sf_codec_done(&p->codec);
+	free(p->chunk);
+	free(p);
+}
+
+/* Nothing was decoded into the output (it holds its fill). */
+static bool ref_out_untouched(const struct ref_case *p)
+{
+	for (uint32_t i = 0; i < LEN; i++)
+		if (p->out[i] != 0xa5)
+			return false;
+	return true;
+}
+
+TEST(reference_chunk_round_trip_is_small)
+{
+	struct ref_case *p = ref_setup();
+	static uint8_t alone[LEN];
+
+	/* Random data costs its size without the ranges, a few bytes with. */
+	CHECK(p->chunk->stored_len < 100);
+	CHECK_EQ(sf_zstd(&p->codec, p->content, LEN, NULL, 0, alone, LEN),
+		 -ENOSPC);
+	CHECK_EQ(ref_decode(p), 0);
+	CHECK(!memcmp(p->out, p->content, LEN));
+	ref_done(p);
+}
+
+/* A range whose bytes in the base differ from its hash: the base is not
+ * the one the delta was made against; refused before decoding. */
+TEST(reference_range_that_does_not_match_is_exdev)
+{
+	struct ref_case *p = ref_setup();
+
+	p->base[500 + LEN / 2 + 7] ^= 1;
+	CHECK_EQ(ref_decode(p), -EXDEV);
+	CHECK_LOG("chunk 9: the base does not hold the data this delta was "
+		  "made against (reference 1, 33768 bytes at 33268, does not "
+		  "match its hash)");
+	CHECK(ref_out_untouched(p));
+	ref_done(p);
+}
+
+TEST(reference_range_beyond_the_base_is_refused_unread)
+{
+	struct ref_case *p = ref_setup();
+
+	p->refs[1].offset = sizeof(p->base) - 1000;
+	CHECK_EQ(ref_decode(p), -ERANGE);
+	CHECK_LOG("chunk 9: reference 1 (33768 bytes at 261144) lies beyond "
+		  "the base's 262144 bytes");
+	CHECK_EQ(sf_chunk_refs_inside(&test_ctx, &p->m, p->chunk, 9,
+				      sizeof(p->base)),
+		 -ERANGE);
+	CHECK_EQ(sf_chunk_refs_inside(&test_ctx, &p->m, p->chunk, 9, 0), 0);
+	CHECK(ref_out_untouched(p));
+	ref_done(p);
+}
+
+/* The frame's checks as for zstd chunks, with a window of up to 16 MiB;
+ * a frame that decodes to other content is caught by the content hash,
+ * which a reference chunk always checks. */
+TEST(reference_frame_checks)
+{
+	struct ref_case *p = ref_setup();
+	static uint8_t f[LEN + 32];
+	uint32_t n = p->chunk->stored_len;
+
+	memcpy(f, p->stored, n);
+	/* Window descriptor 24 - 10 << 3: 16 MiB, allowed; 25: refused. */
+	p->chunk->stored_len = reframe(f, n, 14 << 3, 0, LEN, p->stored);
+	CHECK_EQ(ref_decode(p), 0);
+	memset(p->out, 0xa5, LEN);
+	p->chunk->stored_len = reframe(f, n, 15 << 3, 0, LEN, p->stored);
+	CHECK_EQ(ref_decode(p), -EBADMSG);
+	CHECK_LOG("chunk 9: zstd frame asks for a window over 16 MiB");
+	CHECK(ref_out_untouched(p));
+	p->chunk->stored_len = reframe(f, n, -1, 0, LEN + 1, p->stored);
+	CHECK_EQ(ref_decode(p), -EBADMSG);
+	CHECK_LOG("chunk 9: zstd frame does not declare the chunk's length");
+	CHECK(ref_out_untouched(p));
+	memcpy(p->stored, f, n);
+	p->chunk->stored_len = n;
+	p->chunk->content_hash[0] ^= 1;
+	CHECK_EQ(ref_decode(p), -EBADMSG);
+	CHECK_LOG("chunk 9: content does not match its hash");
+	ref_done(p);
+}
+
+/* Without the manifest's table, or with counts beyond it: refused. */
+TEST(reference_chunk_without_its_table_is_refused)
+{
+	struct ref_case *p = ref_setup();
+
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, NULL, p->chunk, 9,
+				 p->stored, &p->base_rd, false, p->out),
+		 -EBADMSG);
+	CHECK_LOG("chunk 9: references beyond the reference table");
+	p->chunk->base_offset = 3;
+	CHECK_EQ(ref_decode(p), -EBADMSG);
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, &p->m, p->chunk, 9,
+				 p->stored, NULL, false, p->out),
+		 -EBADMSG);
+	p->chunk->base_offset = 2;
+	CHECK_EQ(sf_chunk_decode(&test_ctx, &p->codec, &p->m, p->chunk, 9,
+				 p->stored, NULL, false, p->out),
+		 -ENOENT);
+	CHECK_LOG("chunk 9: this is a delta image and no base was given");
+	CHECK(ref_out_untouched(p));
+	ref_done(p);
+}
