@@ -369,14 +369,11 @@ int sf_chunk_refs_inside(const struct sf_ctx *ctx, const struct sf_manifest *m,
 		const struct sf_ref *f = &m->refs[c->first_ref + k];
 
 		if (f->offset > base_size || f->length > base_size - f->offset)
-			return sf_err(ctx, -ERANGE,
-				      "chunk %u: reference %u (%u bytes at "
-				      "%llu) lies beyond the base's %llu "
-				      "bytes: the delta was made against "
-				      "another base",
-				      idx, c->first_ref + k, f->length,
-				      (unsigned long long)f->offset,
-				      (unsigned long long)base_size);
+			return sf_err(ctx, -EXDEV,
+				      "chunk %u: a range it references lies "
+				      "beyond the base's %llu bytes: the delta "
+				      "was made against another base",
+				      idx, (unsigned long long)base_size);
 	}
 	return 0;
 }
@@ -422,11 +419,9 @@ static int decode_ref(const struct sf_ctx *ctx, struct sf_codec *codec,
 		if (sodium_memcmp(h, f->hash, SF_HASH_BYTES) != 0)
 			return sf_err(ctx, -EXDEV,
 				      "chunk %u: the base does not hold the "
-				      "data this delta was made against "
-				      "(reference %u, %u bytes at %llu, does "
-				      "not match its hash)",
-				      idx, c->first_ref + k, f->length,
-				      (unsigned long long)f->offset);
+				      "data this delta was made against (a "
+				      "range it references differs)",
+				      idx);
 		total += f->length;
 	}
 	return decode_zstd(ctx, codec, c, idx, stored, codec->prefix, total,

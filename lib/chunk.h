@@ -99,8 +99,8 @@ int sf_inflate_exact(struct sf_codec *c, const uint8_t *in, uint32_t in_len,
  * and are always checked against the content hash; other forms only if
  * @check_content.
  * Returns 0; -EBADMSG for a corrupt chunk; -EXDEV when the base does not
- * hold what the delta was made against; -ERANGE for a reference range
- * beyond the base; -ENOENT if a delta chunk has no @base; -ENOMEM; -errno
+ * hold what the delta was made against (or is shorter than a reference
+ * range needs); -ENOENT if a delta chunk has no @base; -ENOMEM; -errno
  * from @base.
  */
 int sf_chunk_decode(const struct sf_ctx *ctx, struct sf_codec *codec,
@@ -112,7 +112,8 @@ int sf_chunk_decode(const struct sf_ctx *ctx, struct sf_codec *codec,
 /*
  * sf_chunk_refs_inside - does every reference range of chunk @c (index
  * @idx) of @m lie in a base of @base_size bytes (0: not known, yes)?
- * Returns 0, or -ERANGE with a message.
+ * Returns 0, or -EXDEV with a message (the delta was made against
+ * another base).
  */
 int sf_chunk_refs_inside(const struct sf_ctx *ctx, const struct sf_manifest *m,
 			 const struct sf_chunk *c, uint32_t idx,

@@ -154,8 +154,8 @@ test_power_cut_during_delta_apply() {
 	NEW=1.2
 	make_small_change 1.2
 	image 1.2 d1.2.img --delta-from v1.0.img
-	"$SF_BIN/slotflip-image" inspect d1.2.img | grep -qi delta ||
-		fail "not a delta image"
+	"$SF_BIN/slotflip-image" inspect d1.2.img | grep -q "reference [1-9]" ||
+		fail "not a delta image with reference chunks"
 	stage d1.2.img
 	fw_boot
 	crash_sweep 3 settled_trial final_trial

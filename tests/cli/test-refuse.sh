@@ -329,6 +329,73 @@ test_zstd_chunk_with_trailing_bytes() {
 		unwritten
 }
 
+# A delta against 1.0 (running in slot a) whose rootfs has 1000 bytes
+# inserted in chunk 70: from there on its data is the base's moved by
+# 1000 bytes, which only reference chunks (format 2) find. In d.img.
+reference_delta() {
+	setup
+	image 1.0 v1.0.img
+	{
+		head -c $((70 * 4096 + 100)) rootfs-1.0
+		printf 'M%.0s' $(seq 1000)
+		tail -c +$((70 * 4096 + 101)) rootfs-1.0
+	} | head -c "$(stat -c %s rootfs-1.0)" >rootfs-1.2
+	cp efi-1.1 efi-1.2
+	image 1.2 d.img --delta-from v1.0.img
+	"$SF_BIN/slotflip-image" inspect d.img | grep -q "reference [1-9]" ||
+		fail "d.img has no reference chunks"
+}
+
+# A reference delta applies: slot b gets 1.2's rootfs, read from ranges of
+# slot a at other offsets than its own.
+test_reference_delta_applies() {
+	reference_delta
+	snapshot
+	stage d.img
+	boot
+	expect_next "next: reboot (BootNext=b)"
+	cmp -s -n "$(stat -c %s rootfs-1.2)" root/slots/b.img rootfs-1.2 ||
+		fail "slot b does not hold 1.2"
+}
+
+# ref_lie_refused HOW REASON [written]: d.img with its reference chunk 75
+# lying as lie-image HOW makes it is refused for REASON, and not a byte of
+# chunk 75 reaches slot b (each check comes before the chunk is written).
+ref_lie_refused() {
+	reference_delta
+	"$SF_BIN/tool-lie-image" d.img lie.img release.sec 75 "$1" ||
+		fail "lie-image $1"
+	refuse_staged lie.img "${2//SLOT_SIZE/$(stat -c %s root/slots/a.img)}" \
+		${3:-}
+	cmp -s <(tail -c +$((75 * 4096 + 1)) b.before | head -c 4096) \
+		<(tail -c +$((75 * 4096 + 1)) root/slots/b.img | head -c 4096) ||
+		fail "chunk 75 of slot b was written"
+}
+
+# Slot a does not hold, in a range chunk 75 references, what the delta was
+# made against (here the manifest names another hash for it).
+test_reference_range_that_differs_is_refused() {
+	ref_lie_refused rhash "chunk 75: the base does not hold the data this delta was made against (a range it references differs)" written
+}
+
+# A range beyond slot a (SLOT_SIZE: its size): refused before anything is
+# written.
+test_reference_range_beyond_the_slot_is_refused() {
+	ref_lie_refused rout "chunk 75: a range it references lies beyond the base's SLOT_SIZE bytes: the delta was made against another base"
+}
+
+test_reference_chunk_longer_than_declared() {
+	ref_lie_refused rlonger "chunk 75: zstd frame does not declare the chunk's length" written
+}
+
+test_reference_chunk_asks_for_a_128_mib_window() {
+	ref_lie_refused rwindow "chunk 75: zstd frame asks for a window over 16 MiB" written
+}
+
+test_reference_chunk_content_lies() {
+	ref_lie_refused rwrong "chunk 75: content does not match its hash" written
+}
+
 # init_stopped_at N WHAT: slotflip-init --root root in the background,
 # stopped (SIGSTOP) at its N-th fault point, which must be WHAT; its pid
 # in $pid, its output in init.out.
