@@ -13,8 +13,9 @@
 #          version 1 with no manifest recorded (from the factory: fetch
 #          takes the full image) or with v1's recorded in fetch-state (as
 #          after an update fetch staged: fetch takes the delta)
-#   resume  a full download killed (SIGKILL to slotflip and its helper)
-#          once half the image is on disk, then run again: the bytes nginx
+#   resume  a full download (served at 64 MiB/s, so that the cut lands near
+#          the middle) killed (SIGKILL to slotflip and its helper) once
+#          half the image is on disk, then run again: the bytes nginx
 #          sent for the image in all (its access log, $body_bytes_sent)
 #          against the image's size (goal: within 1%)
 #
@@ -124,7 +125,8 @@ ln -s "$PWD/repo" www
 nginx_start "listen 127.0.0.1:@PORT@ ssl;
 	ssl_certificate $PWD/server.pem;
 	ssl_certificate_key $PWD/server.key;
-	ssl_protocols TLSv1.2 TLSv1.3;"
+	ssl_protocols TLSv1.2 TLSv1.3;
+	location /slow/ { alias $PWD/www/; limit_rate 64m; }"
 URL=https://127.0.0.1:$PORT
 cat >$R/etc/slotflip/slotflip.conf <<CONF
 compatible = $COMPAT
@@ -182,6 +184,16 @@ printf '%-9s nginx %s on %s (https, test CA, TLS 1.2/1.3), page cache warm\n' \
 printf '%-9s medians of %d runs\n' runs "$RUNS"
 echo
 
+# --- 0. the fixed cost: fetch --check (timestamp, index, no image) ----------
+
+ck_t=()
+for ((i = 0; i < RUNS; i++)); do
+	timed check.out "$SF" --root $R fetch --check
+	ck_t+=("$WALL")
+done
+printf 'check    fetch --check (timestamp, its signatures, the index and its, no image) %s\n\n' \
+	"$(secs "$(median "${ck_t[@]}")")"
+
 # --- 1. fetch --stage vs curl -o + stage vs curl -o -------------------------
 
 GOALS=()
@@ -237,8 +249,11 @@ echo
 
 # --- 2. resume after a cut --------------------------------------------------
 
+# Through /slow/ (the same files, 64 MiB/s each response), so that the cut
+# comes close to half-way.
 device full
 reset
+sed -i "s|^url = .*|url = $URL/slow|" $R/etc/slotflip/slotflip.conf
 : >www.log
 setsid "$SF" --root $R fetch --stage >cut.out 2>&1 &
 pid=$!
@@ -259,13 +274,13 @@ have=$(stat -c %s $D/fetch-$FULL_HASH.partial 2>/dev/null || echo 0)
 	die "the cut left $have of $FULL_SIZE bytes (not cut mid-download): $(cat cut.out)"
 [ ! -e $D/staged.img ] || die "staged after the cut"
 sleep 0.3 # nginx logs the cut request once its connection closes
-sent_cut=$(awk '$4 ~ /^\/images\// { s += $3 } END { print s + 0 }' www.log)
+sent_cut=$(awk '$4 ~ /\/images\// { s += $3 } END { print s + 0 }' www.log)
 timed resume.out "$SF" --root $R fetch --stage
 grep -q "resuming" resume.out || die "the second run did not resume: $(cat resume.out)"
 staged_is repo/images/$FULL_HASH.img
 sleep 0.3
-sent=$(awk '$4 ~ /^\/images\// { s += $3 } END { print s + 0 }' www.log)
-reqs=$(awk '$4 ~ /^\/images\// { printf "%s%s %s %s", sep, $1, $2, $3; sep = "; " }' www.log)
+sent=$(awk '$4 ~ /\/images\// { s += $3 } END { print s + 0 }' www.log)
+reqs=$(awk '$4 ~ /\/images\// { printf "%s%s %s %s", sep, $1, $2, $3; sep = "; " }' www.log)
 resume_ratio=$(ratio "$sent" "$FULL_SIZE")
 printf 'resume   full image %d bytes, cut after %d on disk (%s%%), nginx had sent %d; the second run %s\n' \
 	"$FULL_SIZE" "$have" "$(awk -v a="$have" -v b="$FULL_SIZE" 'BEGIN { printf "%.1f", 100 * a / b }')" \
