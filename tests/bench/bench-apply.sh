@@ -126,14 +126,18 @@ make_efi $EFI_SIZE "$EFI"
 
 # --- images (made once, again when the payload or the tool is newer) --------
 
-stale() { # IMAGE INPUT...
+# stale IMAGE INPUT...: IMAGE is missing, older than an input or the tool,
+# or was made from other inputs (their names, sizes and times kept in
+# IMAGE.from by made).
+stale() {
 	local f
 	[ -f "$1" ] || return 0
 	for f in "${@:2}" "$SFI" "$W/bench.sec"; do
 		[ "$f" -nt "$1" ] && return 0
 	done
-	return 1
+	[ "$(cat "$1.from" 2>/dev/null)" != "$(stat -c '%n %s %Y' "${@:2}")" ]
 }
+made() { stat -c '%n %s %Y' "${@:2}" >"$1.from"; } # IMAGE INPUT...
 image() { # OUT ROOTFS VERSION [options]
 	local out=$1 rootfs=$2 version=$3
 	shift 3
@@ -291,9 +295,18 @@ bench_pair() {
 		[ -f "$GZ" ] && ! [ "$GZ" -ot "$V1" ] || gzip -6 -n -c "$V1" >"$GZ"
 	fi
 	I1=$W/$name-v1.img I2=$W/$name-v2.img ID=$W/$name-v2-delta.img
-	stale "$I1" "$V1" "$EFI" && image "$I1" "$V1" 1
-	stale "$I2" "$V2" "$EFI" && image "$I2" "$V2" 2
-	stale "$ID" "$V2" "$EFI" "$I1" && image "$ID" "$V2" 2 --delta-from "$I1"
+	if stale "$I1" "$V1" "$EFI"; then
+		image "$I1" "$V1" 1
+		made "$I1" "$V1" "$EFI"
+	fi
+	if stale "$I2" "$V2" "$EFI"; then
+		image "$I2" "$V2" 2
+		made "$I2" "$V2" "$EFI"
+	fi
+	if stale "$ID" "$V2" "$EFI" "$I1"; then
+		image "$ID" "$V2" 2 --delta-from "$I1"
+		made "$ID" "$V2" "$EFI" "$I1"
+	fi
 	slots "$V1"
 
 	echo "== $name: $(basename "$V1") -> $(basename "$V2"), $(mib "$SIZE") (gzip -6 of v1: $(mib "$(fsize "$GZ")"))"
