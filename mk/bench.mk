@@ -9,10 +9,12 @@
 # BENCH_RUNS=N). Everything they make goes to $(B)/bench/ (the payloads
 # too, when they have to be generated: needs root). Apply and fetch need
 # root.
-# Run time on a 2-CPU machine, default runs: image ~12 min (the first time
-# ~25 min more: zstd -19 and zstd --patch-from of each payload, kept in
-# $(B)/bench), apply ~15 min, fetch ~3 min, boot ~5 min; the payloads, when
-# generated, ~2 min (synthetic) and ~1 min plus downloads (real).
+# Run time on a busy 2-CPU machine (measured with BENCH_RUNS=1 and
+# scaled), default runs: image ~17 min, and the first time ~25 min more
+# (zstd -19 and zstd --patch-from of each payload: their figures are kept
+# in $(B)/bench); apply ~9 min; fetch ~5 min; then the boot benchmark. The
+# payloads, when generated: ~2 min (synthetic), ~1 min plus downloads
+# (real). BENCH_RUNS=1 takes about a third of that.
 
 BENCH_DIR := $(B)/bench
 

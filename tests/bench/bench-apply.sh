@@ -292,7 +292,12 @@ bench_pair() {
 	GZ=$(dirname "$V1")/$(basename "$V1").gz
 	if ! [ -f "$GZ" ] || [ "$GZ" -ot "$V1" ]; then
 		GZ=$W/$name-v1.ext4.gz
-		[ -f "$GZ" ] && ! [ "$GZ" -ot "$V1" ] || gzip -6 -n -c "$V1" >"$GZ"
+		if ! [ -f "$GZ" ] || [ "$GZ" -ot "$V1" ] ||
+			[ "$(cat "$GZ.from" 2>/dev/null)" != "$(stat -c '%n %s %Y' "$V1")" ]; then
+			gzip -6 -n -c "$V1" >"$GZ.tmp"
+			mv "$GZ.tmp" "$GZ"
+			made "$GZ" "$V1"
+		fi
 	fi
 	I1=$W/$name-v1.img I2=$W/$name-v2.img ID=$W/$name-v2-delta.img
 	if stale "$I1" "$V1" "$EFI"; then
