@@ -12,7 +12,7 @@
 # Run time on a busy 2-CPU machine (measured with BENCH_RUNS=1 and
 # scaled), default runs: image ~17 min, and the first time ~25 min more
 # (zstd -19 and zstd --patch-from of each payload: their figures are kept
-# in $(B)/bench); apply ~9 min; fetch ~5 min; then the boot benchmark. The
+# in $(B)/bench); apply ~9 min; fetch ~3 min; then the boot benchmark. The
 # payloads, when generated: ~2 min (synthetic), ~1 min plus downloads
 # (real). BENCH_RUNS=1 takes about a third of that.
 

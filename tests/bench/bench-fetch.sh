@@ -199,7 +199,7 @@ printf 'check    fetch --check (timestamp, its signatures, the index and its, no
 GOALS=()
 bench_kind() { # full|delta HASH SIZE
 	local kind=$1 hash=$2 size=$3 i k
-	local f_t=() cs_t=() c_t=() f_cpu= cs_cpu= c_cpu=
+	local f_t=() cs_t=() c_t=() f_cpu='' cs_cpu='' c_cpu=''
 	local curl=(curl -sS --fail --cacert ca.pem -o dl.img "$URL/images/$hash.img")
 	device "$kind"
 	one() {
@@ -241,7 +241,6 @@ bench_kind() { # full|delta HASH SIZE
 	GOALS+=("$(printf '  %-52s ratio %-6s %s' "$kind: fetch --stage within 1.1x of curl -o" \
 		"$(ratio "$f_med" "$c_med")" "$(verdict "$(ratio "$f_med" "$c_med")" 1.1)")")
 }
-SF=$SF R=$R
 export SF R
 bench_kind full "$FULL_HASH" "$FULL_SIZE"
 bench_kind delta "$DELTA_HASH" "$DELTA_SIZE"
