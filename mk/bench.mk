@@ -10,7 +10,7 @@
 # too, when they have to be generated: needs root). Apply and fetch need
 # root.
 # Run time on a busy 2-CPU machine (measured with BENCH_RUNS=1 and
-# scaled), default runs: image ~17 min, and the first time ~25 min more
+# scaled), default runs: image ~10 min, and the first time ~25 min more
 # (zstd -19 and zstd --patch-from of each payload: their figures are kept
 # in $(B)/bench); apply ~9 min; fetch ~3 min; then the boot benchmark. The
 # payloads, when generated: ~2 min (synthetic), ~1 min plus downloads
