@@ -28,8 +28,11 @@ PACKAGES=(
 	# tests/cli/test-repo.sh: the order of the renames of a publication;
 	# the sample nginx block of docs/REPO.md serving a repository
 	strace nginx-light curl
-	# the Debian 12 systemd guest (qemu/mkdebian.sh)
+	# the Debian 12 systemd guest (qemu/mkdebian.sh), the real update
+	# pair of make bench
 	mmdebstrap
+	# make bench: the peers of slotflip-image's delta, peak memory
+	xdelta3 time
 )
 
 SOURCES_D=/etc/apt/sources.list.d

@@ -151,3 +151,29 @@ machine_lines() {
 		"${cpu_model:-unknown CPU}" "$(uname -s)" "$(uname -r)"
 	printf '%-9s %s (git %s)\n' tool "$1" "$rev"
 }
+
+# find_real: set REAL, the real update pair (BENCH_REAL, else
+# build/bench/real, which `make bench` generates with
+# $SHARED/make-real-payload.sh): real-v1.ext4, real-v2.ext4 (1 KiB ext4
+# blocks), real-v1-4k.ext4, real-v2-4k.ext4 (4 KiB blocks).
+find_real() {
+	local f
+	REAL=${BENCH_REAL:-$B/real}
+	if [ -z "${BENCH_REAL:-}" ] && ! [ -f "$REAL/.complete" ]; then
+		die "no real update pair in $REAL: \`make bench\` generates it (make $REAL/.complete, as root, with mmdebstrap), or set BENCH_REAL=DIR"
+	fi
+	for f in real-v1.ext4 real-v2.ext4 real-v1-4k.ext4 real-v2-4k.ext4; do
+		[ -f "$REAL/$f" ] ||
+			die "$REAL has no $f (make the pair with $SHARED/make-real-payload.sh DIR, as root)"
+	done
+}
+
+# payload_pairs: set PAIRS to "NAME V1 V2" lines, the synthetic payload
+# then the real pair with 1 KiB and 4 KiB blocks (find_payload, find_real).
+payload_pairs() {
+	find_payload
+	find_real
+	PAIRS=("synthetic $V1 $V2"
+		"real-1k $REAL/real-v1.ext4 $REAL/real-v2.ext4"
+		"real-4k $REAL/real-v1-4k.ext4 $REAL/real-v2-4k.ext4")
+}
