@@ -29,15 +29,22 @@ struct region {
 };
 
 /*
- * A delta base payload rebuilt in memory, in one anonymous mapping of its
- * size. Only its non-zero 4 KiB blocks take memory: a base may declare any
- * amount of zero chunks (or zeros inside its chunks) without a byte of
- * memory being filled for them (an untouched page reads as zeros).
+ * A delta base payload rebuilt in memory. Only its non-zero 4 KiB blocks
+ * take memory (or address space): a base may declare any amount of zero
+ * chunks (or zeros inside its chunks) without a byte of memory being filled
+ * for them. Its non-zero blocks are kept one after the other, in the
+ * payload's order, in @mem.
  */
 struct base_store {
 	uint64_t size; /* the payload's declared size; 0: no base */
-	uint8_t *mem;
-	uint64_t used; /* non-zero blocks filled */
+	uint32_t chunk_blocks; /* 4 KiB blocks per base chunk */
+	uint32_t n_chunks;
+	uint32_t *chunk_first; /* per chunk: index into @slot + 1; 0: zero */
+	uint32_t *slot; /* per block: 0 zero, k: block k-1 of @mem */
+	uint64_t *block_at; /* per block of @mem: its block in the payload */
+	uint8_t *mem; /* anonymous, room for @mem_blocks blocks */
+	uint64_t mem_blocks;
+	uint32_t used; /* blocks of @mem filled */
 };
 
 /* A reference chunk's ranges (docs/FORMAT.md, "Reference chunks"). */
@@ -83,24 +90,43 @@ static void region_free(struct region *r)
 static void base_free(struct base_store *bs)
 {
 	if (bs->mem)
-		munmap(bs->mem, bs->size);
+		munmap(bs->mem, bs->mem_blocks * SF_BLOCK_SIZE);
+	free(bs->chunk_first);
+	free(bs->slot);
+	free(bs->block_at);
 	*bs = (struct base_store){ .size = 0 };
 }
+
+static const uint8_t zero_block[SF_BLOCK_SIZE];
 
 /* Base block @b (its first bytes if it is the short last one). */
 static const uint8_t *base_block(const struct base_store *bs, uint64_t b)
 {
-	return bs->mem + b * SF_BLOCK_SIZE;
+	uint32_t first = bs->chunk_first[b / bs->chunk_blocks], s;
+
+	if (!first)
+		return zero_block;
+	s = bs->slot[first - 1 + b % bs->chunk_blocks];
+	return s ? bs->mem + (uint64_t)(s - 1) * SF_BLOCK_SIZE : zero_block;
 }
 
-/* struct sf_base's read over a base store. */
+/* struct sf_base's read over a base store, at any offset. */
 static int base_read(void *data, uint64_t off, void *buf, size_t len)
 {
 	const struct base_store *bs = data;
+	uint8_t *out = buf;
 
 	if (off > bs->size || len > bs->size - off)
 		return -EINVAL;
-	memcpy(buf, bs->mem + off, len);
+	while (len > 0) {
+		size_t at = off % SF_BLOCK_SIZE;
+		size_t n = SF_BLOCK_SIZE - at < len ? SF_BLOCK_SIZE - at : len;
+
+		memcpy(out, base_block(bs, off / SF_BLOCK_SIZE) + at, n);
+		out += n;
+		off += n;
+		len -= n;
+	}
 	return 0;
 }
 
@@ -150,19 +176,17 @@ static int index_build(const struct base_store *base, struct block_index *ix)
 {
 	uint64_t cap = 16, nb = base->size / SF_BLOCK_SIZE;
 
-	while (cap < base->used * 2)
+	while (cap < (uint64_t)base->used * 2)
 		cap <<= 1;
 	ix->keys = calloc(cap, sizeof(*ix->keys));
 	ix->blocks = calloc(cap, sizeof(*ix->blocks));
 	if (!ix->keys || !ix->blocks)
 		return -ENOMEM;
 	ix->mask = cap - 1;
-	for (uint64_t b = 0; b < nb; b++) {
-		const uint8_t *p = base_block(base, b);
-
-		if (!is_zero(p, SF_BLOCK_SIZE))
-			index_add(ix, p, b);
-	}
+	for (uint32_t k = 0; k < base->used; k++)
+		if (base->block_at[k] < nb)
+			index_add(ix, base->mem + (uint64_t)k * SF_BLOCK_SIZE,
+				  base->block_at[k]);
 	return 0;
 }
 
@@ -253,12 +277,13 @@ static int base_bound(const struct sf_ctx *ctx, const char *path,
 	return 0;
 }
 
-/* Keep the non-zero blocks of a chunk at @offset (decoded into @buf). */
-static void base_keep(struct base_store *bs, uint64_t offset,
-		      const uint8_t *buf, uint32_t len)
+/* Keep chunk @j's (decoded into @buf) non-zero blocks in @bs. */
+static void base_keep(struct base_store *bs, uint32_t j, const uint8_t *buf,
+		      uint32_t len, uint32_t *next_slot)
 {
 	uint32_t nb = sf_patch_blocks(len);
 
+	bs->chunk_first[j] = *next_slot + 1;
 	for (uint32_t b = 0; b < nb; b++) {
 		uint32_t n = b + 1 < nb ? SF_BLOCK_SIZE
 					: len - b * SF_BLOCK_SIZE;
@@ -266,9 +291,11 @@ static void base_keep(struct base_store *bs, uint64_t offset,
 
 		if (is_zero(p, n))
 			continue;
-		memcpy(bs->mem + offset + (uint64_t)b * SF_BLOCK_SIZE, p, n);
-		bs->used++;
+		memcpy(bs->mem + (uint64_t)bs->used * SF_BLOCK_SIZE, p, n);
+		bs->block_at[bs->used] = (uint64_t)j * bs->chunk_blocks + b;
+		bs->slot[*next_slot + b] = ++bs->used;
 	}
+	*next_slot += nb;
 }
 
 /*
@@ -283,14 +310,26 @@ static int base_rebuild(const struct sf_ctx *ctx, struct sf_image *img,
 	_cleanup_free_ uint8_t *stored = malloc(img->m.chunk_size);
 	_cleanup_free_ uint8_t *buf = malloc(img->m.chunk_size);
 	struct sf_codec codec;
+	uint32_t next_slot = 0;
 	int r = 0;
 
-	*bs = (struct base_store){ .size = p->size };
-	bs->mem = mmap(NULL, p->size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	*bs = (struct base_store){ .size = p->size,
+				   .chunk_blocks =
+					   img->m.chunk_size / SF_BLOCK_SIZE,
+				   .n_chunks = p->n_chunks,
+				   .mem_blocks = blocks };
+	bs->chunk_first = calloc(p->n_chunks ? p->n_chunks : 1, 4);
+	bs->slot = calloc(blocks ? blocks : 1, 4);
+	bs->block_at = calloc(blocks ? blocks : 1, sizeof(*bs->block_at));
+	if (blocks)
+		bs->mem = mmap(NULL, blocks * SF_BLOCK_SIZE,
+			       PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+			       0);
 	if (bs->mem == MAP_FAILED)
 		bs->mem = NULL;
-	if (!stored || !buf || !bs->mem) {
+	if (!stored || !buf || !bs->chunk_first || !bs->slot || !bs->block_at ||
+	    (blocks && !bs->mem)) {
 		base_free(bs);
 		return sf_err(
 			ctx, -ENOMEM, "no memory for the delta base's %llu MiB",
@@ -308,7 +347,7 @@ static int base_rebuild(const struct sf_ctx *ctx, struct sf_image *img,
 					    p->first_chunk + j, stored, NULL,
 					    true, buf);
 		if (r >= 0)
-			base_keep(bs, c->offset, buf, c->length);
+			base_keep(bs, j, buf, c->length, &next_slot);
 	}
 	sf_codec_done(&codec);
 	if (r < 0)
@@ -396,8 +435,9 @@ static int base_load(struct writer *w)
 		if (r >= 0 && w->m.format == 1)
 			r = index_build(&w->base[i], &w->idx[i]);
 		else if (r >= 0)
-			r = sf_refindex_build(w->base[i].mem, w->base[i].size,
-					      &w->rix[i]);
+			r = sf_refindex_build(w->base[i].mem, w->base[i].used,
+					      w->base[i].block_at,
+					      w->base[i].size, &w->rix[i]);
 		if (r == -ENOMEM)
 			r = sf_err(w->ctx, r,
 				   "no memory to index the delta base");
@@ -555,25 +595,20 @@ static int encode_ref(struct writer *w, struct sf_codec *codec,
 		      struct sf_chunk *c, struct chunk_refs *cr, uint8_t *out,
 		      uint8_t *tmp)
 {
-	const uint8_t *base = w->base[c->payload].mem;
-	_cleanup_free_ uint8_t *joined = NULL;
-	const uint8_t *prefix = base + cr->refs[0].offset;
+	_cleanup_free_ uint8_t *prefix = NULL;
 	size_t total = 0;
 	int r;
 
-	for (uint32_t k = 0; k < cr->n; k++) {
-		sf_hash(base + cr->refs[k].offset, cr->refs[k].length,
-			cr->refs[k].hash);
+	for (uint32_t k = 0; k < cr->n; k++)
 		total += cr->refs[k].length;
-	}
-	if (cr->n > 1) {
-		if (!(joined = malloc(total)))
-			return -ENOMEM;
-		for (uint32_t k = 0, at = 0; k < cr->n;
-		     at += cr->refs[k++].length)
-			memcpy(joined + at, base + cr->refs[k].offset,
-			       cr->refs[k].length);
-		prefix = joined;
+	if (!(prefix = malloc(total)))
+		return -ENOMEM;
+	for (uint32_t k = 0, at = 0; k < cr->n; at += cr->refs[k++].length) {
+		r = base_read(&w->base[c->payload], cr->refs[k].offset,
+			      prefix + at, cr->refs[k].length);
+		if (r < 0)
+			return r;
+		sf_hash(prefix + at, cr->refs[k].length, cr->refs[k].hash);
 	}
 	r = sf_zstd(codec, w->in[c->payload].mem + c->offset, c->length, prefix,
 		    total, tmp, c->stored_len);

@@ -36,9 +36,20 @@ static inline uint64_t min64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+/*
+ * Offsets into the base are "kept" offsets, into its non-zero blocks one
+ * after the other, unless they say "payload": a run of data is followed
+ * only as long as its kept blocks are neighbours in the payload too.
+ */
 struct sf_refindex {
-	const uint8_t *base;
-	uint64_t size;
+	const uint8_t *base; /* the kept blocks */
+	uint64_t n_blocks;
+	const uint64_t *block_at;
+	uint64_t size; /* of the payload */
+	/* Per kept block: neighbours in the payload before it, and from it
+	 * on (itself included). */
+	uint32_t *before;
+	uint32_t *from;
 	uint32_t *pos; /* per slot: window number + 1; 0: empty */
 	uint32_t *tag;
 	uint64_t mask;
@@ -88,43 +99,96 @@ static void insert(struct sf_refindex *ix, uint64_t h, uint32_t w)
 	ix->tag[s] = t;
 }
 
-int sf_refindex_build(const uint8_t *base, uint64_t size,
+/* The payload offset of kept offset @q. */
+static uint64_t payload_at(const struct sf_refindex *ix, uint64_t q)
+{
+	return ix->block_at[q / SF_BLOCK_SIZE] * SF_BLOCK_SIZE +
+	       q % SF_BLOCK_SIZE;
+}
+
+/* Bytes from kept offset @q on that follow it in the payload too. */
+static uint64_t run_after(const struct sf_refindex *ix, uint64_t q)
+{
+	uint64_t k = q / SF_BLOCK_SIZE;
+	uint64_t end = (ix->block_at[k] + ix->from[k]) * SF_BLOCK_SIZE;
+
+	return min64(end, ix->size) - payload_at(ix, q);
+}
+
+/* Bytes before kept offset @q that precede it in the payload too. */
+static uint64_t run_before(const struct sf_refindex *ix, uint64_t q)
+{
+	return (uint64_t)ix->before[q / SF_BLOCK_SIZE] * SF_BLOCK_SIZE +
+	       q % SF_BLOCK_SIZE;
+}
+
+/* Is the window at kept offset @q one to index? */
+static bool indexable(const struct sf_refindex *ix, uint64_t q)
+{
+	return run_after(ix, q) >= SF_REF_GRAIN &&
+	       !is_zero(ix->base + q, SF_REF_GRAIN);
+}
+
+/* ix->before and ix->from, from the blocks' places in the payload. */
+static void runs(struct sf_refindex *ix)
+{
+	const uint64_t *at = ix->block_at;
+
+	for (uint64_t k = 0; k < ix->n_blocks; k++)
+		ix->before[k] =
+			k && at[k - 1] + 1 == at[k] ? ix->before[k - 1] + 1 : 0;
+	for (uint64_t k = ix->n_blocks; k-- > 0;)
+		ix->from[k] = k + 1 < ix->n_blocks && at[k] + 1 == at[k + 1]
+				      ? ix->from[k + 1] + 1
+				      : 1;
+}
+
+int sf_refindex_build(const uint8_t *mem, uint64_t n_blocks,
+		      const uint64_t *block_at, uint64_t size,
 		      struct sf_refindex **ret)
 {
 	struct sf_refindex *ix = calloc(1, sizeof(*ix));
-	uint64_t windows = size / SF_REF_GRAIN, used = 0, cap = 16;
+	size_t room = (n_blocks ? n_blocks : 1) * sizeof(uint32_t);
+	uint64_t windows, used = 0, cap = 16;
 
 	if (!ix)
 		return -ENOMEM;
+	*ix = (struct sf_refindex){ .base = mem,
+				    .n_blocks = n_blocks,
+				    .block_at = block_at,
+				    .size = size,
+				    .before = malloc(room),
+				    .from = malloc(room),
+				    .bits = 4,
+				    .top = 1 };
+	if (!ix->before || !ix->from) {
+		sf_refindex_free(ix);
+		return -ENOMEM;
+	}
+	runs(ix);
 	/* Window numbers are 32-bit: a base over 256 GiB is indexed in part. */
+	windows = n_blocks * (SF_BLOCK_SIZE / SF_REF_GRAIN);
 	if (windows > UINT32_MAX - 1)
 		windows = UINT32_MAX - 1;
 	for (uint64_t w = 0; w < windows; w++)
-		used += !is_zero(base + w * SF_REF_GRAIN, SF_REF_GRAIN);
-	ix->bits = 4;
+		used += indexable(ix, w * SF_REF_GRAIN);
 	while (cap < 2 * used) {
 		cap <<= 1;
 		ix->bits++;
 	}
-	*ix = (struct sf_refindex){ .base = base,
-				    .size = size,
-				    .pos = calloc(cap, sizeof(*ix->pos)),
-				    .tag = malloc(cap * sizeof(*ix->tag)),
-				    .mask = cap - 1,
-				    .bits = ix->bits,
-				    .top = 1 };
+	ix->pos = calloc(cap, sizeof(*ix->pos));
+	ix->tag = malloc(cap * sizeof(*ix->tag));
+	ix->mask = cap - 1;
 	if (!ix->pos || !ix->tag) {
 		sf_refindex_free(ix);
 		return -ENOMEM;
 	}
 	for (unsigned i = 1; i < SF_REF_GRAIN; i++)
 		ix->top *= POLY;
-	for (uint64_t w = 0; w < windows; w++) {
-		const uint8_t *p = base + w * SF_REF_GRAIN;
-
-		if (!is_zero(p, SF_REF_GRAIN))
-			insert(ix, window_hash(p), (uint32_t)w);
-	}
+	for (uint64_t w = 0; w < windows; w++)
+		if (indexable(ix, w * SF_REF_GRAIN))
+			insert(ix, window_hash(mem + w * SF_REF_GRAIN),
+			       (uint32_t)w);
 	*ret = ix;
 	return 0;
 }
@@ -133,6 +197,8 @@ void sf_refindex_free(struct sf_refindex *ix)
 {
 	if (!ix)
 		return;
+	free(ix->before);
+	free(ix->from);
 	free(ix->pos);
 	free(ix->tag);
 	free(ix);
@@ -186,17 +252,15 @@ static int push(struct match **v, uint32_t *n, uint32_t *cap,
 }
 
 /*
- * Runs of the chunk found in the base, in the chunk's order: a window
- * found by its hash is extended both ways as far as the bytes agree, and
- * the search goes on after it.
+ * Does the run that ended at @p (kept offset @q, with @left bytes of its
+ * run in the base after it) go on a few bytes later?
  */
-/* Does the run that ended at @p (base @q) go on a few bytes later? */
 static bool resume(const struct sf_refindex *ix, const uint8_t *buf,
-		   uint32_t len, uint32_t *p, uint64_t *q)
+		   uint32_t len, uint32_t *p, uint64_t *q, uint64_t left)
 {
 	for (uint32_t s = 1; s <= RESUME; s++)
 		if ((uint64_t)*p + s + SF_REF_GRAIN <= len &&
-		    *q + s + SF_REF_GRAIN <= ix->size &&
+		    s + SF_REF_GRAIN <= left &&
 		    memcmp(buf + *p + s, ix->base + *q + s, SF_REF_GRAIN) ==
 			    0) {
 			*p += s;
@@ -206,17 +270,23 @@ static bool resume(const struct sf_refindex *ix, const uint8_t *buf,
 	return false;
 }
 
+/*
+ * Runs of the chunk found in the base, in the chunk's order: a window
+ * found by its hash is extended both ways as far as the bytes agree (and
+ * the base's blocks are neighbours), and the search goes on after it.
+ */
 static int find_matches(const struct sf_refindex *ix, const uint8_t *buf,
 			uint32_t len, struct match **ret, uint32_t *ret_n)
 {
 	uint32_t p = 0, done = 0, n = 0, cap = 0;
 	struct match *v = NULL;
-	uint64_t next = 0; /* where in the base the last run ended */
+	uint64_t next = 0,
+		 left = 0; /* where the last run ended, what follows */
 	int r = 0;
 
 	while (r >= 0 && len >= SF_REF_GRAIN && p <= len - SF_REF_GRAIN) {
-		uint64_t h = window_hash(buf + p), q = next, fwd, back;
-		bool found = n && resume(ix, buf, len, &p, &q);
+		uint64_t h = window_hash(buf + p), q = next, fwd, back, most;
+		bool found = n && resume(ix, buf, len, &p, &q, left);
 
 		while (!found) {
 			/* 0: zeros, never indexed (they cost little anyway) */
@@ -232,21 +302,23 @@ static int find_matches(const struct sf_refindex *ix, const uint8_t *buf,
 		}
 		if (!found)
 			break;
-		back = 0;
-		while (p - back > done && q > back &&
-		       buf[p - back - 1] == ix->base[q - back - 1])
+		most = run_before(ix, q);
+		for (back = 0; p - back > done && back < most &&
+			       buf[p - back - 1] == ix->base[q - back - 1];)
 			back++;
+		most = run_after(ix, q);
 		fwd = SF_REF_GRAIN +
 		      common(buf + p + SF_REF_GRAIN,
 			     ix->base + q + SF_REF_GRAIN,
 			     min64((uint64_t)len - p - SF_REF_GRAIN,
-				   ix->size - q - SF_REF_GRAIN));
+				   most - SF_REF_GRAIN));
 		r = push(&v, &n, &cap,
-			 &(struct match){ .base = q - back,
+			 &(struct match){ .base = payload_at(ix, q - back),
 					  .at = p - (uint32_t)back,
 					  .len = (uint32_t)(fwd + back) });
 		p += (uint32_t)fwd;
 		next = q + fwd;
+		left = most - fwd;
 		done = p;
 	}
 	if (r < 0) {

@@ -17,12 +17,15 @@
 struct sf_refindex;
 
 /*
- * sf_refindex_build - index @size bytes of base payload at @base (kept by
- * the caller until the index is freed): one entry per SF_REF_GRAIN bytes
- * that are not all zero, found again by a rolling hash.
+ * sf_refindex_build - index a base payload of @size bytes whose non-zero
+ * 4 KiB blocks are at @mem, one after the other (@n_blocks of them, block
+ * k being the payload's block @block_at[k], in increasing order; all kept
+ * by the caller until the index is freed): one entry per SF_REF_GRAIN
+ * bytes that are not all zero, found again by a rolling hash.
  * Returns 0, -ENOMEM.
  */
-int sf_refindex_build(const uint8_t *base, uint64_t size,
+int sf_refindex_build(const uint8_t *mem, uint64_t n_blocks,
+		      const uint64_t *block_at, uint64_t size,
 		      struct sf_refindex **ret);
 
 void sf_refindex_free(struct sf_refindex *ix);

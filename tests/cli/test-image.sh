@@ -68,7 +68,7 @@ test_format_2_zstd_by_default() {
 	grep -q "^image:       a.img ([0-9]* bytes, format 2)$" i.txt ||
 		fail "not format 2: $(head -n 1 i.txt)"
 	grep -qx "codec:       zstd" i.txt || fail "codec: $(grep codec i.txt)"
-	grep -q "^payload rootfs .*, zstd [1-9][0-9]*)$" i.txt ||
+	grep -q "^payload rootfs .*, zstd [1-9][0-9]*, reference 0)$" i.txt ||
 		fail "no zstd chunks: $(grep payload i.txt)"
 	"$IMG" inspect --json a.img >j
 	grep -q '"format": 2, .*"codec": "zstd"' j || fail "json: $(cat j)"

@@ -149,6 +149,20 @@ static int zlie(struct sf_chunk *c, const char *how, uint8_t **stored)
 	return 0;
 }
 
+/* Chunk @k of @m no longer a reference chunk: its references go. */
+static void unref(struct sf_manifest *m, uint32_t k)
+{
+	struct sf_chunk *c = &m->chunks[k];
+	uint32_t n = sf_chunk_ref_count(c);
+
+	if (!n)
+		return;
+	memmove(&m->refs[c->first_ref], &m->refs[c->first_ref + n],
+		(m->n_refs - c->first_ref - n) * sizeof(*m->refs));
+	m->n_refs -= n;
+	c->base_offset = 0;
+}
+
 /* The lies about reference chunk @k of @m ("r..." modes). */
 static int rlie(struct sf_manifest *m, uint32_t k, const char *how,
 		uint8_t **stored)
@@ -377,14 +391,17 @@ int main(int argc, char **argv)
 	k += p->first_chunk;
 	if (!strcmp(argv[5], "short")) {
 		/* One stored byte for a whole chunk. */
+		unref(&img->m, k);
 		img->m.chunks[k].form = SF_FORM_DEFLATE;
 		img->m.chunks[k].stored_len = 1;
 		sf_hash(data[k], 1, img->m.chunks[k].stored_hash);
 	} else if (argv[5][0] == 'r') {
 		r = rlie(&img->m, k, argv[5], &data[k]);
 	} else if (argv[5][0] == 'z') {
+		unref(&img->m, k);
 		r = zlie(&img->m.chunks[k], argv[5], &data[k]);
 	} else {
+		unref(&img->m, k);
 		r = lie(&img->m.chunks[k], !strcmp(argv[5], "longer"),
 			&data[k]);
 	}
