@@ -93,13 +93,16 @@ int cli_stage_allowed(struct cli *c);
  * cli_stage_placed - stage the image file @name, already in the staging
  * directory @dir_fd (a download), as `slotflip stage` stages a copy: the
  * same checks (signatures, policy, every chunk; @version, when not NULL,
- * must be the manifest's), then renamed to staged.img. @src names it in
- * messages. On success its manifest hash goes to @ret_manifest; on
- * failure @name is removed. Returns EXIT_OK or the exit status, with the
- * message printed.
+ * must be the manifest's), then renamed to staged.img; every chunk's
+ * stored hash is not checked again when @chunks_checked (a download
+ * whose every chunk was checked as it arrived, and whose whole file
+ * matched the signed index: slotflip-init checks them all again anyway).
+ * @src names it in messages. On success its manifest hash goes to
+ * @ret_manifest; on failure @name is removed. Returns EXIT_OK or the exit
+ * status, with the message printed.
  */
 int cli_stage_placed(struct cli *c, int dir_fd, const char *name,
-		     const char *src, const char *version,
+		     const char *src, const char *version, bool chunks_checked,
 		     uint8_t ret_manifest[SF_HASH_BYTES]);
 
 int cmd_stage(struct cli *c, const char *image);

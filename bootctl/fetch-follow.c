@@ -139,6 +139,19 @@ static int open_head(struct fetch_follow *fl, const struct sf_ctx *ctx)
 	fl->buf = malloc(img->m.chunk_size);
 	if (!fl->buf)
 		return cli_fail(c, EXIT_IO, "out of memory");
+	/* The head's bytes start the whole file's hash. */
+	crypto_generichash_init(&fl->whole, NULL, 0, SF_HASH_BYTES);
+	for (uint64_t at = 0; at < img->data_offset;) {
+		size_t n = img->data_offset - at < img->m.chunk_size
+				   ? img->data_offset - at
+				   : img->m.chunk_size;
+
+		if (pread_full(fl->fd, fl->buf, n, at) < 0)
+			return cli_fail(c, EXIT_IO, "cannot read %s: %m",
+					fl->name);
+		crypto_generichash_update(&fl->whole, fl->buf, n);
+		at += n;
+	}
 	fl->verified = img->data_offset;
 	return EXIT_OK;
 }
@@ -179,8 +192,10 @@ static int check_chunk(struct fetch_follow *fl, uint32_t i, uint64_t start)
 		return cli_fail(fl->c, EXIT_IO, "cannot read %s: %s", fl->name,
 				strerror(-r));
 	sf_hash(fl->buf, ch->stored_len, h);
-	if (sodium_memcmp(h, ch->stored_hash, SF_HASH_BYTES) == 0)
+	if (sodium_memcmp(h, ch->stored_hash, SF_HASH_BYTES) == 0) {
+		crypto_generichash_update(&fl->whole, fl->buf, ch->stored_len);
 		return EXIT_OK;
+	}
 	return refuse(fl,
 		      "chunk %u of %u (bytes %llu-%llu of the file) does not "
 		      "match the stored hash its signed manifest names",

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sodium.h>
 
 #include "cli.h"
 #include "repodoc.h"
@@ -97,7 +98,18 @@ struct fetch_follow {
 	bool bad; /* the last step refused what it read */
 	uint8_t *buf; /* one chunk */
 	struct ms_pubkey keys[SF_CONFIG_MAX_KEYS]; /* the image keys */
+	/* The file's hash, of the bytes before @verified (once the head
+	 * checked): the whole file's once every chunk checked. */
+	crypto_generichash_state whole;
 };
+
+/* Every byte of the image checked as it arrived, and hashed into
+ * @fl->whole. */
+static inline bool fetch_follow_done(const struct fetch_follow *fl)
+{
+	return fl->img && !fl->bad && fl->next == fl->img->m.n_chunks &&
+	       fl->verified == fl->want->size;
+}
 
 /*
  * fetch_follow_open - start following @fl->name (created when absent).
