@@ -120,6 +120,23 @@ build_world() {
 	image "$W/img-0.9" 0.9 "$W/rootfs-0.9.ext4" "$W/b-0.9.efi"
 	image "$W/img-2.0-panic" 2.0 "$W/rootfs-2.0.ext4" "$W/b-2.0-panic.efi"
 	image "$W/img-2.0-hang" 2.0 "$W/rootfs-2.0.ext4" "$W/b-2.0-hang.efi"
+	# A device that fetches from an update repository on a second disk
+	# (file://): the repository's key set 1 (keys/1 never changes; each
+	# case adds the images to a copy, with fresh timestamps), and a 1.0
+	# root whose config has the [server] section, with its full image.
+	"$SB/slotflip-image" keygen -p "$W/repo.pub" -s "$W/repo.sec" >/dev/null
+	"$SB/slotflip-image" repo init "$W/repo-empty" --product slotflip-qemu \
+		--compatible slotflip-qemu --key "$W/repo.sec" >/dev/null
+	cp "$W/repo-empty/keys/1" "$W/repo-keys"
+	{
+		world_config "$tries"
+		printf '%s\n' "[server]" "url = file:///media" "product = slotflip-qemu" \
+			"channel = stable" "repo-keys = /etc/slotflip/keys/repo-keys" \
+			"allow-file = yes"
+	} >"$W/slotflip-fetch.conf"
+	"$SRC/qemu/mkrootfs.sh" 1.0 "$W/slotflip-fetch.conf" "$SB" "$SLOT_MIB" \
+		"$W/rootfs-1.0-fetch.ext4" "$W/release.pub" "$W/repo-keys" >/dev/null
+	image "$W/img-1.0-fetch" 1.0 "$W/rootfs-1.0-fetch.ext4" "$W/a-1.0.efi"
 	ls -l --time-style=+%s "$SB/slotflip" >"$W/done" 2>&1 || true
 }
 
