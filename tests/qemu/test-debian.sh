@@ -14,9 +14,6 @@ DEB_WATCHDOG=10 # slotflip.watchdog= of the trial UKIs
 DEB_DEADLINE=120 # trial-deadline of the guest's config
 # A systemd boot under TCG takes 30-45 s; a trial waits for checks.
 BOOT_LIMIT=${QEMU_BOOT_LIMIT:-420}
-# This run of the program: the world is checked (about 15 s even when
-# up to date) by its first case only.
-DEB_RUN="$$.$(date +%s%N)"
 
 # The agent: the unit, its script, the masked serial getty.
 debian_overlay() {
@@ -114,13 +111,14 @@ deb_uki() {
 
 # build_debian_world: kernel, initramfs, UKIs, the Debian roots 1.0 and
 # 2.0 (qemu/mkdebian.sh, cached in build/debian), the update images;
-# once per run of this program (world-debian/run names the run).
+# checked (about 15 s even when up to date) by the first case of a run
+# only (world-debian/run names the run).
 build_debian_world() {
 	local t0=$SECONDS stamp
 	[ "$(id -u)" = 0 ] ||
 		skip "qemu/mkdebian.sh must run as root (it unpacks a Debian root with its owners and device nodes)"
 	W=$QDIR/world-debian
-	[ "$(cat "$W/run" 2>/dev/null)" != "$DEB_RUN" ] || return 0
+	[ "$(cat "$W/run" 2>/dev/null)" != "$QEMU_RUN" ] || return 0
 	mkdir -p "$W"
 	"$SRC/qemu/fetch-kernel.sh" "$SB" generic >/dev/null
 	# The keys stay from one run to the next (mkdebian's cache).
@@ -151,7 +149,7 @@ build_debian_world() {
 	} | sha256sum)
 	if [ -s "$W/done" ] && [ "$(cat "$W/done")" = "$stamp" ]; then
 		rm -rf "$W.new"
-		echo "$DEB_RUN" >"$W/run"
+		echo "$QEMU_RUN" >"$W/run"
 		return 0
 	fi
 	W=$W.new
@@ -171,7 +169,7 @@ build_debian_world() {
 	echo "$stamp" >"$W/done"
 	rm -rf "$QDIR/world-debian" && mv "$W" "$QDIR/world-debian"
 	W=$QDIR/world-debian
-	echo "$DEB_RUN" >"$W/run"
+	echo "$QEMU_RUN" >"$W/run"
 	echo "  world: $((SECONDS - t0)) s" >&2
 }
 
@@ -210,6 +208,14 @@ deb_apply() {
 	log_has "version 2.0 written to slot b; trial armed with 2 tries"
 	log_has "rebooting into slot b"
 	expect_state trial b
+}
+
+# deb_trial_machine: B on trial with 2.0 (deb_staged_machine, then boot 1
+# applies it; cases of one run share that boot: applied_machine), the
+# agent with nothing to do.
+deb_trial_machine() {
+	agent 'say "agent: nothing to do"'
+	APPLY_BOOT=deb_boot applied_machine debian-2.0 deb_staged_machine
 }
 
 # deb_fell_back REASON: the trial was marked bad with REASON and the
@@ -301,11 +307,9 @@ fi'
 # confirm job fails, its OnFailure= marks B bad and reboots; A boots.
 test_failed_gate_falls_back() {
 	build_debian_world
-	mkdir -p data/sftest
-	echo 'echo "SFTEST: gate fails"; exit 1' >data/sftest/gate.sh
-	agent 'say "agent: nothing to do"'
-	deb_staged_machine
-	deb_apply
+	deb_trial_machine
+	echo 'echo "SFTEST: gate fails"; exit 1' >gate.sh
+	data_put gate.sh /sftest/gate.sh
 	deb_boot
 	log_has "SFTEST: gate fails"
 	log_has "slotflip-confirm: boot not complete: sftest-gate.service failed"
@@ -318,11 +322,9 @@ test_failed_gate_falls_back() {
 # marked bad, A boots.
 test_hung_gate_deadline_falls_back() {
 	build_debian_world
-	mkdir -p data/sftest
-	echo 'echo "SFTEST: gate hangs"; exec sleep infinity' >data/sftest/gate.sh
-	agent 'say "agent: nothing to do"'
-	deb_staged_machine
-	deb_apply
+	deb_trial_machine
+	echo 'echo "SFTEST: gate hangs"; exec sleep infinity' >gate.sh
+	data_put gate.sh /sftest/gate.sh
 	deb_boot
 	log_has "SFTEST: gate hangs"
 	log_has "slotflip-confirm: trial deadline passed"
