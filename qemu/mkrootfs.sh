@@ -20,7 +20,9 @@
 # sftest/once.sh, is run once (sourced: it may set action=), then renamed
 # to once.sh.done.
 # The config goes to /etc/slotflip/slotflip.conf, and the public keys
-# given after OUT to /etc/slotflip/keys/ (for `slotflip stage`).
+# given after OUT to /etc/slotflip/keys/ (for `slotflip stage`; a
+# repository's key set for `slotflip fetch`). /media is an empty mount
+# point (the read-only root has no other) for a test's removable medium.
 # Usage: qemu/mkrootfs.sh VERSION CONFIG BINDIR SIZE_MIB OUT.ext4 [KEY.pub...]
 set -euo pipefail
 
@@ -38,7 +40,7 @@ busybox=/bin/busybox
 
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-mkdir -p "$dir"/{bin,sbin,usr/bin,usr/lib/sftest,etc/slotflip/keys,etc/slotflip/health.d,proc,sys,dev,run,tmp}
+mkdir -p "$dir"/{bin,sbin,usr/bin,usr/lib/sftest,etc/slotflip/keys,etc/slotflip/health.d,proc,sys,dev,run,tmp,media}
 cp "$busybox" "$dir/bin/busybox"
 for c in sh cat echo grep sed mount umount sleep sync poweroff reboot \
 	printf ls uname tr timeout; do

@@ -19,6 +19,8 @@ OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 VARS_TOOL=$SB/ovmf-vars
 BOOT_LIMIT=${QEMU_BOOT_LIMIT:-180}
+# This run of the test program (what its cases share: applied_machine).
+QEMU_RUN="$$.$(date +%s%N)"
 . "$SRC/qemu/layout.sh"
 
 fail() {
@@ -120,6 +122,23 @@ build_world() {
 	image "$W/img-0.9" 0.9 "$W/rootfs-0.9.ext4" "$W/b-0.9.efi"
 	image "$W/img-2.0-panic" 2.0 "$W/rootfs-2.0.ext4" "$W/b-2.0-panic.efi"
 	image "$W/img-2.0-hang" 2.0 "$W/rootfs-2.0.ext4" "$W/b-2.0-hang.efi"
+	# A device that fetches from an update repository on a second disk
+	# (file://): the repository's key set 1 (keys/1 never changes; each
+	# case adds the images to a copy, with fresh timestamps), and a 1.0
+	# root whose config has the [server] section, with its full image.
+	"$SB/slotflip-image" keygen -p "$W/repo.pub" -s "$W/repo.sec" >/dev/null
+	"$SB/slotflip-image" repo init "$W/repo-empty" --product slotflip-qemu \
+		--compatible slotflip-qemu --key "$W/repo.sec" >/dev/null
+	cp "$W/repo-empty/keys/1" "$W/repo-keys"
+	{
+		world_config "$tries"
+		printf '%s\n' "[server]" "url = file:///media" "product = slotflip-qemu" \
+			"channel = stable" "repo-keys = /etc/slotflip/keys/repo-keys" \
+			"allow-file = yes"
+	} >"$W/slotflip-fetch.conf"
+	"$SRC/qemu/mkrootfs.sh" 1.0 "$W/slotflip-fetch.conf" "$SB" "$SLOT_MIB" \
+		"$W/rootfs-1.0-fetch.ext4" "$W/release.pub" "$W/repo-keys" >/dev/null
+	image "$W/img-1.0-fetch" 1.0 "$W/rootfs-1.0-fetch.ext4" "$W/a-1.0.efi"
 	ls -l --time-style=+%s "$SB/slotflip" >"$W/done" 2>&1 || true
 }
 
@@ -141,18 +160,61 @@ vars_entries() {
 # numbers OVMF does not take for its own entries; BootOrder 00A0,00B0) in
 # the current directory.
 # A case may define machine_data to add files to the data partition, and
-# set NO_ENTRIES=1 for a varstore without slotflip's boot entries, and
-# ROOTFS_A to put another root filesystem image into slot A.
+# set NO_ENTRIES=1 for a varstore without slotflip's boot entries,
+# ROOTFS_A to put another root filesystem image into slot A, and UKI_A
+# for another UKI of A.
 machine() {
 	rm -rf data && mkdir -p data/slotflip
 	[ -z "${1:-}" ] || cp "$1" data/slotflip/staged.img
 	if declare -F machine_data >/dev/null; then machine_data; fi
-	"$SRC/qemu/mkdisk.sh" -a "$W/a-1.0.efi" -r "${ROOTFS_A:-$W/rootfs-1.0.ext4}" \
+	"$SRC/qemu/mkdisk.sh" -a "${UKI_A:-$W/a-1.0.efi}" -r "${ROOTFS_A:-$W/rootfs-1.0.ext4}" \
 		-d data -o disk.img
 	cp "$OVMF_VARS" vars.fd
 	BOOTS=0
 	[ -z "${NO_ENTRIES:-}" ] || return 0
 	vars_entries
+}
+
+# applied_machine NAME MACHINE...: run MACHINE... (machine IMAGE, or a
+# test file's own), write the state "a good, 1.0" and boot once (with
+# $APPLY_BOOT, default boot): A's
+# initramfs applies the staged image and arms B's trial (asserted). The
+# first case of a run that asks for NAME boots; the later ones of the
+# same run start from a copy of its disk, varstore and boot1.log (the
+# bytes that boot left). A case that needs other files on the data
+# partition puts them there afterwards (data_put).
+applied_machine() {
+	local keep=$QDIR/applied/$1
+	shift
+	if [ "$(cat "$keep/run" 2>/dev/null)" = "$QEMU_RUN" ]; then
+		cp --sparse=always "$keep/disk.img" "$keep/vars.fd" "$keep/boot1.log" .
+		BOOTS=1 LOG=boot1.log
+		echo "  boot 1: the applied machine of this run, copied" >&2
+		return 0
+	fi
+	"$@"
+	vars state-init a 1.0
+	${APPLY_BOOT:-boot}
+	log_has "version 2.0 written to slot b; trial armed with 2 tries"
+	log_has "rebooting into slot b"
+	expect_state trial b
+	rm -rf "$keep" && mkdir -p "$keep"
+	cp --sparse=always disk.img vars.fd boot1.log "$keep/"
+	echo "$QEMU_RUN" >"$keep/run"
+}
+
+# data_put FILE PATH: write FILE to PATH on the data partition of disk.img
+# (offline, between two boots; PATH's directory must exist).
+data_put() {
+	dd if=disk.img of=data.ext4 bs=512 skip="$DATA_START" \
+		count=$((DATA_MIB * 2048)) status=none
+	debugfs -w -R "rm $2" data.ext4 >/dev/null 2>&1 || true
+	debugfs -w -R "write $1 $2" data.ext4 >/dev/null 2>&1
+	debugfs -R "cat $2" data.ext4 2>/dev/null | cmp -s - "$1" ||
+		fail "cannot write $2 on the data partition"
+	dd if=data.ext4 of=disk.img bs=512 seek="$DATA_START" conv=notrunc \
+		status=none
+	rm -f data.ext4
 }
 
 vars() { "$VARS_TOOL" vars.fd "$@"; }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Scenarios that need the runtime tool (build/slotflip) inside the test
-# systems: the full update cycle (1) and boot entries made by the product
-# itself on a machine booted through the fallback path (7). `make
+# systems: the full update cycle (1), boot entries made by the product
+# itself on a machine booted through the fallback path (7), and an update
+# fetched as a delta from a repository on offline media (8). `make
 # qemu-check` builds build/slotflip; without it these cases fail.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cycle.sh"
@@ -57,24 +58,96 @@ test_boot_entries_install_from_fallback_path() {
 	log_has "SFTEST: up slot=a version=1.0"
 }
 
-# Scenario 2, the user's side: after a badly signed image was refused at
-# boot, `slotflip status` in A shows the refusal and its reason.
-test_status_shows_refusal_reason() {
+# repo_index: the index the repository's stable channel offers now.
+repo_index() {
+	echo "repo/channels/stable/index.$(sed -n 's/^index-hash //p' repo/channels/stable/timestamp)"
+}
+
+# Scenario 8, a delta applies, here as a fleet's offline update: a guest
+# of 512 MiB (the memory the applier must do with) without network (-nic
+# none); the repository (`slotflip-image repo`: the full image of 1.0,
+# then 2.0, which adds a delta from 1.0) is on a second virtual disk that
+# A mounts at /media. `slotflip fetch --stage` reads it through file://
+# and takes the delta, as A runs the 1.0 that fetch itself got before (the
+# fetch-state line `slot a 1.0 MANIFEST` that it writes when it stages an
+# image; without it a device from the factory takes the full image). The
+# next boot applies the delta (B on trial, BootNext = B); B boots, its
+# ESP unmounted, confirms, and runs 2.0.
+test_fetch_delta_from_file_repository() {
 	need_slotflip
 	build_world cloud 2
+	cp -a "$W/repo-empty" repo
+	"$SB/slotflip-image" repo add repo "$W/img-1.0-fetch" --channel stable \
+		--key "$W/repo.sec" --image-key "$W/release.sec" >/dev/null
+	base=$(sed -n 's/^manifest //p' "$(repo_index)")
+	"$SB/slotflip-image" repo add repo "$W/img-2.0-confirm" --channel stable \
+		--key "$W/repo.sec" --image-key "$W/release.sec" >/dev/null
+	index=$(repo_index)
+	read -r dbase dmanifest dsize dhash < <(sed -n 's/^delta //p' "$index")
+	[ "$dbase $dmanifest" = "1.0 $base" ] ||
+		fail "the index offers no delta from the 1.0 in slot a: $(cat "$index")"
+	fsize=$(sed -n 's/^full \([0-9]*\) .*/\1/p' "$index")
+	[ "$dsize" -lt "$fsize" ] || fail "the delta ($dsize bytes) is not smaller than the full image ($fsize)"
+	echo "  repository: full image $fsize bytes, delta from 1.0 $dsize bytes" >&2
+	truncate -s 64M repo.img
+	mkfs.ext4 -q -F -d repo -L repo repo.img || fail "mkfs.ext4 of the repository disk failed"
 	machine_data() {
+		echo "slot a 1.0 $base" >data/slotflip/fetch-state
 		mkdir -p data/sftest
-		echo 'slotflip status' >data/sftest/once.sh
+		cat >data/sftest/once.sh <<'ONCE'
+mount -t ext4 -o ro /dev/vdb /media && echo "SFTEST: repository mounted"
+slotflip fetch --stage
+echo "SFTEST: fetch exit status $?"
+slotflip status
+umount /media
+action=reboot
+ONCE
 	}
-	machine "$W/img-2.0-rogue"
+	ROOTFS_A=$W/rootfs-1.0-fetch.ext4 machine
 	unset -f machine_data
-	boot
-	log_has "staged image refused"
-	log_has "SFTEST: running the test's once.sh"
-	sed -n "/running the test's once.sh/,/SFTEST: powering off/p" "$LOG" >status.txt
-	grep -q "refused" status.txt || fail "status does not show the refusal"
-	grep -q "signatures from 0 of the 1 trusted keys" status.txt ||
-		fail "status does not show the reason"
+	vars state-init a 1.0
+	mem=(-m 512 -drive file=repo.img,format=raw,if=virtio,readonly=on)
+
+	boot "${mem[@]}"
+	log_has "SFTEST: up slot=a version=1.0"
+	log_has "SFTEST: repository mounted"
+	log_has "fetch: index serial 2 offers version 2.0"
+	log_has "fetch: downloading the delta from 1.0 \($dsize bytes\)"
+	log_lacks "fetch: downloading the full image"
+	log_has "staged version 2.0: slot b gets it at the next reboot"
+	log_has "SFTEST: fetch exit status 0"
+	log_has "staged image: +version 2.0, $dsize bytes, signatures valid"
+	log_has "SFTEST: rebooting"
+	# What is staged is the repository's delta, byte for byte, and fetch
+	# recorded 2.0's manifest for slot b (the base of the next delta).
+	partition_file "$DATA_START" $((DATA_MIB * 2048)) /slotflip/staged.img >staged.img
+	cmp staged.img "repo/images/$dhash.img" || fail "the staged image is not the delta images/$dhash.img"
+	partition_file "$DATA_START" $((DATA_MIB * 2048)) /slotflip/fetch-state >fetch-state
+	grep -qx "slot b 2.0 $(sed -n 's/^manifest //p' "$index")" fetch-state ||
+		fail "fetch-state: $(cat fetch-state)"
+
+	boot "${mem[@]}"
+	log_has "booted slot a; an update is staged"
+	log_has "apply: 100%"
+	log_has "version 2.0 written to slot b; trial armed with 2 tries"
+	log_has "rebooting into slot b"
+	expect_state trial b
+	expect_state b.status trial
+	expect_state b.version 2.0
+	[ "$(vars get-u16 BootNext)" = 00B0 ] || fail "BootNext is not 00B0"
+
+	boot "${mem[@]}"
+	log_has "BdsDxe: starting Boot00B0"
+	log_has "booted slot b; trial boot"
+	log_has "SFTEST: up slot=b version=2.0"
+	log_has "slotflip-confirm: all health checks passed"
+	log_has "SFTEST: confirmed"
+	log_lacks "SFTEST: the ESP is mounted"
+	expect_absent BootNext
+	expect_state good b
+	expect_state b.status good
+	expect_state trial none
+	expect_state floor 2.0
 }
 
 run_qemu_cases

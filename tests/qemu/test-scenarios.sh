@@ -31,13 +31,24 @@ test_plain_boot_writes_nothing() {
 
 # Scenario 2: an image signed by a key the device does not trust (staged
 # by bypassing the staging check) is refused at boot; A boots; the state
-# and the console say why.
+# and the console say why, and so does `slotflip status` in A (the user's
+# side).
 test_bad_signature_refused() {
 	build_world cloud 2
+	machine_data() {
+		mkdir -p data/sftest
+		echo 'slotflip status' >data/sftest/once.sh
+	}
 	machine "$W/img-2.0-rogue"
+	unset -f machine_data
 	boot
 	log_has "staged image refused: .*(key|signature)"
 	log_has "SFTEST: up slot=a version=1.0"
+	log_has "SFTEST: running the test's once.sh"
+	sed -n "/running the test's once.sh/,/SFTEST: powering off/p" "$LOG" >status.txt
+	grep -q "refused" status.txt || fail "status does not show the refusal"
+	grep -q "signatures from 0 of the 1 trusted keys" status.txt ||
+		fail "status does not show the reason"
 	# The ESP, mounted for the apply's checks, is unmounted before the
 	# system starts.
 	log_lacks "SFTEST: the ESP is mounted"
@@ -62,30 +73,6 @@ test_downgrade_refused() {
 	expect_state a.version 1.0
 }
 
-# Scenario 8: a delta image (against 1.0) applies; B boots as the trial.
-test_delta_applies_and_boots() {
-	build_world cloud 2
-	machine "$W/img-2.0-delta"
-	vars state-init a 1.0
-	boot
-	log_has "apply: 100%"
-	log_has "trial armed"
-	log_has "rebooting into slot b"
-	expect_state trial b
-	expect_state b.status trial
-	expect_state b.version 2.0
-	[ "$(vars get-u16 BootNext)" = 00B0 ] || fail "BootNext is not 00B0"
-	boot
-	log_has "slotflip-init: booted slot b"
-	# B's command line has "rw": its root is read-write.
-	log_has "switching root to slot b \(/sbin/init -> /usr/lib/sftest/init, read-write\)"
-	log_has "SFTEST: up slot=b version=2.0 .*root=rw"
-	log_lacks "SFTEST: the ESP is mounted"
-	expect_absent BootNext
-	expect_state trial b
-	expect_state good a
-}
-
 # rm_init START: remove the test system's init (the target of its
 # /sbin/init link) from the slot at sector START of disk.img.
 rm_init() {
@@ -101,10 +88,7 @@ rm_init() {
 # good slot boots.
 test_trial_without_init_fails_at_once() {
 	build_world cloud 2
-	machine "$W/img-2.0"
-	vars state-init a 1.0
-	boot
-	log_has "rebooting into slot b"
+	applied_machine scenarios-2.0 machine "$W/img-2.0"
 	rm_init "$ROOTB_START"
 	boot
 	log_has "cannot boot slot b: its init /sbin/init cannot run: /usr/lib/sftest/init does not exist in the slot's root"
@@ -166,7 +150,8 @@ test_panicking_kernel_falls_back_after_tries() {
 
 # Scenario 5: power cuts during the apply (QEMU killed at a few points);
 # every following boot still reaches A, and the last one finishes the
-# apply (skipping what is already right) and B boots.
+# apply (skipping what is already right) and B boots as the trial, its
+# root read-write as its command line says ("rw"), without confirming.
 test_power_cut_during_apply_resumes() {
 	build_world cloud 2
 	machine "$W/img-2.0"
@@ -185,8 +170,15 @@ test_power_cut_during_apply_resumes() {
 	log_has "rebooting into slot b"
 	expect_state trial b
 	boot
-	log_has "SFTEST: up slot=b version=2.0"
+	log_has "slotflip-init: booted slot b"
+	# B's command line has "rw": its root is read-write.
+	log_has "switching root to slot b \(/sbin/init -> /usr/lib/sftest/init, read-write\)"
+	log_has "SFTEST: up slot=b version=2.0 .*root=rw"
+	log_lacks "SFTEST: the ESP is mounted"
+	expect_absent BootNext
 	expect_state b.status trial
+	expect_state trial b
+	expect_state good a
 }
 
 # zero_partition START SECTORS: wipe a partition of disk.img (the host
@@ -200,10 +192,7 @@ zero_partition() {
 # apply): its initramfs sends the machine back to the good slot.
 test_unmountable_trial_root_falls_back_to_good() {
 	build_world cloud 2
-	machine "$W/img-2.0"
-	vars state-init a 1.0
-	boot
-	log_has "rebooting into slot b"
+	applied_machine scenarios-2.0 machine "$W/img-2.0"
 	zero_partition "$ROOTB_START" $((SLOT_MIB * 2048))
 	boot
 	log_has "slotflip-init: booted slot b; trial boot"
@@ -216,16 +205,18 @@ test_unmountable_trial_root_falls_back_to_good() {
 }
 
 # PID 1's last resort: the good slot itself does not mount and there is
-# nothing to fall back to: it says why and reboots after the delay.
+# nothing to fall back to: it says why and reboots after the delay, here
+# slotflip.fail-delay=2 (the default, 10 s, is test-initplan's).
 test_nothing_bootable_says_why_and_reboots() {
 	build_world cloud 2
-	machine
+	uki a-delay.efi a poweroff "" slotflip.fail-delay=2
+	UKI_A=$PWD/a-delay.efi machine
 	vars state-init a 1.0
 	zero_partition "$ROOTA_START" $((SLOT_MIB * 2048))
 	boot
 	log_has "cannot boot slot a: its root filesystem does not mount"
 	log_has "no slot can be booted from here"
-	log_has "rebooting in 10 s"
+	log_has "rebooting in 2 s"
 	log_lacks "SFTEST: up"
 	expect_absent BootNext
 }

@@ -132,13 +132,9 @@ slot_put() {
 test_signed_update_boots_and_confirms() {
 	build_sb_world
 	machine_data() { status_once; }
-	sb_machine "$W/img-2.0"
-	vars state-init a 1.0
-	boot
-	log_has "EFI stub: UEFI Secure Boot is enabled"
-	log_has "booted slot a; an update is staged"
-	log_has "version 2.0 written to slot b; trial armed with 2 tries"
-	log_has "rebooting into slot b"
+	applied_machine secboot-2.0 sb_machine "$W/img-2.0"
+	log_has "EFI stub: UEFI Secure Boot is enabled" boot1.log
+	log_has "booted slot a; an update is staged" boot1.log
 	boot
 	log_has "BdsDxe: starting Boot00B0"
 	log_has "secureboot: Secure boot enabled"
@@ -187,10 +183,8 @@ test_unsigned_or_foreign_trial_is_refused() {
 # runs; the trial fails with the reason and slot a boots.
 test_older_signed_slot_written_offline_never_runs() {
 	build_sb_world
-	sb_machine "$W/img-2.0"
-	vars state-init a 1.0
-	boot
-	log_has "rebooting into slot b"
+	machine_data() { status_once; }
+	applied_machine secboot-2.0 sb_machine "$W/img-2.0"
 	slot_put "$W/rootfs-0.9.ext4" "$ROOTB_START"
 	esp_put "$W/b-0.9.efi" /EFI/slotflip/b/linux.efi
 	vars set BootNext 7 b000
