@@ -809,19 +809,23 @@ static int download_failed(struct fetch *f, int r)
 				" bytes and removed: nothing was staged",
 				at, f->pick->size);
 	}
-	if (fetch_follow_trim(fl))
-		return r;
-	if (fl->bad)
+	if (fl->bad) {
+		if (fetch_follow_trim(fl))
+			return r;
 		return cli_fail(f->c, r,
 				"the download was stopped at %" PRIu64
 				" of %" PRIu64
 				" bytes; the partial keeps the %" PRIu64
 				" bytes before that chunk: nothing was staged",
 				at, f->pick->size, fl->verified);
+	}
+	/* What arrived of the chunk in progress stays: checked when its
+	 * chunk is whole, in the next run. */
 	cli_say(f->c,
-		"fetch: the partial download keeps the %" PRIu64 " of %" PRIu64
-		" bytes that checked, for the next run",
-		fl->verified, f->pick->size);
+		"fetch: the partial download keeps %" PRIu64 " of the %" PRIu64
+		" bytes (%" PRIu64 " checked, the rest when its chunk is "
+		"whole), for the next run",
+		at, f->pick->size, fl->verified);
 	return r;
 }
 

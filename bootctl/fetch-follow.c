@@ -269,7 +269,9 @@ int fetch_follow_resume(struct fetch_follow *fl, uint64_t *ret_kept)
 	fl->quiet = true;
 	r = fetch_follow_step(fl);
 	fl->quiet = false;
-	if (!r)
+	/* A part that does not check goes, with all after it; the start of
+	 * a chunk not yet whole stays, to be checked when it is. */
+	if (!r && fl->bad)
 		r = fetch_follow_trim(fl);
 	if (r)
 		return r;
@@ -277,6 +279,6 @@ int fetch_follow_resume(struct fetch_follow *fl, uint64_t *ret_kept)
 		start_over(fl);
 	fl->bad = false;
 	fl->grown = 0;
-	*ret_kept = fl->verified;
+	*ret_kept = fl->seen;
 	return EXIT_OK;
 }

@@ -135,9 +135,11 @@ int fetch_follow_trim(struct fetch_follow *fl);
 
 /*
  * fetch_follow_resume - before a download resumes: check the partial as
- * it is, quietly, and cut it to the prefix that checks (a resume never
- * trusts bytes that were not checked: a run killed mid-chunk, a disk
- * that lost a write). The length kept goes to *@ret_kept.
+ * it is, quietly; a part that does not check (a disk that lost a write)
+ * is cut with all after it. The start of a chunk not yet whole (a run
+ * killed mid-chunk) stays: it is checked when the chunk is whole, and the
+ * download refused then if it does not check. The length kept goes to
+ * *@ret_kept.
  * Returns EXIT_OK or EXIT_IO, with the message printed.
  */
 int fetch_follow_resume(struct fetch_follow *fl, uint64_t *ret_kept);
