@@ -149,7 +149,9 @@ static int open_bases(const struct verify_args *a, const struct sf_image *img,
 
 	for (unsigned k = 0; k <= SF_MAX_PAYLOADS; k++) {
 		b->fd[k] = -1;
-		b->base[k] = (struct sf_base){ NULL, NULL, 0 };
+		b->base[k] = (struct sf_base){ .read = NULL,
+					       .data = NULL,
+					       .size = 0 };
 	}
 	for (unsigned k = 1; k <= SF_MAX_PAYLOADS; k++) {
 		if (!a->base[k])
@@ -162,8 +164,9 @@ static int open_bases(const struct verify_args *a, const struct sf_image *img,
 		if (b->fd[k] < 0)
 			return sf_err(&cli_ctx, -errno,
 				      "cannot open base %s: %m", a->base[k]);
-		b->base[k] = (struct sf_base){ pread_base, &b->fd[k],
-					       fd_size(b->fd[k]) };
+		b->base[k] = (struct sf_base){ .read = pread_base,
+					       .data = &b->fd[k],
+					       .size = fd_size(b->fd[k]) };
 	}
 	return 0;
 }
@@ -284,7 +287,9 @@ int extract_payload(struct sf_image *img, const struct sf_payload *p,
 {
 	_cleanup_close_ int base_fd = -1;
 	_cleanup_free_ char *tmp = NULL;
-	struct sf_base base = { pread_base, &base_fd, 0 };
+	struct sf_base base = { .read = pread_base,
+				.data = &base_fd,
+				.size = 0 };
 	int fd, r;
 
 	if (base_path && (base_fd = open(base_path, O_RDONLY | O_CLOEXEC)) < 0)

@@ -32,8 +32,9 @@ static int efi_decode(struct apply_job *job, uint8_t *mem)
 	base_fd = open(job->t->active_efi_path,
 		       O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	/* On this stack, as base_fd it points to: not in the job. */
-	base = (struct sf_base){ base_fd >= 0 ? apply_read_fd : NULL, &base_fd,
-				 base_fd >= 0 ? fd_size(base_fd) : 0 };
+	base = (struct sf_base){ .read = base_fd >= 0 ? apply_read_fd : NULL,
+				 .data = &base_fd,
+				 .size = base_fd >= 0 ? fd_size(base_fd) : 0 };
 	sf_codec_init(&codec, 9);
 	for (uint32_t i = 0; r >= 0 && i < job->p->n_chunks; i++) {
 		uint32_t idx = job->p->first_chunk + i;

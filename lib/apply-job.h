@@ -103,6 +103,11 @@ struct apply_worker {
 	bool window_ok;
 	struct sf_base base; /* reads the active slot */
 	struct sf_base spare_base; /* reads the spare slot's chunk, w->slot */
+	/* Reference ranges, from the spare first while it held the base
+	 * (read_spare_range()); its bounce buffer for direct I/O. */
+	struct sf_base spare_ranges;
+	bool spare_missed;
+	uint8_t *bounce;
 	const struct sf_chunk *spare_chunk; /* the chunk in w->slot */
 	struct sf_ctx quiet; /* the job's, without messages */
 	struct sf_codec codec;

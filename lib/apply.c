@@ -371,6 +371,49 @@ static int read_spare_first(void *data, uint64_t offset, void *buf, size_t len)
 }
 
 /*
+ * Reads a reference range from the spare slot (struct sf_base's first:
+ * after a factory install the spare holds the delta's base untouched,
+ * where the running slot, mounted read-write, may have changed). Only
+ * while the spare held the base where chunks could tell; the range is
+ * checked against its hash either way (the spare is being written: bytes
+ * a write changed do not hash right, and the range is read from the
+ * active slot). With direct I/O through an aligned bounce buffer.
+ */
+#define BOUNCE (256u << 10)
+
+static int read_spare_range(void *data, uint64_t offset, void *buf, size_t len)
+{
+	struct apply_worker *w = data;
+	struct apply_job *job = w->job;
+	uint8_t *out = buf;
+
+	if (!atomic_load(&job->spare_holds))
+		return -EAGAIN;
+	if (!job->direct)
+		return pread_full(job->t->slot_fd, buf, len, offset);
+	if (!w->bounce && posix_memalign((void **)&w->bounce, SF_BLOCK_SIZE,
+					 BOUNCE + SF_BLOCK_SIZE) != 0) {
+		w->bounce = NULL;
+		return -ENOMEM;
+	}
+	while (len > 0) {
+		uint64_t start = offset - offset % SF_BLOCK_SIZE;
+		size_t skip = offset - start;
+		size_t n = len < BOUNCE - skip ? len : BOUNCE - skip;
+		size_t want = ALIGN_UP(skip + n, SF_BLOCK_SIZE);
+		int r = pread_full(job->t->slot_fd, w->bounce, want, start);
+
+		if (r < 0)
+			return r;
+		memcpy(out, w->bounce + skip, n);
+		out += n;
+		offset += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
  * Write chunk @c unless the slot holds it. The content is decoded first
  * (stored hash checked just now), then compared with the slot; a chunk
  * skipped is proven by its content hash (zero chunks: by reading zero).
@@ -387,8 +430,11 @@ static int apply_usual(struct apply_worker *w, const struct sf_chunk *c,
 	if (r != 0) /* held: proven (a base chunk has no stored bytes) */
 		return r < 0 ? r : 0;
 	if (c->form != SF_FORM_ZERO) {
+		w->spare_missed = false;
 		r = apply_decode(job, &w->codec, &w->base, idx, w->stored,
 				 w->content, false);
+		if (w->spare_missed)
+			atomic_store(&job->spare_holds, false);
 		if (r < 0)
 			return r;
 		content = w->content;
@@ -557,9 +603,16 @@ static void *worker_run(void *arg)
 	uint32_t j;
 	int r;
 
-	w.base = (struct sf_base){ read_active, &w, job->active_size };
-	w.spare_base =
-		(struct sf_base){ read_spare_first, &w, job->active_size };
+	w.spare_ranges =
+		(struct sf_base){ .read = read_spare_range, .data = &w };
+	w.base = (struct sf_base){ .read = read_active,
+				   .data = &w,
+				   .size = job->active_size,
+				   .first = &w.spare_ranges,
+				   .first_missed = &w.spare_missed };
+	w.spare_base = (struct sf_base){ .read = read_spare_first,
+					 .data = &w,
+					 .size = job->active_size };
 	w.quiet = *job->ctx;
 	w.quiet.log_fn = NULL;
 	sf_codec_init(&w.codec, 9);
@@ -572,6 +625,7 @@ static void *worker_run(void *arg)
 	sf_parallel_error(&job->err, r);
 	sf_codec_done(&w.codec);
 	free(w.arena);
+	free(w.bounce);
 	return NULL;
 }
 

@@ -411,6 +411,17 @@ static int decode_ref(const struct sf_ctx *ctx, struct sf_codec *codec,
 			return sf_err(ctx, -EBADMSG,
 				      "chunk %u: references over %u bytes", idx,
 				      SF_REF_BYTES_MAX);
+		if (base && base->first &&
+		    base->first->read(base->first->data, f->offset,
+				      codec->prefix + total, f->length) == 0) {
+			sf_hash(codec->prefix + total, f->length, h);
+			if (sodium_memcmp(h, f->hash, SF_HASH_BYTES) == 0) {
+				total += f->length;
+				continue;
+			}
+		}
+		if (base && base->first && base->first_missed)
+			*base->first_missed = true;
 		r = read_base(ctx, base, idx, f->offset, codec->prefix + total,
 			      f->length);
 		if (r < 0)

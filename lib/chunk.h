@@ -20,6 +20,15 @@ struct sf_base {
 	/* Bytes that can be read (a reference range beyond is refused with
 	 * a reason); 0: not known, reads say. */
 	uint64_t size;
+	/*
+	 * Reference ranges are read from @first first, when set (another
+	 * copy that may hold the base: a spare slot after a factory
+	 * install, where the running slot, mounted read-write, changed);
+	 * a range whose bytes there do not hash right is read from this
+	 * base, and *@first_missed is set.
+	 */
+	const struct sf_base *first;
+	bool *first_missed;
 };
 
 /* The largest window a zstd chunk's frame may ask for: 4 MiB; a

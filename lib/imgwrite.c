@@ -653,8 +653,9 @@ static int encode_chunk(struct writer *w, struct sf_codec *codec, uint32_t i,
 	if (w->refs && w->refs[i].n)
 		return encode_ref(w, codec, c, &w->refs[i], out, tmp);
 	if (w->maps && w->base[c->payload].size) {
-		struct sf_base rd = { base_read, &w->base[c->payload],
-				      w->base[c->payload].size };
+		struct sf_base rd = { .read = base_read,
+				      .data = &w->base[c->payload],
+				      .size = w->base[c->payload].size };
 
 		/* Patch windows are deflated: at zlib's default level when
 		 * the level given is zstd's. */

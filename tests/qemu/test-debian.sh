@@ -164,8 +164,13 @@ build_debian_world() {
 	deb_uki "$W/a.efi" a 1.0
 	deb_uki "$W/b.efi" b 2.0 "slotflip.watchdog=$DEB_WATCHDOG"
 	image "$W/img-1.0" 1.0 "$SB/debian/slotflip-test-1.0.ext4" "$W/a.efi"
+	# A format 1 delta (patch chunks): the stock root runs read-write,
+	# and slot a changes (free space, inode times) under ranges that a
+	# format 2 delta's reference chunks need; a spare that still holds
+	# the base serves a patch chunk's own blocks only (docs/FORMAT.md,
+	# "Reference chunks").
 	image "$W/img-2.0" 2.0 "$SB/debian/slotflip-test-2.0.ext4" "$W/b.efi" "" \
-		--delta-from "$W/img-1.0"
+		--delta-from "$W/img-1.0" --format 1 --codec zlib
 	echo "$stamp" >"$W/done"
 	rm -rf "$QDIR/world-debian" && mv "$W" "$QDIR/world-debian"
 	W=$QDIR/world-debian

@@ -119,11 +119,13 @@ ONCE
 	log_has "staged image: +version 2.0, $dsize bytes, signatures valid"
 	log_has "SFTEST: rebooting"
 	# What is staged is the repository's delta, byte for byte, and fetch
-	# recorded 2.0's manifest for slot b (the base of the next delta).
+	# recorded 2.0's manifest for slot b (the base of the next delta)
+	# and its build time (the clock's floor once it runs).
 	partition_file "$DATA_START" $((DATA_MIB * 2048)) /slotflip/staged.img >staged.img
 	cmp staged.img "repo/images/$dhash.img" || fail "the staged image is not the delta images/$dhash.img"
 	partition_file "$DATA_START" $((DATA_MIB * 2048)) /slotflip/fetch-state >fetch-state
-	grep -qx "slot b 2.0 $(sed -n 's/^manifest //p' "$index")" fetch-state ||
+	grep -qE "^slot b 2\.0 $(sed -n 's/^manifest //p' "$index") [1-9][0-9]*$" \
+		fetch-state ||
 		fail "fetch-state: $(cat fetch-state)"
 
 	boot "${mem[@]}"

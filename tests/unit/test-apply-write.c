@@ -477,6 +477,32 @@ TEST(reference_chunk_against_a_changed_base_is_refused_unwritten)
 }
 
 /*
+ * After a factory install the spare holds the delta's base untouched,
+ * while the running slot (mounted read-write) changed in a range that a
+ * reference chunk needs: the range is taken from the spare, where it
+ * hashes right, and the apply succeeds.
+ */
+TEST(reference_ranges_read_from_a_spare_holding_the_base)
+{
+	struct setup s;
+	struct sf_apply_stats st;
+	const struct sf_ref *f;
+	uint8_t *v1;
+
+	delta_format = 2;
+	setup_delta(&s, &v1);
+	delta_format = 1;
+	f = &s.img->m.refs[s.img->m.chunks[4].first_ref];
+	damage("active", f->offset + f->length / 2);
+	make_slot_holding(&s, v1);
+	apply(&s, &st);
+	check_slot(&s);
+	CHECK_EQ(st.chunks_written, 1 + 1);
+	free(v1);
+	done(&s);
+}
+
+/*
  * The spare already holds v2; the active slot's chunk 2 (a base chunk from
  * its own offset) is damaged after its first block. The spare's chunk is
  * proven by its content hash without the active slot being read whole:

@@ -114,7 +114,8 @@ static struct patch_case *patch_setup(void)
 		p->map[b] = b == 5 ? 0 : b + 3 + 1;
 	p->dicts[0] = 3 + 1;
 	p->mb = (struct mem_base){ p->base, sizeof(p->base) };
-	p->base_rd = (struct sf_base){ mem_read, &p->mb, 0 };
+	p->base_rd =
+		(struct sf_base){ .read = mem_read, .data = &p->mb, .size = 0 };
 	sf_codec_init(&p->codec, 9);
 	n = sf_patch_encode(&p->codec, p->content, LEN, p->map, p->dicts,
 			    &p->base_rd, p->stored, LEN);
@@ -268,7 +269,7 @@ TEST(base_chunk_checked_before_use)
 {
 	static uint8_t base[2 * LEN], out[LEN];
 	struct mem_base mb = { base, sizeof(base) };
-	struct sf_base rd = { mem_read, &mb, 0 };
+	struct sf_base rd = { .read = mem_read, .data = &mb, .size = 0 };
 	struct sf_chunk c = { .form = SF_FORM_BASE,
 			      .length = LEN,
 			      .base_offset = 8192 };
@@ -547,7 +548,9 @@ static struct ref_case *ref_setup(void)
 				       .length = LEN };
 	sf_hash(p->content, LEN, p->chunk->content_hash);
 	p->mb = (struct mem_base){ p->base, sizeof(p->base) };
-	p->base_rd = (struct sf_base){ mem_read, &p->mb, sizeof(p->base) };
+	p->base_rd = (struct sf_base){ .read = mem_read,
+				       .data = &p->mb,
+				       .size = sizeof(p->base) };
 	memset(p->out, 0xa5, LEN);
 	return p;
 }

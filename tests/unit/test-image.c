@@ -456,7 +456,7 @@ static uint32_t base_chunks(const struct sf_image *img)
  * refused. */
 TEST(verify_content_full_and_delta)
 {
-	struct sf_base bases[SF_MAX_PAYLOADS + 1] = { { NULL, NULL, 0 } };
+	struct sf_base bases[SF_MAX_PAYLOADS + 1] = { { .read = NULL } };
 	uint64_t seen[2] = { 0, 0 };
 	struct sf_image *img = NULL;
 	uint32_t unchecked = 99;
@@ -492,8 +492,12 @@ TEST(verify_content_full_and_delta)
 	fd_r = open("rootfs.v1", O_RDONLY);
 	fd_e = open("efi.v1", O_RDONLY);
 	CHECK(fd_r >= 0 && fd_e >= 0);
-	bases[SF_PAYLOAD_ROOTFS] = (struct sf_base){ pread_file, &fd_r, 0 };
-	bases[SF_PAYLOAD_EFI] = (struct sf_base){ pread_file, &fd_e, 0 };
+	bases[SF_PAYLOAD_ROOTFS] = (struct sf_base){ .read = pread_file,
+						     .data = &fd_r,
+						     .size = 0 };
+	bases[SF_PAYLOAD_EFI] = (struct sf_base){ .read = pread_file,
+						  .data = &fd_e,
+						  .size = 0 };
 	CHECK_EQ(sf_image_open(&test_ctx, "v2.img", &img), 0);
 	CHECK_EQ(sf_image_verify_content(&test_ctx, img, bases, 2, NULL, NULL,
 					 &unchecked),
@@ -545,7 +549,7 @@ static void check_forms(const char *path, uint32_t format, uint8_t form,
  * chunks of rootfs, and 1 random (stored) efi chunk. */
 TEST(format_and_codec_choices)
 {
-	struct sf_base bases[SF_MAX_PAYLOADS + 1] = { { NULL, NULL, 0 } };
+	struct sf_base bases[SF_MAX_PAYLOADS + 1] = { { .read = NULL } };
 	struct sf_create_opts o = {
 		.rootfs = "rootfs",
 		.efi = "efi",
@@ -594,7 +598,8 @@ TEST(format_and_codec_choices)
 	make_payloads();
 	fd = open("rootfs", O_RDONLY);
 	CHECK(fd >= 0);
-	bases[SF_PAYLOAD_ROOTFS] = (struct sf_base){ pread_file, &fd, 0 };
+	bases[SF_PAYLOAD_ROOTFS] =
+		(struct sf_base){ .read = pread_file, .data = &fd, .size = 0 };
 	CHECK_EQ(sf_image_open(&test_ctx, "d.img", &img), 0);
 	CHECK_EQ(sf_image_verify_content(&test_ctx, img, bases, 2, NULL, NULL,
 					 &unchecked),
