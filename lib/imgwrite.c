@@ -434,12 +434,11 @@ static int base_load(struct writer *w)
 			r = base_rebuild(w->ctx, img, bp, blocks, &w->base[i]);
 		if (r >= 0 && w->m.format == 1)
 			r = index_build(&w->base[i], &w->idx[i]);
-		else if (r >= 0)
-			r = sf_refindex_build(w->base[i].mem, w->base[i].used,
-					      w->base[i].block_at,
-					      w->base[i].size, &w->rix[i]);
-		if (r == -ENOMEM)
-			r = sf_err(w->ctx, r,
+		else if (r >= 0 &&
+			 sf_refindex_build(w->base[i].mem, w->base[i].used,
+					   w->base[i].block_at, w->base[i].size,
+					   &w->rix[i]) < 0)
+			r = sf_err(w->ctx, -ENOMEM,
 				   "no memory to index the delta base");
 	}
 	if (r >= 0) {
