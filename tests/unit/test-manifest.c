@@ -60,6 +60,18 @@ static uint8_t *make_format(struct sf_manifest *m, bool delta, uint32_t format,
 	return buf;
 }
 
+/* @p, parsed from @len bytes at @buf, encodes to the same bytes. */
+static void reencodes(const struct sf_manifest *p, const uint8_t *buf,
+		      size_t len)
+{
+	uint8_t *again = malloc(len);
+
+	CHECK(again);
+	CHECK_EQ(sf_manifest_encode(p, again), len);
+	CHECK(!memcmp(buf, again, len));
+	free(again);
+}
+
 /* Version 1: the offsets below are those of its 264-byte fixed part. */
 static uint8_t *make(struct sf_manifest *m, bool delta, size_t *ret_len)
 {
@@ -113,18 +125,15 @@ TEST(round_trip_delta)
 	struct sf_manifest m, p;
 	size_t len;
 	uint8_t *buf = make(&m, true, &len);
-	uint8_t *again = malloc(len);
 
 	CHECK_EQ(sf_manifest_parse(&test_ctx, buf, len, &p), 0);
 	CHECK_STREQ(p.base_version, "1.2.2");
 	CHECK_EQ(p.chunks[6].base_offset, 8192);
 	CHECK(!memcmp(p.base_manifest_hash, m.base_manifest_hash, 32));
-	CHECK_EQ(sf_manifest_encode(&p, again), len);
-	CHECK(!memcmp(buf, again, len));
+	reencodes(&p, buf, len);
 	sf_manifest_free(&p);
 	sf_manifest_free(&m);
 	free(buf);
-	free(again);
 }
 
 /* Mutations of the fixed part, each refused with its reason. */
@@ -331,7 +340,7 @@ TEST(round_trip_v2_with_zstd_chunks)
 {
 	struct sf_manifest m, p;
 	size_t len;
-	uint8_t *buf = make_format(&m, true, 2, &len), *again;
+	uint8_t *buf = make_format(&m, true, 2, &len);
 
 	CHECK_EQ(len, 272 + 2 * 16 + 7 * 80);
 	CHECK_EQ(le32_load(buf + 8), 2);
@@ -341,13 +350,10 @@ TEST(round_trip_v2_with_zstd_chunks)
 	CHECK_EQ(p.format, 2);
 	CHECK_EQ(p.chunks[2].form, SF_FORM_ZSTD);
 	CHECK_EQ(p.chunks[6].base_offset, 8192);
-	again = malloc(len);
-	CHECK_EQ(sf_manifest_encode(&p, again), len);
-	CHECK(!memcmp(buf, again, len));
+	reencodes(&p, buf, len);
 	sf_manifest_free(&p);
 	sf_manifest_free(&m);
 	free(buf);
-	free(again);
 }
 
 TEST(refuses_zstd_in_version_1)
@@ -417,6 +423,7 @@ TEST(round_trip_v2_with_reference_chunks)
 		CHECK_EQ(got.refs[k].length, m.refs[k].length);
 		CHECK(memcmp(got.refs[k].hash, m.refs[k].hash, 32) == 0);
 	}
+	reencodes(&got, buf, len);
 	sf_manifest_free(&got);
 	sf_manifest_free(&m);
 	free(buf);
